@@ -1,0 +1,118 @@
+//! The error a resource operation returns: the AWS error code and message, and what to do.
+
+use std::fmt;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// A failed AWS call, or a module bug, in the words a user can act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ResourceError {
+    /// The operation that failed, such as `CreateSecurityGroup`.
+    pub operation: String,
+    /// AWS's error code (`InvalidGroup.Duplicate`), when AWS answered at all.
+    pub code: Option<String>,
+    pub message: String,
+    /// What the user can do about it, when we know.
+    pub hint: Option<String>,
+    /// Whether retrying the same call later may succeed (eventual consistency, throttling).
+    pub retryable: bool,
+}
+
+impl fmt::Display for ResourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.operation)?;
+        if let Some(code) = &self.code {
+            write!(f, ": {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResourceError {
+    pub fn new(operation: impl Into<String>, message: impl Into<String>) -> Self {
+        ResourceError {
+            operation: operation.into(),
+            code: None,
+            message: message.into(),
+            hint: None,
+            retryable: false,
+        }
+    }
+
+    /// A bug in stackctl rather than a problem with the account: say so plainly.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("stackctl", message)
+            .with_hint("this is a bug in stackctl; please report it with the command you ran")
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
+    }
+
+    /// Whether AWS answered with one of these error codes.
+    pub fn is(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+}
+
+/// Turn an SDK error into a [`ResourceError`] for `operation`, keeping AWS's code and message and
+/// adding a hint for the failures every user meets (no credentials, no network, no permission).
+pub fn aws_error<E, R>(operation: &str, err: SdkError<E, R>) -> ResourceError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug,
+{
+    let code = err.code().map(str::to_owned);
+    let message = match err.message() {
+        Some(m) => m.to_owned(),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    let mut e = ResourceError {
+        operation: operation.to_owned(),
+        code,
+        message,
+        hint: None,
+        retryable: false,
+    };
+    e.retryable = matches!(
+        err,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
+    ) || e.is(&[
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+    ]);
+    e.hint = match (&err, e.code.as_deref()) {
+        (SdkError::DispatchFailure(_), _) | (SdkError::TimeoutError(_), _) => Some(
+            "AWS could not be reached: check the network, or AWS_ENDPOINT_URL / -endpoint-url if you use an emulator"
+                .to_owned(),
+        ),
+        (_, Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")) => {
+            Some("the AWS identity in use lacks this permission: see README 'Use against real AWS' for the policy".to_owned())
+        }
+        (_, Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure" | "ExpiredToken")) => Some(
+            "AWS rejected the credentials: check AWS_PROFILE / AWS_ACCESS_KEY_ID, or log in again (aws sso login)"
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    e
+}

@@ -1,0 +1,24 @@
+//! The contract between the stackctl engine and its modules: values, resources, errors and waits.
+//!
+//! A module crate owns one slice of the stack (security groups, the load balancer, ...). It
+//! exposes two things, mirroring Terraform's split between a provider and a configuration:
+//!
+//! - [`Kind`]s: the operations on one AWS resource type (read, create, update, delete). They are
+//!   driven only by attribute values and the [`Instance`] the state holds, so the engine can
+//!   refresh or delete anything in the state even when the configuration no longer names it.
+//! - [`ResourceSpec`]s: one resource of the configuration: its address, its kind, and a function
+//!   from the other resources' attributes to the attributes it should have.
+//!
+//! The engine (the `stackctl` binary) builds the dependency graph from the specs, diffs desired
+//! against live attributes, and walks the graph.
+
+pub mod error;
+pub mod resource;
+pub mod tags;
+pub mod value;
+pub mod wait;
+
+pub use error::{aws_error, ResourceError};
+pub use resource::{Instance, Kind, Ref, Resolve, ResourceSpec};
+pub use tags::Tags;
+pub use value::{Attrs, Val, Values, ValuesExt};

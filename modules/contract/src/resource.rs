@@ -1,0 +1,171 @@
+//! Resource kinds (the operations on an AWS type) and resource specs (one resource of the stack).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ResourceError;
+use crate::value::{Attrs, Val, Values};
+
+/// What the state remembers of one existing resource: its AWS id and its last known attributes
+/// (the managed ones the engine diffs, plus computed ones such as ARNs and DNS names).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    #[serde(default)]
+    pub attrs: Values,
+}
+
+impl Instance {
+    pub fn new(id: impl Into<String>, attrs: Values) -> Self {
+        Instance {
+            id: id.into(),
+            attrs,
+        }
+    }
+}
+
+/// The operations on one AWS resource type. Everything a kind needs comes from its arguments
+/// and the SDK client it holds, never from the configuration, so the engine can refresh and
+/// delete a resource the configuration no longer has (a mount target in a removed subnet, or
+/// everything on `destroy`).
+#[async_trait]
+pub trait Kind: Send + Sync {
+    /// Terraform's name for the type, such as `aws_security_group`: users know these.
+    fn type_name(&self) -> &'static str;
+
+    /// Attributes that cannot change in place: a change replaces the resource.
+    fn force_new(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Attributes whose values are secrets. The engine stores and shows only a salted
+    /// fingerprint of them; a kind may return either the clear value or the prior fingerprint.
+    fn sensitive(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether a replacement creates the new resource before deleting the old one (for
+    /// immutable, unnamed things such as task definition revisions).
+    fn create_before_destroy(&self) -> bool {
+        false
+    }
+
+    /// The live resource, or `None` when it no longer exists.
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError>;
+
+    /// Find a live resource matching `desired` that the state does not know, such as one created
+    /// by a run that was killed before it could record the id. `None` when there is none.
+    async fn adopt(&self, _desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        Ok(None)
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError>;
+
+    /// Change `changed` attributes in place; only called with attributes outside `force_new`.
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError>;
+
+    /// Delete the resource and return once AWS no longer needs it gone any further for its
+    /// dependencies to be deleted (a mount target's network interface released, for example).
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError>;
+}
+
+/// Looks up an attribute of another resource while desired attributes are computed.
+pub trait Resolve {
+    /// The attribute, `Val::Unknown` if that resource does not exist yet or will be replaced.
+    fn get(&self, address: &str, attr: &str) -> Val;
+}
+
+type DesiredFn = dyn Fn(&dyn Resolve) -> Attrs + Send + Sync;
+
+/// One resource of the stack: an address such as `module.security.aws_security_group.alb`, its
+/// kind, and how its desired attributes follow from the variables and other resources.
+#[derive(Clone)]
+pub struct ResourceSpec {
+    pub address: String,
+    pub kind: Arc<dyn Kind>,
+    desired: Arc<DesiredFn>,
+    extra_deps: Vec<String>,
+}
+
+impl ResourceSpec {
+    pub fn new(
+        address: impl Into<String>,
+        kind: Arc<dyn Kind>,
+        desired: impl Fn(&dyn Resolve) -> Attrs + Send + Sync + 'static,
+    ) -> Self {
+        ResourceSpec {
+            address: address.into(),
+            kind,
+            desired: Arc::new(desired),
+            extra_deps: Vec::new(),
+        }
+    }
+
+    /// An ordering dependency that no attribute shows, like Terraform's `depends_on` (the ECS
+    /// service must wait for the listener that attaches its target group to the load balancer).
+    pub fn depends_on(mut self, address: impl Into<String>) -> Self {
+        self.extra_deps.push(address.into());
+        self
+    }
+
+    pub fn desired(&self, r: &dyn Resolve) -> Attrs {
+        (self.desired)(r)
+    }
+
+    /// Every address this resource needs: the ones its desired attributes read, found by
+    /// computing them once against a recording resolver, plus the explicit ones. Deriving the
+    /// edges from the same code that uses the values means they can never disagree.
+    pub fn dependencies(&self) -> BTreeSet<String> {
+        struct Recorder(RefCell<BTreeSet<String>>);
+        impl Resolve for Recorder {
+            fn get(&self, address: &str, _attr: &str) -> Val {
+                self.0.borrow_mut().insert(address.to_owned());
+                Val::Unknown
+            }
+        }
+        let rec = Recorder(RefCell::new(BTreeSet::new()));
+        let _ = (self.desired)(&rec);
+        let mut deps = rec.0.into_inner();
+        deps.extend(self.extra_deps.iter().cloned());
+        deps.remove(&self.address);
+        deps
+    }
+}
+
+impl std::fmt::Debug for ResourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceSpec")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reference to an attribute of another resource, as a module input (Terraform's
+/// `module.security.alb_security_group_id` wired into the alb module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ref {
+    pub address: String,
+    pub attr: String,
+}
+
+impl Ref {
+    pub fn new(address: impl Into<String>, attr: impl Into<String>) -> Self {
+        Ref {
+            address: address.into(),
+            attr: attr.into(),
+        }
+    }
+
+    pub fn get(&self, r: &dyn Resolve) -> Val {
+        r.get(&self.address, &self.attr)
+    }
+}

@@ -1,0 +1,127 @@
+//! Test support: a private moto server (AWS emulator) on a free loopback port for each test.
+//!
+//! Each test gets its own server so tests run in parallel without seeing each other's
+//! resources. `scripts/install-moto.sh` installs the pinned moto; `MOTO_SERVER` may name
+//! another `moto_server` executable.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The moto version the project is tested against; `scripts/install-moto.sh` installs it.
+pub const MOTO_VERSION: &str = "5.2.5";
+
+/// The region the default VPC of the tests lives in (the seed's region).
+pub const REGION: &str = "eu-west-3";
+
+/// A running moto server, killed when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub endpoint: String,
+}
+
+/// Where the pinned moto_server is: `MOTO_SERVER`, else the project's venv, else `PATH`.
+pub fn moto_server_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let p = PathBuf::from(home).join(format!(
+            ".cache/stackctl/moto-{MOTO_VERSION}/bin/moto_server"
+        ));
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("moto_server")
+}
+
+impl Moto {
+    /// Start moto on a free loopback port and wait until it answers.
+    pub fn start() -> Moto {
+        let path = moto_server_path();
+        // Ask the kernel for a free port, release it, and hand it to moto. Another process could
+        // take it in between; the retry below covers that rare case.
+        for _attempt in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("no free loopback port");
+            let mut child = Command::new(&path)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start {}: {e}; run scripts/install-moto.sh (or set MOTO_SERVER)",
+                        path.display()
+                    )
+                });
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return Moto {
+                        child,
+                        port,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                    };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "moto_server ({}) did not start listening within 60 s",
+            path.display()
+        );
+    }
+
+    /// SDK configuration for this server, with dummy credentials and the test region.
+    pub async fn sdk_config(&self) -> aws_types::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    "testing",
+                    "testing",
+                    None,
+                    None,
+                    "stackctl-testkit",
+                ),
+            ))
+            .load()
+            .await
+    }
+
+    /// Environment variables that point the stackctl binary at this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), REGION.into()),
+            // Keep a developer's own profile and config out of the tests.
+            ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
