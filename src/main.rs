@@ -1,1 +1,73 @@
-fn main() {}
+//! stackctl: plan, apply and destroy the PrestaShop-on-Fargate AWS stack through the AWS SDK.
+
+mod aws;
+mod cli;
+mod commands;
+mod engine;
+mod ops;
+mod stack;
+mod vars;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse_from(cli::normalize_args(std::env::args())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are successes; a usage error is Terraform's exit 1.
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Plan(a) => commands::plan::exec(a).await,
+            Command::Apply(a) => commands::apply::exec(a).await,
+            Command::Destroy(a) => commands::destroy::exec(a).await,
+            Command::Output(a) => commands::output::exec(a),
+            Command::Validate(a) => commands::validate::exec(a),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `STACKCTL_LOG=debug` turns on stackctl's own debug logs (to stderr); a full filter such as
+/// `STACKCTL_LOG=aws_smithy_runtime=debug` is passed through as is.
+fn init_logging() {
+    let spec = std::env::var("STACKCTL_LOG").unwrap_or_default();
+    let filter = if spec.is_empty() {
+        "warn".to_owned()
+    } else if spec.contains('=') || spec.contains(',') {
+        spec
+    } else {
+        format!("warn,stackctl={spec},stackctl_contract={spec},stackctl_security={spec},stackctl_alb={spec},stackctl_efs={spec},stackctl_rds={spec},stackctl_secrets={spec},stackctl_ecs={spec},stackctl_networking={spec}")
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}

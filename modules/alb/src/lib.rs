@@ -1,1 +1,948 @@
-//! placeholder
+//! The alb module: the internet-facing application load balancer, its target group and listener.
+//!
+//! Elastic Load Balancing keeps tags apart from the resources (`DescribeTags`), so every read is
+//! two calls; the health check settings, flat in the API, are one `health_check` object here so
+//! that a change to any of them is a single `ModifyTargetGroup`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, IpAddressType, Listener, LoadBalancer, LoadBalancerSchemeEnum,
+    LoadBalancerStateEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, Tag, TargetGroup,
+    TargetTypeEnum,
+};
+use aws_sdk_elasticloadbalancingv2::Client;
+use serde_json::{json, Value as J};
+use stackctl_contract::value::string_set;
+use stackctl_contract::wait::{self, Backoff, Poll};
+use stackctl_contract::{
+    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    ValuesExt,
+};
+
+pub const LB: &str = "module.alb.aws_lb.main";
+pub const TARGET_GROUP: &str = "module.alb.aws_lb_target_group.main";
+pub const LISTENER: &str = "module.alb.aws_lb_listener.http";
+
+/// Error codes meaning the resource (or the load balancer it hangs off) is gone.
+const LB_GONE: &[&str] = &["LoadBalancerNotFound"];
+const TG_GONE: &[&str] = &["TargetGroupNotFound"];
+const LISTENER_GONE: &[&str] = &["ListenerNotFound", "LoadBalancerNotFound"];
+
+/// What the module needs from the root: Terraform's module variables.
+pub struct Inputs {
+    pub project: String,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    /// The load balancer's security group: the security module's ALB group `id`.
+    pub security_group: Ref,
+    pub tags: Tags,
+}
+
+/// The kinds this module implements, for the engine's registry.
+pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
+    let elb = Client::new(sdk);
+    vec![
+        Arc::new(LoadBalancerKind { elb: elb.clone() }),
+        Arc::new(TargetGroupKind { elb: elb.clone() }),
+        Arc::new(ListenerKind { elb }),
+    ]
+}
+
+/// The health check PrestaShop answers: any non-error page at `/` on the traffic port.
+pub fn default_health_check() -> J {
+    json!({
+        "enabled": true,
+        "path": "/",
+        "protocol": "HTTP",
+        "port": "traffic-port",
+        "interval": 30,
+        "timeout": 5,
+        "healthy_threshold": 2,
+        "unhealthy_threshold": 2,
+        "matcher": "200-399",
+    })
+}
+
+/// The load balancer in the given subnets, a target group of Fargate task IPs on port 80, and
+/// an HTTP listener forwarding everything to it.
+pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
+    let elb = Client::new(sdk);
+
+    let lb = {
+        let name = format!("{}-alb", inputs.project);
+        let subnets = string_set(inputs.subnet_ids.iter().cloned());
+        let sg = inputs.security_group.clone();
+        let tags = inputs.tags.to_json();
+        ResourceSpec::new(
+            LB,
+            Arc::new(LoadBalancerKind { elb: elb.clone() }),
+            move |r| {
+                let security_groups = Val::all([&sg.get(r)], |[id]| {
+                    string_set(id.as_str().map(str::to_owned))
+                });
+                Attrs::from([
+                    ("name".to_owned(), Val::from(name.clone())),
+                    ("internal".to_owned(), Val::from(false)),
+                    ("load_balancer_type".to_owned(), Val::from("application")),
+                    ("subnets".to_owned(), Val::from(subnets.clone())),
+                    ("security_groups".to_owned(), security_groups),
+                    ("ip_address_type".to_owned(), Val::from("ipv4")),
+                    ("tags".to_owned(), Val::from(tags.clone())),
+                ])
+            },
+        )
+    };
+
+    let tg = {
+        let name = format!("{}-tg", inputs.project);
+        let vpc_id = inputs.vpc_id.clone();
+        let tags = inputs.tags.to_json();
+        ResourceSpec::new(
+            TARGET_GROUP,
+            Arc::new(TargetGroupKind { elb: elb.clone() }),
+            move |_r| {
+                Attrs::from([
+                    ("name".to_owned(), Val::from(name.clone())),
+                    ("port".to_owned(), Val::from(80)),
+                    ("protocol".to_owned(), Val::from("HTTP")),
+                    ("vpc_id".to_owned(), Val::from(vpc_id.clone())),
+                    // Fargate tasks use awsvpc networking: targets are task IPs, not instances.
+                    ("target_type".to_owned(), Val::from("ip")),
+                    ("health_check".to_owned(), Val::from(default_health_check())),
+                    ("tags".to_owned(), Val::from(tags.clone())),
+                ])
+            },
+        )
+    };
+
+    let listener = {
+        let tags = inputs.tags.to_json();
+        ResourceSpec::new(LISTENER, Arc::new(ListenerKind { elb }), move |r| {
+            let action = Val::all(
+                [&r.get(TARGET_GROUP, "arn")],
+                |[tg]| json!({ "type": "forward", "target_group_arn": tg }),
+            );
+            Attrs::from([
+                ("load_balancer_arn".to_owned(), r.get(LB, "arn")),
+                ("port".to_owned(), Val::from(80)),
+                ("protocol".to_owned(), Val::from("HTTP")),
+                ("default_action".to_owned(), action),
+                ("tags".to_owned(), Val::from(tags.clone())),
+            ])
+        })
+    };
+
+    vec![lb, tg, listener]
+}
+
+// ---------------------------------------------------------------------------------------------
+// aws_lb
+
+/// `aws_lb`: an application load balancer.
+pub struct LoadBalancerKind {
+    elb: Client,
+}
+
+#[async_trait]
+impl Kind for LoadBalancerKind {
+    fn type_name(&self) -> &'static str {
+        "aws_lb"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["name", "internal", "load_balancer_type"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        match self.describe_arn(&prior.id).await? {
+            Some(lb) => self.instance(&lb).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let out = self
+            .elb
+            .describe_load_balancers()
+            .names(desired.get_str("name")?)
+            .send()
+            .await;
+        match out {
+            Ok(out) => match out.load_balancers().first() {
+                Some(lb) => self.instance(lb).await,
+                None => Ok(None),
+            },
+            Err(e) => not_found_is_none(aws_error("DescribeLoadBalancers", e), LB_GONE),
+        }
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let scheme = if desired.get_bool("internal")? {
+            LoadBalancerSchemeEnum::Internal
+        } else {
+            LoadBalancerSchemeEnum::InternetFacing
+        };
+        let out = self
+            .elb
+            .create_load_balancer()
+            .name(desired.get_str("name")?)
+            .set_subnets(Some(desired.get_strs("subnets")?))
+            .set_security_groups(Some(desired.get_strs("security_groups")?))
+            .scheme(scheme)
+            .r#type(LoadBalancerTypeEnum::from(
+                desired.get_str("load_balancer_type")?,
+            ))
+            .ip_address_type(IpAddressType::from(desired.get_str("ip_address_type")?))
+            .set_tags(elb_tags(&Tags::from_json(desired.get("tags")).0))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateLoadBalancer", e))?;
+        let arn = out
+            .load_balancers()
+            .first()
+            .and_then(LoadBalancer::load_balancer_arn)
+            .ok_or_else(|| {
+                ResourceError::new("CreateLoadBalancer", "AWS returned no load balancer ARN")
+            })?
+            .to_owned();
+        let lb = wait::until(
+            &format!("load balancer {arn} to be active"),
+            Backoff::standard(Duration::from_secs(600)),
+            || async {
+                // A new load balancer may not be visible to Describe for a moment.
+                let Some(lb) = self.describe_arn(&arn).await? else {
+                    return Ok(Poll::Pending("not visible yet".into()));
+                };
+                let state = lb.state().and_then(|s| s.code());
+                match state {
+                    Some(LoadBalancerStateEnum::Active) => Ok(Poll::Ready(lb)),
+                    Some(LoadBalancerStateEnum::Failed) => Err(ResourceError::new(
+                        "CreateLoadBalancer",
+                        format!(
+                            "load balancer {arn} failed to provision: {}",
+                            lb.state().and_then(|s| s.reason()).unwrap_or("no reason given")
+                        ),
+                    )
+                    .with_hint("check the subnets and security group, delete the load balancer, then run apply again")),
+                    Some(s) => Ok(Poll::Pending(s.as_str().to_owned())),
+                    None => Ok(Poll::Pending("in an unknown state".into())),
+                }
+            },
+        )
+        .await?;
+        self.instance(&lb).await?.ok_or_else(|| vanished(&arn))
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let arn = prior.id.as_str();
+        if changed.iter().any(|c| c == "subnets") {
+            self.elb
+                .set_subnets()
+                .load_balancer_arn(arn)
+                .set_subnets(Some(desired.get_strs("subnets")?))
+                .send()
+                .await
+                .map_err(|e| aws_error("SetSubnets", e))?;
+        }
+        if changed.iter().any(|c| c == "security_groups") {
+            self.elb
+                .set_security_groups()
+                .load_balancer_arn(arn)
+                .set_security_groups(Some(desired.get_strs("security_groups")?))
+                .send()
+                .await
+                .map_err(|e| aws_error("SetSecurityGroups", e))?;
+        }
+        if changed.iter().any(|c| c == "ip_address_type") {
+            self.elb
+                .set_ip_address_type()
+                .load_balancer_arn(arn)
+                .ip_address_type(IpAddressType::from(desired.get_str("ip_address_type")?))
+                .send()
+                .await
+                .map_err(|e| aws_error("SetIpAddressType", e))?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            sync_tags(&self.elb, arn, prior, desired).await?;
+        }
+        self.read(prior).await?.ok_or_else(|| vanished(arn))
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        if let Err(e) = self
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(&prior.id)
+            .send()
+            .await
+        {
+            let e = aws_error("DeleteLoadBalancer", e);
+            if !e.is(LB_GONE) {
+                return Err(e);
+            }
+        }
+        wait::until(
+            &format!("load balancer {} to be deleted", prior.id),
+            Backoff::standard(Duration::from_secs(600)),
+            || async {
+                Ok(match self.describe_arn(&prior.id).await? {
+                    None => Poll::Ready(()),
+                    Some(lb) => Poll::Pending(
+                        lb.state()
+                            .and_then(|s| s.code())
+                            .map_or("still listed", |s| s.as_str())
+                            .to_owned(),
+                    ),
+                })
+            },
+        )
+        .await
+    }
+}
+
+impl LoadBalancerKind {
+    async fn describe_arn(&self, arn: &str) -> Result<Option<LoadBalancer>, ResourceError> {
+        let out = self
+            .elb
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.load_balancers().first().cloned()),
+            Err(e) => not_found_is_none(aws_error("DescribeLoadBalancers", e), LB_GONE),
+        }
+    }
+
+    async fn instance(&self, lb: &LoadBalancer) -> Result<Option<Instance>, ResourceError> {
+        let arn = lb.load_balancer_arn().unwrap_or_default();
+        let Some(tags) = read_tags(&self.elb, arn, LB_GONE).await? else {
+            return Ok(None);
+        };
+        Ok(Some(lb_instance(lb, &tags)))
+    }
+}
+
+fn lb_instance(lb: &LoadBalancer, tags: &Tags) -> Instance {
+    let arn = lb.load_balancer_arn().unwrap_or_default();
+    let subnets = lb
+        .availability_zones()
+        .iter()
+        .filter_map(|az| az.subnet_id())
+        .map(str::to_owned);
+    Instance::new(
+        arn,
+        Values::from([
+            ("id".to_owned(), J::from(arn)),
+            ("arn".to_owned(), J::from(arn)),
+            ("arn_suffix".to_owned(), J::from(arn_suffix(arn))),
+            (
+                "dns_name".to_owned(),
+                J::from(lb.dns_name().unwrap_or_default()),
+            ),
+            (
+                "zone_id".to_owned(),
+                J::from(lb.canonical_hosted_zone_id().unwrap_or_default()),
+            ),
+            (
+                "vpc_id".to_owned(),
+                J::from(lb.vpc_id().unwrap_or_default()),
+            ),
+            (
+                "name".to_owned(),
+                J::from(lb.load_balancer_name().unwrap_or_default()),
+            ),
+            (
+                "internal".to_owned(),
+                J::from(lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal)),
+            ),
+            (
+                "load_balancer_type".to_owned(),
+                J::from(lb.r#type().map_or("", |t| t.as_str())),
+            ),
+            ("subnets".to_owned(), string_set(subnets)),
+            (
+                "security_groups".to_owned(),
+                string_set(lb.security_groups().iter().cloned()),
+            ),
+            (
+                "ip_address_type".to_owned(),
+                J::from(lb.ip_address_type().map_or("", |t| t.as_str())),
+            ),
+            ("tags".to_owned(), tags.to_json()),
+        ]),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// aws_lb_target_group
+
+/// `aws_lb_target_group`: the group the ECS service registers its tasks in.
+pub struct TargetGroupKind {
+    elb: Client,
+}
+
+#[async_trait]
+impl Kind for TargetGroupKind {
+    fn type_name(&self) -> &'static str {
+        "aws_lb_target_group"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["name", "port", "protocol", "vpc_id", "target_type"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        let out = self
+            .elb
+            .describe_target_groups()
+            .target_group_arns(&prior.id)
+            .send()
+            .await;
+        match out {
+            Ok(out) => match out.target_groups().first() {
+                Some(tg) => self.instance(tg).await,
+                None => Ok(None),
+            },
+            Err(e) => not_found_is_none(aws_error("DescribeTargetGroups", e), TG_GONE),
+        }
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let out = self
+            .elb
+            .describe_target_groups()
+            .names(desired.get_str("name")?)
+            .send()
+            .await;
+        match out {
+            Ok(out) => match out.target_groups().first() {
+                Some(tg) => self.instance(tg).await,
+                None => Ok(None),
+            },
+            Err(e) => not_found_is_none(aws_error("DescribeTargetGroups", e), TG_GONE),
+        }
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let hc = HealthCheck::from_values(desired)?;
+        let out = self
+            .elb
+            .create_target_group()
+            .name(desired.get_str("name")?)
+            .port(to_i32("port", desired.get_i64("port")?)?)
+            .protocol(ProtocolEnum::from(desired.get_str("protocol")?))
+            .vpc_id(desired.get_str("vpc_id")?)
+            .target_type(TargetTypeEnum::from(desired.get_str("target_type")?))
+            .health_check_enabled(hc.enabled)
+            .health_check_path(hc.path)
+            .health_check_protocol(ProtocolEnum::from(hc.protocol.as_str()))
+            .health_check_port(hc.port)
+            .health_check_interval_seconds(hc.interval)
+            .health_check_timeout_seconds(hc.timeout)
+            .healthy_threshold_count(hc.healthy_threshold)
+            .unhealthy_threshold_count(hc.unhealthy_threshold)
+            .matcher(Matcher::builder().http_code(hc.matcher).build())
+            .set_tags(elb_tags(&Tags::from_json(desired.get("tags")).0))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateTargetGroup", e))?;
+        let arn = out
+            .target_groups()
+            .first()
+            .and_then(TargetGroup::target_group_arn)
+            .ok_or_else(|| {
+                ResourceError::new("CreateTargetGroup", "AWS returned no target group ARN")
+            })?
+            .to_owned();
+        self.read_back(&arn).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        if changed.iter().any(|c| c == "health_check") {
+            let hc = HealthCheck::from_values(desired)?;
+            self.elb
+                .modify_target_group()
+                .target_group_arn(&prior.id)
+                .health_check_enabled(hc.enabled)
+                .health_check_path(hc.path)
+                .health_check_protocol(ProtocolEnum::from(hc.protocol.as_str()))
+                .health_check_port(hc.port)
+                .health_check_interval_seconds(hc.interval)
+                .health_check_timeout_seconds(hc.timeout)
+                .healthy_threshold_count(hc.healthy_threshold)
+                .unhealthy_threshold_count(hc.unhealthy_threshold)
+                .matcher(Matcher::builder().http_code(hc.matcher).build())
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyTargetGroup", e))?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            sync_tags(&self.elb, &prior.id, prior, desired).await?;
+        }
+        self.read_back(&prior.id).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        // The listener (or the ECS service) that used the group may still be being deleted:
+        // ResourceInUse only means wait.
+        wait::until(
+            &format!("target group {} to be released", prior.id),
+            Backoff::standard(Duration::from_secs(300)),
+            || async {
+                match self
+                    .elb
+                    .delete_target_group()
+                    .target_group_arn(&prior.id)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(Poll::Ready(())),
+                    Err(e) => {
+                        let e = aws_error("DeleteTargetGroup", e);
+                        if e.is(TG_GONE) {
+                            Ok(Poll::Ready(()))
+                        } else if e.is(&["ResourceInUse"]) {
+                            Ok(Poll::Pending("in use by a listener or rule".into()))
+                        } else {
+                            Err(e)
+                        }
+                    }
+                }
+            },
+        )
+        .await
+    }
+}
+
+impl TargetGroupKind {
+    async fn instance(&self, tg: &TargetGroup) -> Result<Option<Instance>, ResourceError> {
+        let arn = tg.target_group_arn().unwrap_or_default();
+        let Some(tags) = read_tags(&self.elb, arn, TG_GONE).await? else {
+            return Ok(None);
+        };
+        Ok(Some(tg_instance(tg, &tags)))
+    }
+
+    async fn read_back(&self, arn: &str) -> Result<Instance, ResourceError> {
+        self.read(&Instance::new(arn, Values::new()))
+            .await?
+            .ok_or_else(|| vanished(arn))
+    }
+}
+
+/// The health check settings, parsed from the `health_check` object.
+struct HealthCheck {
+    enabled: bool,
+    path: String,
+    protocol: String,
+    port: String,
+    interval: i32,
+    timeout: i32,
+    healthy_threshold: i32,
+    unhealthy_threshold: i32,
+    matcher: String,
+}
+
+impl HealthCheck {
+    fn from_values(desired: &Values) -> Result<Self, ResourceError> {
+        let hc: Values = desired
+            .get("health_check")
+            .and_then(J::as_object)
+            .ok_or_else(|| {
+                ResourceError::internal("attribute `health_check` is missing or not an object")
+            })?
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(HealthCheck {
+            enabled: hc.get_bool("enabled")?,
+            path: hc.get_str("path")?.to_owned(),
+            protocol: hc.get_str("protocol")?.to_owned(),
+            port: hc.get_str("port")?.to_owned(),
+            interval: to_i32("health_check.interval", hc.get_i64("interval")?)?,
+            timeout: to_i32("health_check.timeout", hc.get_i64("timeout")?)?,
+            healthy_threshold: to_i32(
+                "health_check.healthy_threshold",
+                hc.get_i64("healthy_threshold")?,
+            )?,
+            unhealthy_threshold: to_i32(
+                "health_check.unhealthy_threshold",
+                hc.get_i64("unhealthy_threshold")?,
+            )?,
+            matcher: hc.get_str("matcher")?.to_owned(),
+        })
+    }
+}
+
+fn tg_instance(tg: &TargetGroup, tags: &Tags) -> Instance {
+    let arn = tg.target_group_arn().unwrap_or_default();
+    let health_check = json!({
+        "enabled": tg.health_check_enabled().unwrap_or(true),
+        "path": tg.health_check_path().unwrap_or_default(),
+        "protocol": tg.health_check_protocol().map_or("", |p| p.as_str()),
+        "port": tg.health_check_port().unwrap_or_default(),
+        "interval": tg.health_check_interval_seconds().unwrap_or_default(),
+        "timeout": tg.health_check_timeout_seconds().unwrap_or_default(),
+        "healthy_threshold": tg.healthy_threshold_count().unwrap_or_default(),
+        "unhealthy_threshold": tg.unhealthy_threshold_count().unwrap_or_default(),
+        "matcher": tg.matcher().and_then(Matcher::http_code).unwrap_or_default(),
+    });
+    Instance::new(
+        arn,
+        Values::from([
+            ("id".to_owned(), J::from(arn)),
+            ("arn".to_owned(), J::from(arn)),
+            ("arn_suffix".to_owned(), J::from(arn_suffix(arn))),
+            (
+                "name".to_owned(),
+                J::from(tg.target_group_name().unwrap_or_default()),
+            ),
+            ("port".to_owned(), J::from(tg.port().unwrap_or_default())),
+            (
+                "protocol".to_owned(),
+                J::from(tg.protocol().map_or("", |p| p.as_str())),
+            ),
+            (
+                "vpc_id".to_owned(),
+                J::from(tg.vpc_id().unwrap_or_default()),
+            ),
+            (
+                "target_type".to_owned(),
+                J::from(tg.target_type().map_or("", |t| t.as_str())),
+            ),
+            ("health_check".to_owned(), health_check),
+            ("tags".to_owned(), tags.to_json()),
+        ]),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// aws_lb_listener
+
+/// `aws_lb_listener`: the HTTP listener forwarding to the target group.
+pub struct ListenerKind {
+    elb: Client,
+}
+
+#[async_trait]
+impl Kind for ListenerKind {
+    fn type_name(&self) -> &'static str {
+        "aws_lb_listener"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["load_balancer_arn"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        let out = self
+            .elb
+            .describe_listeners()
+            .listener_arns(&prior.id)
+            .send()
+            .await;
+        match out {
+            Ok(out) => match out.listeners().first() {
+                Some(l) => self.instance(l).await,
+                None => Ok(None),
+            },
+            Err(e) => not_found_is_none(aws_error("DescribeListeners", e), LISTENER_GONE),
+        }
+    }
+
+    /// A load balancer has at most one listener per port: that one is ours.
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let port = desired.get_i64("port")?;
+        let out = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(desired.get_str("load_balancer_arn")?)
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                match out
+                    .listeners()
+                    .iter()
+                    .find(|l| l.port().map(i64::from) == Some(port))
+                {
+                    Some(l) => self.instance(l).await,
+                    None => Ok(None),
+                }
+            }
+            Err(e) => not_found_is_none(aws_error("DescribeListeners", e), LISTENER_GONE),
+        }
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let out = self
+            .elb
+            .create_listener()
+            .load_balancer_arn(desired.get_str("load_balancer_arn")?)
+            .port(to_i32("port", desired.get_i64("port")?)?)
+            .protocol(ProtocolEnum::from(desired.get_str("protocol")?))
+            .default_actions(action(desired)?)
+            .set_tags(elb_tags(&Tags::from_json(desired.get("tags")).0))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateListener", e))?;
+        let arn = out
+            .listeners()
+            .first()
+            .and_then(Listener::listener_arn)
+            .ok_or_else(|| ResourceError::new("CreateListener", "AWS returned no listener ARN"))?
+            .to_owned();
+        self.read_back(&arn).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        if changed
+            .iter()
+            .any(|c| matches!(c.as_str(), "port" | "protocol" | "default_action"))
+        {
+            self.elb
+                .modify_listener()
+                .listener_arn(&prior.id)
+                .port(to_i32("port", desired.get_i64("port")?)?)
+                .protocol(ProtocolEnum::from(desired.get_str("protocol")?))
+                .default_actions(action(desired)?)
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyListener", e))?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            sync_tags(&self.elb, &prior.id, prior, desired).await?;
+        }
+        self.read_back(&prior.id).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        match self
+            .elb
+            .delete_listener()
+            .listener_arn(&prior.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = aws_error("DeleteListener", e);
+                if e.is(LISTENER_GONE) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+impl ListenerKind {
+    async fn instance(&self, l: &Listener) -> Result<Option<Instance>, ResourceError> {
+        let arn = l.listener_arn().unwrap_or_default();
+        let Some(tags) = read_tags(&self.elb, arn, LISTENER_GONE).await? else {
+            return Ok(None);
+        };
+        Ok(Some(listener_instance(l, &tags)))
+    }
+
+    async fn read_back(&self, arn: &str) -> Result<Instance, ResourceError> {
+        self.read(&Instance::new(arn, Values::new()))
+            .await?
+            .ok_or_else(|| vanished(arn))
+    }
+}
+
+/// The listener's default action from the `default_action` object.
+fn action(desired: &Values) -> Result<Action, ResourceError> {
+    let a = desired
+        .get("default_action")
+        .and_then(J::as_object)
+        .ok_or_else(|| {
+            ResourceError::internal("attribute `default_action` is missing or not an object")
+        })?;
+    let kind = a.get("type").and_then(J::as_str).unwrap_or("forward");
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::from(kind))
+        .set_target_group_arn(
+            a.get("target_group_arn")
+                .and_then(J::as_str)
+                .map(str::to_owned),
+        )
+        .build())
+}
+
+fn listener_instance(l: &Listener, tags: &Tags) -> Instance {
+    let arn = l.listener_arn().unwrap_or_default();
+    let default_action = l.default_actions().first().map_or(J::Null, |a| {
+        let mut obj = serde_json::Map::new();
+        obj.insert(
+            "type".to_owned(),
+            J::from(a.r#type().map_or("", |t| t.as_str())),
+        );
+        // AWS reports a plain forward both ways; older answers only in the forward config.
+        let tg = a.target_group_arn().or_else(|| {
+            a.forward_config()
+                .and_then(|f| f.target_groups().first())
+                .and_then(|t| t.target_group_arn())
+        });
+        if let Some(tg) = tg {
+            obj.insert("target_group_arn".to_owned(), J::from(tg));
+        }
+        J::Object(obj)
+    });
+    Instance::new(
+        arn,
+        Values::from([
+            ("id".to_owned(), J::from(arn)),
+            ("arn".to_owned(), J::from(arn)),
+            (
+                "load_balancer_arn".to_owned(),
+                J::from(l.load_balancer_arn().unwrap_or_default()),
+            ),
+            ("port".to_owned(), J::from(l.port().unwrap_or_default())),
+            (
+                "protocol".to_owned(),
+                J::from(l.protocol().map_or("", |p| p.as_str())),
+            ),
+            ("default_action".to_owned(), default_action),
+            ("tags".to_owned(), tags.to_json()),
+        ]),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared
+
+/// The resource's tags, or `None` when AWS says the resource is gone (`gone` codes).
+async fn read_tags(elb: &Client, arn: &str, gone: &[&str]) -> Result<Option<Tags>, ResourceError> {
+    let out = elb.describe_tags().resource_arns(arn).send().await;
+    match out {
+        Ok(out) => Ok(Some(Tags::from_pairs(
+            out.tag_descriptions()
+                .iter()
+                .filter(|d| d.resource_arn() == Some(arn))
+                .flat_map(|d| d.tags())
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                }),
+        ))),
+        Err(e) => not_found_is_none(aws_error("DescribeTags", e), gone),
+    }
+}
+
+/// Add and remove tags to go from the prior tags to the desired ones.
+async fn sync_tags(
+    elb: &Client,
+    arn: &str,
+    prior: &Instance,
+    desired: &Values,
+) -> Result<(), ResourceError> {
+    let have = Tags::from_json(prior.attrs.get("tags"));
+    let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
+    if !set.is_empty() {
+        elb.add_tags()
+            .resource_arns(arn)
+            .set_tags(elb_tags(&set))
+            .send()
+            .await
+            .map_err(|e| aws_error("AddTags", e))?;
+    }
+    if !remove.is_empty() {
+        elb.remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| aws_error("RemoveTags", e))?;
+    }
+    Ok(())
+}
+
+/// Tags for a request; `None` when there are none, as AWS rejects an empty list.
+fn elb_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(
+        tags.iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
+}
+
+/// `Ok(None)` for the error codes meaning "gone", the error otherwise.
+fn not_found_is_none<T>(e: ResourceError, gone: &[&str]) -> Result<Option<T>, ResourceError> {
+    if e.is(gone) {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// The part of an ELB ARN CloudWatch metrics use: `app/name/id`, `targetgroup/name/id`.
+fn arn_suffix(arn: &str) -> &str {
+    let resource = arn.rsplit(':').next().unwrap_or(arn);
+    resource.strip_prefix("loadbalancer/").unwrap_or(resource)
+}
+
+fn to_i32(key: &str, v: i64) -> Result<i32, ResourceError> {
+    i32::try_from(v).map_err(|_| ResourceError::internal(format!("`{key}` = {v} is out of range")))
+}
+
+fn vanished(arn: &str) -> ResourceError {
+    ResourceError::new(
+        "Describe",
+        format!("{arn} vanished right after it was changed"),
+    )
+    .retryable()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_suffixes_are_what_cloudwatch_wants() {
+        assert_eq!(
+            arn_suffix("arn:aws:elasticloadbalancing:eu-west-3:123:loadbalancer/app/p-alb/abc"),
+            "app/p-alb/abc"
+        );
+        assert_eq!(
+            arn_suffix("arn:aws:elasticloadbalancing:eu-west-3:123:targetgroup/p-tg/def"),
+            "targetgroup/p-tg/def"
+        );
+    }
+
+    #[test]
+    fn health_check_parses_the_default() {
+        let desired = Values::from([("health_check".to_owned(), default_health_check())]);
+        let hc = HealthCheck::from_values(&desired).unwrap();
+        assert_eq!(hc.port, "traffic-port");
+        assert_eq!(hc.interval, 30);
+        assert_eq!(hc.matcher, "200-399");
+    }
+}

@@ -1,1 +1,468 @@
-//! placeholder
+//! The ecs module: PrestaShop on Fargate (cluster, task definition, service), its IAM roles and log group.
+//!
+//! The task definition is kept as flat attributes (image, environment, secrets, EFS volume, log
+//! options...) rather than AWS's nested container definitions: the one container this stack runs
+//! is fully described by them, and flat values diff key by key in a plan.
+
+mod cluster;
+mod iam;
+mod logs;
+mod service;
+mod task_definition;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{json, Value as J};
+use stackctl_contract::value::string_set;
+use stackctl_contract::{
+    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+};
+
+pub use cluster::ClusterKind;
+pub use iam::{RoleKind, RolePolicyAttachmentKind, RolePolicyKind};
+pub use logs::LogGroupKind;
+pub use service::ServiceKind;
+pub use task_definition::TaskDefinitionKind;
+
+pub const LOG_GROUP: &str = "module.ecs.aws_cloudwatch_log_group.main";
+pub const EXECUTION_ROLE: &str = "module.ecs.aws_iam_role.execution";
+pub const EXECUTION_ROLE_POLICY: &str = "module.ecs.aws_iam_role_policy_attachment.execution";
+pub const EXECUTION_SECRETS_POLICY: &str = "module.ecs.aws_iam_role_policy.execution_secrets";
+pub const TASK_ROLE: &str = "module.ecs.aws_iam_role.task";
+pub const CLUSTER: &str = "module.ecs.aws_ecs_cluster.main";
+pub const TASK_DEFINITION: &str = "module.ecs.aws_ecs_task_definition.main";
+pub const SERVICE: &str = "module.ecs.aws_ecs_service.main";
+
+/// The container the task runs and the load balancer sends traffic to.
+pub const CONTAINER_NAME: &str = "prestashop";
+pub const CONTAINER_PORT: i64 = 80;
+
+/// AWS's managed policy that lets ECS pull images and write logs for a task.
+pub const EXECUTION_POLICY_ARN: &str =
+    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+
+/// What the module needs from the root: Terraform's module variables, with the values other
+/// modules produce passed as references to their attributes.
+pub struct Inputs {
+    pub project: String,
+    pub region: String,
+    pub tags: Tags,
+    pub log_retention_days: i64,
+    /// Fargate task size, as ECS spells it ("256", "512").
+    pub cpu: String,
+    pub memory: String,
+    pub desired_count: i64,
+    pub image: String,
+    pub db_name: String,
+    pub db_user: String,
+    /// The database host name: the rds instance's `address`.
+    pub db_host: Ref,
+    /// The public name of the shop: the load balancer's `dns_name`.
+    pub alb_dns_name: Ref,
+    /// The `arn` of the secret holding the database password.
+    pub db_password_secret_arn: Ref,
+    /// The `arn` of the secret holding `admin_email` and `admin_password`.
+    pub admin_credentials_secret_arn: Ref,
+    /// The `id` of the EFS file system mounted as the PrestaShop document root.
+    pub efs_file_system_id: Ref,
+    pub subnet_ids: Vec<String>,
+    /// The `id` of the security group of the tasks.
+    pub security_group: Ref,
+    /// The `arn` of the target group the service registers its tasks in.
+    pub target_group_arn: Ref,
+    /// Ordering dependencies of the service no attribute shows: the listener (ECS refuses a
+    /// target group not attached to a load balancer) and the EFS mount targets (a task cannot
+    /// mount the file system before they exist).
+    pub wait_for: Vec<String>,
+}
+
+/// The clients, shared by `kinds` and `specs` so both hand out the same kinds.
+struct Kinds {
+    log_group: Arc<dyn Kind>,
+    role: Arc<dyn Kind>,
+    attachment: Arc<dyn Kind>,
+    role_policy: Arc<dyn Kind>,
+    cluster: Arc<dyn Kind>,
+    task_definition: Arc<dyn Kind>,
+    service: Arc<dyn Kind>,
+}
+
+impl Kinds {
+    fn new(sdk: &aws_types::SdkConfig) -> Self {
+        let ecs = aws_sdk_ecs::Client::new(sdk);
+        let iam = aws_sdk_iam::Client::new(sdk);
+        Kinds {
+            log_group: Arc::new(LogGroupKind::new(aws_sdk_cloudwatchlogs::Client::new(sdk))),
+            role: Arc::new(RoleKind::new(iam.clone())),
+            attachment: Arc::new(RolePolicyAttachmentKind::new(iam.clone())),
+            role_policy: Arc::new(RolePolicyKind::new(iam)),
+            cluster: Arc::new(ClusterKind::new(ecs.clone())),
+            task_definition: Arc::new(TaskDefinitionKind::new(ecs.clone())),
+            service: Arc::new(ServiceKind::new(ecs)),
+        }
+    }
+}
+
+/// The kinds this module implements, for the engine's registry.
+pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
+    let k = Kinds::new(sdk);
+    vec![
+        k.log_group,
+        k.role,
+        k.attachment,
+        k.role_policy,
+        k.cluster,
+        k.task_definition,
+        k.service,
+    ]
+}
+
+fn attrs<const N: usize>(pairs: [(&str, Val); N]) -> Attrs {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The trust policy that lets ECS tasks assume a role.
+fn ecs_tasks_trust_policy() -> J {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// Read access to the project's secrets only, for the execution role that injects them.
+fn secrets_access_policy(project: &str) -> J {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": format!("arn:aws:secretsmanager:*:*:secret:{project}-*")
+        }]
+    })
+}
+
+/// The eight resources: the log group, two roles and the execution role's policies, the
+/// cluster, the task definition and the service.
+pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
+    let k = Kinds::new(sdk);
+    let project = inputs.project.clone();
+    let tags = inputs.tags.to_json();
+    let log_group_name = format!("/ecs/{project}");
+
+    let log_group = {
+        let name = log_group_name.clone();
+        let days = inputs.log_retention_days;
+        let tags = tags.clone();
+        ResourceSpec::new(LOG_GROUP, k.log_group.clone(), move |_| {
+            attrs([
+                ("name", Val::from(name.clone())),
+                ("retention_in_days", Val::from(days)),
+                ("tags", Val::from(tags.clone())),
+            ])
+        })
+    };
+
+    let role = |address: &str, name: String| {
+        let tags = tags.clone();
+        ResourceSpec::new(address, k.role.clone(), move |_| {
+            attrs([
+                ("name", Val::from(name.clone())),
+                ("assume_role_policy", Val::from(ecs_tasks_trust_policy())),
+                ("tags", Val::from(tags.clone())),
+            ])
+        })
+    };
+    let execution_role = role(EXECUTION_ROLE, format!("{project}-ecs-task-execution-role"));
+    let task_role = role(TASK_ROLE, format!("{project}-ecs-task-role"));
+
+    let execution_role_name = Ref::new(EXECUTION_ROLE, "name");
+    let attachment = {
+        let role = execution_role_name.clone();
+        ResourceSpec::new(EXECUTION_ROLE_POLICY, k.attachment.clone(), move |r| {
+            attrs([
+                ("role", role.get(r)),
+                ("policy_arn", Val::from(EXECUTION_POLICY_ARN)),
+            ])
+        })
+    };
+
+    let secrets_policy = {
+        let role = execution_role_name;
+        let name = format!("{project}-secrets-access");
+        let policy = secrets_access_policy(&project);
+        ResourceSpec::new(EXECUTION_SECRETS_POLICY, k.role_policy.clone(), move |r| {
+            attrs([
+                ("role", role.get(r)),
+                ("name", Val::from(name.clone())),
+                ("policy", Val::from(policy.clone())),
+            ])
+        })
+    };
+
+    let cluster = {
+        let name = format!("{project}-cluster");
+        let tags = tags.clone();
+        ResourceSpec::new(CLUSTER, k.cluster.clone(), move |_| {
+            attrs([
+                ("name", Val::from(name.clone())),
+                ("container_insights", Val::from("enabled")),
+                ("tags", Val::from(tags.clone())),
+            ])
+        })
+    };
+
+    let task_definition = {
+        let family = project.clone();
+        let cpu = inputs.cpu.clone();
+        let memory = inputs.memory.clone();
+        let image = inputs.image.clone();
+        let db_name = inputs.db_name.clone();
+        let db_user = inputs.db_user.clone();
+        let db_host = inputs.db_host.clone();
+        let alb_dns_name = inputs.alb_dns_name.clone();
+        let db_password = inputs.db_password_secret_arn.clone();
+        let admin = inputs.admin_credentials_secret_arn.clone();
+        let efs = inputs.efs_file_system_id.clone();
+        let region = inputs.region.clone();
+        let tags = tags.clone();
+        ResourceSpec::new(TASK_DEFINITION, k.task_definition.clone(), move |r| {
+            let environment = Val::all([&db_host.get(r), &alb_dns_name.get(r)], |[host, dns]| {
+                json!({
+                    "DB_SERVER": host,
+                    "DB_NAME": db_name,
+                    "DB_USER": db_user,
+                    "PS_DOMAIN": dns,
+                    "PS_INSTALL_AUTO": "1",
+                })
+            });
+            let secrets = Val::all([&db_password.get(r), &admin.get(r)], |[db, admin]| {
+                let admin = admin.as_str().unwrap_or_default();
+                json!({
+                    "DB_PASSWD": db,
+                    "ADMIN_MAIL": format!("{admin}:admin_email::"),
+                    "ADMIN_PASSWD": format!("{admin}:admin_password::"),
+                })
+            });
+            attrs([
+                ("family", Val::from(family.clone())),
+                ("cpu", Val::from(cpu.clone())),
+                ("memory", Val::from(memory.clone())),
+                ("network_mode", Val::from("awsvpc")),
+                (
+                    "requires_compatibilities",
+                    Val::from(string_set(["FARGATE"])),
+                ),
+                ("execution_role_arn", Ref::new(EXECUTION_ROLE, "arn").get(r)),
+                ("task_role_arn", Ref::new(TASK_ROLE, "arn").get(r)),
+                ("container_name", Val::from(CONTAINER_NAME)),
+                ("image", Val::from(image.clone())),
+                ("container_port", Val::from(CONTAINER_PORT)),
+                ("environment", environment),
+                ("secrets", secrets),
+                ("efs_file_system_id", efs.get(r)),
+                ("mount_path", Val::from("/var/www/html")),
+                ("transit_encryption", Val::from("ENABLED")),
+                // Read from the log group so the task definition waits for it: ECS does not
+                // create the group, and tasks fail to start without it.
+                ("log_group", Ref::new(LOG_GROUP, "name").get(r)),
+                ("log_region", Val::from(region.clone())),
+                ("log_stream_prefix", Val::from("ecs")),
+                ("tags", Val::from(tags.clone())),
+            ])
+        })
+    };
+
+    let mut service = {
+        let name = format!("{project}-service");
+        let desired_count = inputs.desired_count;
+        let subnets = string_set(inputs.subnet_ids.clone());
+        let security_group = inputs.security_group.clone();
+        let target_group = inputs.target_group_arn.clone();
+        let tags = tags.clone();
+        ResourceSpec::new(SERVICE, k.service.clone(), move |r| {
+            let security_groups = Val::all([&security_group.get(r)], |[id]| json!([id]));
+            let load_balancer = Val::all([&target_group.get(r)], |[arn]| {
+                json!({
+                    "target_group_arn": arn,
+                    "container_name": CONTAINER_NAME,
+                    "container_port": CONTAINER_PORT,
+                })
+            });
+            attrs([
+                ("name", Val::from(name.clone())),
+                ("cluster", Ref::new(CLUSTER, "arn").get(r)),
+                ("task_definition", Ref::new(TASK_DEFINITION, "arn").get(r)),
+                ("desired_count", Val::from(desired_count)),
+                ("launch_type", Val::from("FARGATE")),
+                ("subnets", Val::from(subnets.clone())),
+                ("security_groups", security_groups),
+                ("assign_public_ip", Val::from(true)),
+                ("load_balancer", load_balancer),
+                ("health_check_grace_period_seconds", Val::from(300)),
+                ("tags", Val::from(tags.clone())),
+            ])
+        })
+    };
+    for address in &inputs.wait_for {
+        service = service.depends_on(address.clone());
+    }
+
+    vec![
+        log_group,
+        execution_role,
+        attachment,
+        secrets_policy,
+        task_role,
+        cluster,
+        task_definition,
+        service,
+    ]
+}
+
+/// ECS tags from a tag map.
+fn ecs_tags(tags: &BTreeMap<String, String>) -> Option<Vec<aws_sdk_ecs::types::Tag>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(
+        tags.iter()
+            .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
+}
+
+/// The canonical `tags` attribute from what ECS answers.
+fn ecs_tags_json(tags: &[aws_sdk_ecs::types::Tag]) -> J {
+    Tags::from_pairs(tags.iter().map(|t| {
+        (
+            t.key().unwrap_or_default().to_owned(),
+            t.value().unwrap_or_default().to_owned(),
+        )
+    }))
+    .to_json()
+}
+
+/// Bring an ECS resource's tags from `prior` to `desired` (cluster, task definition, service).
+async fn sync_ecs_tags(
+    ecs: &aws_sdk_ecs::Client,
+    arn: &str,
+    prior: &Instance,
+    desired: &Values,
+) -> Result<(), ResourceError> {
+    let have = Tags::from_json(prior.attrs.get("tags"));
+    let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
+    if let Some(tags) = ecs_tags(&set) {
+        ecs.tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("TagResource", e))?;
+    }
+    if !remove.is_empty() {
+        ecs.untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| aws_error("UntagResource", e))?;
+    }
+    Ok(())
+}
+
+/// An integer attribute as the `i32` the SDK wants.
+fn to_i32(key: &str, v: i64) -> Result<i32, ResourceError> {
+    i32::try_from(v)
+        .map_err(|_| ResourceError::internal(format!("attribute `{key}` is out of range: {v}")))
+}
+
+/// A resource that cannot be found right after it was created or changed: most likely AWS's
+/// eventual consistency, so the engine may retry.
+fn vanished(operation: &str, what: &str) -> ResourceError {
+    ResourceError::new(
+        operation,
+        format!("{what} vanished right after it was changed"),
+    )
+    .retryable()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackctl_contract::Resolve;
+
+    struct Nothing;
+    impl Resolve for Nothing {
+        fn get(&self, _address: &str, _attr: &str) -> Val {
+            Val::Unknown
+        }
+    }
+
+    fn inputs() -> Inputs {
+        Inputs {
+            project: "shop".into(),
+            region: "eu-west-3".into(),
+            tags: Tags::stack("shop", "dev"),
+            log_retention_days: 7,
+            cpu: "512".into(),
+            memory: "1024".into(),
+            desired_count: 2,
+            image: "prestashop/prestashop:8".into(),
+            db_name: "prestashop".into(),
+            db_user: "admin".into(),
+            db_host: Ref::new("module.rds.aws_db_instance.main", "address"),
+            alb_dns_name: Ref::new("module.alb.aws_lb.main", "dns_name"),
+            db_password_secret_arn: Ref::new("module.secrets.a", "arn"),
+            admin_credentials_secret_arn: Ref::new("module.secrets.b", "arn"),
+            efs_file_system_id: Ref::new("module.efs.aws_efs_file_system.main", "id"),
+            subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
+            security_group: Ref::new("module.security.aws_security_group.ecs", "id"),
+            target_group_arn: Ref::new("module.alb.aws_lb_target_group.main", "arn"),
+            wait_for: vec!["module.alb.aws_lb_listener.http".into()],
+        }
+    }
+
+    #[tokio::test]
+    async fn specs_wire_the_dependencies() {
+        let sdk = aws_types::SdkConfig::builder()
+            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
+            .build();
+        let specs = specs(&sdk, &inputs());
+        let by = |a: &str| {
+            specs
+                .iter()
+                .find(|s| s.address == a)
+                .map(|s| s.dependencies())
+                .unwrap_or_default()
+        };
+        let td = by(TASK_DEFINITION);
+        for dep in [
+            LOG_GROUP,
+            EXECUTION_ROLE,
+            TASK_ROLE,
+            "module.rds.aws_db_instance.main",
+            "module.efs.aws_efs_file_system.main",
+        ] {
+            assert!(td.contains(dep), "{dep} missing from {td:?}");
+        }
+        let svc = by(SERVICE);
+        for dep in [
+            CLUSTER,
+            TASK_DEFINITION,
+            "module.alb.aws_lb_listener.http",
+            "module.alb.aws_lb_target_group.main",
+        ] {
+            assert!(svc.contains(dep), "{dep} missing from {svc:?}");
+        }
+        assert!(by(EXECUTION_SECRETS_POLICY).contains(EXECUTION_ROLE));
+        let service = specs.iter().find(|s| s.address == SERVICE).unwrap();
+        let d = service.desired(&Nothing);
+        assert_eq!(d["subnets"], Val::from(json!(["subnet-a", "subnet-b"])));
+        assert_eq!(d["load_balancer"], Val::Unknown);
+    }
+}

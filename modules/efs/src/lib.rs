@@ -1,1 +1,706 @@
-//! placeholder
+//! The efs module: the encrypted EFS file system PrestaShop keeps its files on, and one mount
+//! target per availability zone so every task can reach it over NFS.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_efs::types::{
+    FileSystemDescription, MountTargetDescription, PerformanceMode, Tag, ThroughputMode,
+};
+use aws_sdk_efs::Client;
+use serde_json::Value as J;
+use stackctl_contract::value::string_set;
+use stackctl_contract::wait::{self, Backoff, Poll};
+use stackctl_contract::{
+    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    ValuesExt,
+};
+
+pub const FILE_SYSTEM: &str = "module.efs.aws_efs_file_system.main";
+
+/// How long EFS may take to create, change or delete a file system or a mount target: usually
+/// seconds to a couple of minutes.
+const EFS_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// `module.efs.aws_efs_mount_target.main["eu-west-3a"]`: one mount target per availability zone
+/// (EFS allows one per AZ).
+pub fn mount_target_address(availability_zone: &str) -> String {
+    format!("module.efs.aws_efs_mount_target.main[\"{availability_zone}\"]")
+}
+
+/// What the module needs from the root: Terraform's module variables.
+pub struct Inputs {
+    pub project: String,
+    /// (availability zone, subnet id) pairs: one mount target is made in each.
+    pub subnets: Vec<(String, String)>,
+    /// The EFS security group's `id`.
+    pub security_group: Ref,
+    pub tags: Tags,
+}
+
+/// The kinds this module implements, for the engine's registry.
+pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
+    vec![
+        Arc::new(FileSystemKind {
+            efs: Client::new(sdk),
+        }),
+        Arc::new(MountTargetKind {
+            efs: Client::new(sdk),
+        }),
+    ]
+}
+
+/// The file system, then one mount target per subnet, guarded by the EFS security group.
+pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
+    let fs_kind: Arc<dyn Kind> = Arc::new(FileSystemKind {
+        efs: Client::new(sdk),
+    });
+    let mt_kind: Arc<dyn Kind> = Arc::new(MountTargetKind {
+        efs: Client::new(sdk),
+    });
+    let name = format!("{}-efs", inputs.project);
+    let tags = inputs.tags.clone().with("Name", name.clone());
+    let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, fs_kind, move |_r| {
+        Attrs::from([
+            ("creation_token".to_owned(), Val::from(name.clone())),
+            ("encrypted".to_owned(), Val::from(true)),
+            ("performance_mode".to_owned(), Val::from("generalPurpose")),
+            ("throughput_mode".to_owned(), Val::from("bursting")),
+            ("tags".to_owned(), Val::from(tags.to_json())),
+        ])
+    })];
+    for (az, subnet_id) in &inputs.subnets {
+        let subnet_id = subnet_id.clone();
+        let sg = inputs.security_group.clone();
+        let fs = Ref::new(FILE_SYSTEM, "id");
+        specs.push(ResourceSpec::new(
+            mount_target_address(az),
+            mt_kind.clone(),
+            move |r| {
+                Attrs::from([
+                    ("file_system_id".to_owned(), fs.get(r)),
+                    ("subnet_id".to_owned(), Val::from(subnet_id.clone())),
+                    (
+                        "security_groups".to_owned(),
+                        Val::all([&sg.get(r)], |[id]| J::Array(vec![id.clone()])),
+                    ),
+                ])
+            },
+        ));
+    }
+    specs
+}
+
+/// `aws_efs_file_system`: the file system itself, found again by its creation token.
+pub struct FileSystemKind {
+    efs: Client,
+}
+
+#[async_trait]
+impl Kind for FileSystemKind {
+    fn type_name(&self) -> &'static str {
+        "aws_efs_file_system"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["creation_token", "encrypted", "performance_mode"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        Ok(self
+            .describe(&prior.id)
+            .await?
+            .filter(|fs| !is_gone(fs.life_cycle_state().as_str()))
+            .map(|fs| fs_instance(&fs)))
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let token = desired.get_str("creation_token")?;
+        Ok(self
+            .find_by_token(token)
+            .await?
+            .filter(|fs| !is_gone(fs.life_cycle_state().as_str()))
+            .map(|fs| fs_instance(&fs)))
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let token = desired.get_str("creation_token")?;
+        let tags = Tags::from_json(desired.get("tags"));
+        let out = self
+            .efs
+            .create_file_system()
+            .creation_token(token)
+            .encrypted(desired.get_bool("encrypted")?)
+            .performance_mode(PerformanceMode::from(desired.get_str("performance_mode")?))
+            .throughput_mode(ThroughputMode::from(desired.get_str("throughput_mode")?))
+            .set_tags(Some(efs_tags(&tags.0)?))
+            .send()
+            .await;
+        let id = match out {
+            Ok(fs) => fs.file_system_id().to_owned(),
+            Err(e) => {
+                let e = aws_error("CreateFileSystem", e);
+                // The creation token makes the call idempotent: a retried create (an earlier
+                // attempt timed out after AWS took it) lands on the file system it made.
+                if !e.is(&["FileSystemAlreadyExists"]) {
+                    return Err(e);
+                }
+                match self.find_by_token(token).await? {
+                    Some(fs) => fs.file_system_id().to_owned(),
+                    None => return Err(e),
+                }
+            }
+        };
+        self.wait_available(&id).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        if changed.iter().any(|c| c == "throughput_mode") {
+            self.efs
+                .update_file_system()
+                .file_system_id(&prior.id)
+                .throughput_mode(ThroughputMode::from(desired.get_str("throughput_mode")?))
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateFileSystem", e))?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            let have = Tags::from_json(prior.attrs.get("tags"));
+            let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
+            if !set.is_empty() {
+                self.efs
+                    .tag_resource()
+                    .resource_id(&prior.id)
+                    .set_tags(Some(efs_tags(&set)?))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("TagResource", e))?;
+            }
+            if !remove.is_empty() {
+                self.efs
+                    .untag_resource()
+                    .resource_id(&prior.id)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("UntagResource", e))?;
+            }
+        }
+        // A throughput change passes through `updating`; wait so dependents see a usable system.
+        self.wait_available(&prior.id).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        // Mount targets being deleted still count against the file system for a while:
+        // FileSystemInUse means wait for them, not fail.
+        let requested = wait::until(
+            &format!("EFS file system {} to have no mount targets", prior.id),
+            Backoff::standard(EFS_TIMEOUT),
+            || async {
+                match self
+                    .efs
+                    .delete_file_system()
+                    .file_system_id(&prior.id)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(Poll::Ready(true)),
+                    Err(e) => {
+                        let e = aws_error("DeleteFileSystem", e);
+                        if e.is(&["FileSystemNotFound"]) {
+                            Ok(Poll::Ready(false))
+                        } else if e.is(&["FileSystemInUse"]) {
+                            Ok(Poll::Pending("in use by mount targets".into()))
+                        } else {
+                            Err(e)
+                        }
+                    }
+                }
+            },
+        )
+        .await?;
+        if !requested {
+            return Ok(());
+        }
+        wait::until(
+            &format!("EFS file system {} to be deleted", prior.id),
+            Backoff::standard(EFS_TIMEOUT),
+            || async {
+                Ok(match self.describe(&prior.id).await? {
+                    Some(fs) if !is_gone(fs.life_cycle_state().as_str()) => {
+                        Poll::Pending(fs.life_cycle_state().as_str().to_owned())
+                    }
+                    _ => Poll::Ready(()),
+                })
+            },
+        )
+        .await
+    }
+}
+
+impl FileSystemKind {
+    /// The file system with this id, `None` when AWS does not know it.
+    async fn describe(&self, id: &str) -> Result<Option<FileSystemDescription>, ResourceError> {
+        match self
+            .efs
+            .describe_file_systems()
+            .file_system_id(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.file_systems().first().cloned()),
+            Err(e) => {
+                let e = aws_error("DescribeFileSystems", e);
+                if e.is(&["FileSystemNotFound"]) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn find_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<FileSystemDescription>, ResourceError> {
+        let out = self
+            .efs
+            .describe_file_systems()
+            .creation_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeFileSystems", e))?;
+        Ok(out.file_systems().first().cloned())
+    }
+
+    async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {
+        wait::until(
+            &format!("EFS file system {id} to be available"),
+            Backoff::standard(EFS_TIMEOUT),
+            || async {
+                let fs = self.describe(id).await?.ok_or_else(|| {
+                    ResourceError::new(
+                        "DescribeFileSystems",
+                        format!("EFS file system {id} vanished while it was being set up"),
+                    )
+                    .retryable()
+                })?;
+                match fs.life_cycle_state().as_str() {
+                    "available" => Ok(Poll::Ready(fs_instance(&fs))),
+                    "error" => Err(ResourceError::new(
+                        "CreateFileSystem",
+                        format!("EFS file system {id} is in the `error` state"),
+                    )
+                    .with_hint("delete it in the console (or run destroy), then apply again")),
+                    s if is_gone(s) => Err(ResourceError::new(
+                        "DescribeFileSystems",
+                        format!("EFS file system {id} is being deleted"),
+                    )),
+                    s => Ok(Poll::Pending(s.to_owned())),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// `aws_efs_mount_target`: the NFS endpoint of the file system in one subnet. Mount targets
+/// take no tags.
+pub struct MountTargetKind {
+    efs: Client,
+}
+
+#[async_trait]
+impl Kind for MountTargetKind {
+    fn type_name(&self) -> &'static str {
+        "aws_efs_mount_target"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["file_system_id", "subnet_id"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        match self.describe(&prior.id).await? {
+            Some(mt) if !is_gone(mt.life_cycle_state().as_str()) => self.with_groups(&mt).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let Some(fs_id) = desired.get("file_system_id").and_then(J::as_str) else {
+            return Ok(None);
+        };
+        let subnet_id = desired.get_str("subnet_id")?;
+        let out = match self
+            .efs
+            .describe_mount_targets()
+            .file_system_id(fs_id)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let e = aws_error("DescribeMountTargets", e);
+                if e.is(&["FileSystemNotFound"]) {
+                    return Ok(None);
+                }
+                return Err(e);
+            }
+        };
+        let found = out
+            .mount_targets()
+            .iter()
+            .find(|mt| mt.subnet_id() == subnet_id && !is_gone(mt.life_cycle_state().as_str()))
+            .cloned();
+        match found {
+            Some(mt) => self.with_groups(&mt).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let out = self
+            .efs
+            .create_mount_target()
+            .file_system_id(desired.get_str("file_system_id")?)
+            .subnet_id(desired.get_str("subnet_id")?)
+            .set_security_groups(Some(desired.get_strs("security_groups")?))
+            .send()
+            .await
+            .map_err(|e| {
+                let e = aws_error("CreateMountTarget", e);
+                if e.is(&["MountTargetConflict"]) {
+                    e.with_hint("the file system already has a mount target in this availability zone: import it by running apply again, or delete it")
+                } else {
+                    e
+                }
+            })?;
+        let id = out.mount_target_id().to_owned();
+        self.wait_available(&id).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        if changed.iter().any(|c| c == "security_groups") {
+            self.efs
+                .modify_mount_target_security_groups()
+                .mount_target_id(&prior.id)
+                .set_security_groups(Some(desired.get_strs("security_groups")?))
+                .send()
+                .await
+                .map_err(|e| aws_error("ModifyMountTargetSecurityGroups", e))?;
+        }
+        self.wait_available(&prior.id).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        match self
+            .efs
+            .delete_mount_target()
+            .mount_target_id(&prior.id)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let e = aws_error("DeleteMountTarget", e);
+                if e.is(&["MountTargetNotFound"]) {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        }
+        // The file system and the security group can only go once the mount target's network
+        // interface is released, which is when AWS stops knowing the mount target.
+        wait::until(
+            &format!("EFS mount target {} to be deleted", prior.id),
+            Backoff::standard(EFS_TIMEOUT),
+            || async {
+                Ok(match self.describe(&prior.id).await? {
+                    Some(mt) if mt.life_cycle_state().as_str() != "deleted" => {
+                        Poll::Pending(mt.life_cycle_state().as_str().to_owned())
+                    }
+                    _ => Poll::Ready(()),
+                })
+            },
+        )
+        .await
+    }
+}
+
+impl MountTargetKind {
+    async fn describe(&self, id: &str) -> Result<Option<MountTargetDescription>, ResourceError> {
+        match self
+            .efs
+            .describe_mount_targets()
+            .mount_target_id(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.mount_targets().first().cloned()),
+            Err(e) => {
+                let e = aws_error("DescribeMountTargets", e);
+                if e.is(&["MountTargetNotFound"]) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// The mount target with its security groups, which DescribeMountTargets does not return.
+    async fn with_groups(
+        &self,
+        mt: &MountTargetDescription,
+    ) -> Result<Option<Instance>, ResourceError> {
+        match self
+            .efs
+            .describe_mount_target_security_groups()
+            .mount_target_id(mt.mount_target_id())
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(mt_instance(mt, out.security_groups()))),
+            Err(e) => {
+                let e = aws_error("DescribeMountTargetSecurityGroups", e);
+                if e.is(&["MountTargetNotFound"]) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {
+        let mt = wait::until(
+            &format!("EFS mount target {id} to be available"),
+            Backoff::standard(EFS_TIMEOUT),
+            || async {
+                let mt = self.describe(id).await?.ok_or_else(|| {
+                    ResourceError::new(
+                        "DescribeMountTargets",
+                        format!("EFS mount target {id} vanished while it was being set up"),
+                    )
+                    .retryable()
+                })?;
+                match mt.life_cycle_state().as_str() {
+                    "available" => Ok(Poll::Ready(mt)),
+                    "error" => Err(ResourceError::new(
+                        "CreateMountTarget",
+                        format!("EFS mount target {id} is in the `error` state"),
+                    )
+                    .with_hint("delete it in the console (or run destroy), then apply again")),
+                    s if is_gone(s) => Err(ResourceError::new(
+                        "DescribeMountTargets",
+                        format!("EFS mount target {id} is being deleted"),
+                    )),
+                    s => Ok(Poll::Pending(s.to_owned())),
+                }
+            },
+        )
+        .await?;
+        self.with_groups(&mt).await?.ok_or_else(|| {
+            ResourceError::new(
+                "DescribeMountTargetSecurityGroups",
+                format!("EFS mount target {id} vanished right after it was changed"),
+            )
+            .retryable()
+        })
+    }
+}
+
+fn is_gone(state: &str) -> bool {
+    matches!(state, "deleting" | "deleted")
+}
+
+fn fs_instance(fs: &FileSystemDescription) -> Instance {
+    let id = fs.file_system_id();
+    let tags = Tags::from_pairs(
+        fs.tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned())),
+    );
+    let mut attrs = Values::from([
+        ("id".to_owned(), J::from(id)),
+        ("creation_token".to_owned(), J::from(fs.creation_token())),
+        (
+            "encrypted".to_owned(),
+            J::from(fs.encrypted().unwrap_or(false)),
+        ),
+        (
+            "performance_mode".to_owned(),
+            J::from(fs.performance_mode().as_str()),
+        ),
+        (
+            "throughput_mode".to_owned(),
+            fs.throughput_mode()
+                .map_or(J::Null, |m| J::from(m.as_str())),
+        ),
+        ("tags".to_owned(), tags.to_json()),
+    ]);
+    if let Some(arn) = fs.file_system_arn() {
+        attrs.insert("arn".to_owned(), J::from(arn));
+        if let Some(dns) = dns_name(id, arn) {
+            attrs.insert("dns_name".to_owned(), J::from(dns));
+        }
+    }
+    Instance::new(id, attrs)
+}
+
+/// EFS's DNS name, `fs-123.efs.eu-west-3.amazonaws.com`, from the region and partition in the
+/// ARN (AWS does not return it).
+fn dns_name(id: &str, arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let (partition, region) = (parts.get(1)?, parts.get(3)?);
+    if region.is_empty() {
+        return None;
+    }
+    let suffix = match *partition {
+        "aws-cn" => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    };
+    Some(format!("{id}.efs.{region}.{suffix}"))
+}
+
+fn mt_instance(mt: &MountTargetDescription, groups: &[String]) -> Instance {
+    let mut attrs = Values::from([
+        ("id".to_owned(), J::from(mt.mount_target_id())),
+        ("file_system_id".to_owned(), J::from(mt.file_system_id())),
+        ("subnet_id".to_owned(), J::from(mt.subnet_id())),
+        (
+            "security_groups".to_owned(),
+            string_set(groups.iter().cloned()),
+        ),
+    ]);
+    if let Some(ip) = mt.ip_address() {
+        attrs.insert("ip_address".to_owned(), J::from(ip));
+    }
+    if let Some(az) = mt.availability_zone_name() {
+        attrs.insert("availability_zone_name".to_owned(), J::from(az));
+    }
+    Instance::new(mt.mount_target_id(), attrs)
+}
+
+fn efs_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ResourceError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ResourceError::internal(format!("EFS tag {k}: {e}")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use stackctl_contract::Resolve;
+
+    struct Fake;
+    impl Resolve for Fake {
+        fn get(&self, address: &str, attr: &str) -> Val {
+            Val::from(format!("{address}.{attr}"))
+        }
+    }
+
+    #[test]
+    fn specs_make_one_mount_target_per_zone() {
+        let sdk = aws_types::SdkConfig::builder()
+            .behavior_version(aws_sdk_efs::config::BehaviorVersion::latest())
+            .region(aws_types::region::Region::new("eu-west-3"))
+            .build();
+        let inputs = Inputs {
+            project: "shop".into(),
+            subnets: vec![
+                ("eu-west-3a".into(), "subnet-a".into()),
+                ("eu-west-3b".into(), "subnet-b".into()),
+            ],
+            security_group: Ref::new("module.security.aws_security_group.efs", "id"),
+            tags: Tags::stack("shop", "dev"),
+        };
+        let specs = specs(&sdk, &inputs);
+        assert_eq!(specs.len(), 3);
+        assert_eq!(specs[0].address, FILE_SYSTEM);
+        let fs = specs[0].desired(&Fake);
+        assert_eq!(fs["creation_token"], Val::from("shop-efs"));
+        assert_eq!(
+            fs["tags"].known().and_then(|t| t.get("Name")),
+            Some(&json!("shop-efs"))
+        );
+        assert_eq!(specs[2].address, mount_target_address("eu-west-3b"));
+        let mt = specs[2].desired(&Fake);
+        assert_eq!(mt["subnet_id"], Val::from("subnet-b"));
+        assert_eq!(mt["file_system_id"], Val::from(format!("{FILE_SYSTEM}.id")));
+        assert_eq!(
+            mt["security_groups"],
+            Val::from(json!(["module.security.aws_security_group.efs.id"]))
+        );
+        let deps = specs[1].dependencies();
+        assert!(deps.contains(FILE_SYSTEM), "{deps:?}");
+        assert!(
+            deps.contains("module.security.aws_security_group.efs"),
+            "{deps:?}"
+        );
+    }
+
+    #[test]
+    fn mount_target_addresses_are_keyed_by_zone() {
+        assert_eq!(
+            mount_target_address("eu-west-3a"),
+            r#"module.efs.aws_efs_mount_target.main["eu-west-3a"]"#
+        );
+    }
+
+    #[test]
+    fn dns_name_follows_the_arn() {
+        assert_eq!(
+            dns_name(
+                "fs-1",
+                "arn:aws:elasticfilesystem:eu-west-3:123:file-system/fs-1"
+            )
+            .as_deref(),
+            Some("fs-1.efs.eu-west-3.amazonaws.com")
+        );
+        assert_eq!(
+            dns_name(
+                "fs-1",
+                "arn:aws-cn:elasticfilesystem:cn-north-1:123:file-system/fs-1"
+            )
+            .as_deref(),
+            Some("fs-1.efs.cn-north-1.amazonaws.com.cn")
+        );
+    }
+
+    #[test]
+    fn mount_target_groups_are_sorted() {
+        let mt = MountTargetDescription::builder()
+            .mount_target_id("fsmt-1")
+            .file_system_id("fs-1")
+            .subnet_id("subnet-1")
+            .life_cycle_state(aws_sdk_efs::types::LifeCycleState::Available)
+            .build();
+        let Ok(mt) = mt else {
+            panic!("builder needs more fields");
+        };
+        let i = mt_instance(&mt, &["sg-b".into(), "sg-a".into()]);
+        assert_eq!(i.attrs["security_groups"], json!(["sg-a", "sg-b"]));
+    }
+}

@@ -1,0 +1,229 @@
+//! `aws_cloudwatch_log_group`: the log group the PrestaShop containers write to.
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use aws_sdk_cloudwatchlogs::Client;
+use serde_json::Value as J;
+use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+
+use crate::{to_i32, vanished};
+
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+/// `aws_cloudwatch_log_group`, identified by its name. A retention of 0 means "never expire",
+/// as in Terraform.
+pub struct LogGroupKind {
+    logs: Client,
+}
+
+impl LogGroupKind {
+    pub fn new(logs: Client) -> Self {
+        LogGroupKind { logs }
+    }
+
+    /// The group with exactly this name: DescribeLogGroups only filters by prefix.
+    async fn find(&self, name: &str) -> Result<Option<LogGroup>, ResourceError> {
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(name)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeLogGroups", e))?;
+            if let Some(g) = out
+                .log_groups()
+                .iter()
+                .find(|g| g.log_group_name() == Some(name))
+            {
+                return Ok(Some(g.clone()));
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    async fn read_name(&self, name: &str) -> Result<Option<Instance>, ResourceError> {
+        let Some(group) = self.find(name).await? else {
+            return Ok(None);
+        };
+        let arn = group_arn(&group);
+        // The tagging API wants the ARN without the `:*` DescribeLogGroups appends.
+        let tags = match self
+            .logs
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(out) => Tags::from_pairs(
+                out.tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            ),
+            Err(e) => {
+                let e = aws_error("ListTagsForResource", e);
+                if e.is(NOT_FOUND) {
+                    return Ok(None);
+                }
+                return Err(e);
+            }
+        };
+        Ok(Some(Instance::new(
+            name,
+            Values::from([
+                ("id".to_owned(), J::from(name)),
+                ("name".to_owned(), J::from(name)),
+                ("arn".to_owned(), J::from(arn)),
+                (
+                    "retention_in_days".to_owned(),
+                    J::from(group.retention_in_days().unwrap_or(0)),
+                ),
+                ("tags".to_owned(), tags.to_json()),
+            ]),
+        )))
+    }
+
+    async fn read_back(&self, name: &str) -> Result<Instance, ResourceError> {
+        self.read_name(name)
+            .await?
+            .ok_or_else(|| vanished("DescribeLogGroups", &format!("log group {name}")))
+    }
+
+    async fn set_retention(&self, name: &str, days: i64) -> Result<(), ResourceError> {
+        if days > 0 {
+            self.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(to_i32("retention_in_days", days)?)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutRetentionPolicy", e))?;
+        } else {
+            self.logs
+                .delete_retention_policy()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("DeleteRetentionPolicy", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The group's ARN in the form the tagging API takes (no trailing `:*`).
+fn group_arn(g: &LogGroup) -> String {
+    match g.log_group_arn() {
+        Some(a) => a.to_owned(),
+        None => {
+            let a = g.arn().unwrap_or_default();
+            a.strip_suffix(":*").unwrap_or(a).to_owned()
+        }
+    }
+}
+
+#[async_trait]
+impl Kind for LogGroupKind {
+    fn type_name(&self) -> &'static str {
+        "aws_cloudwatch_log_group"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        self.read_name(&prior.id).await
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        self.read_name(desired.get_str("name")?).await
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let name = desired.get_str("name")?;
+        let tags = Tags::from_json(desired.get("tags"));
+        self.logs
+            .create_log_group()
+            .log_group_name(name)
+            .set_tags((!tags.0.is_empty()).then(|| tags.0.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateLogGroup", e))?;
+        let days = desired.get_i64("retention_in_days")?;
+        if days > 0 {
+            self.set_retention(name, days).await?;
+        }
+        self.read_back(name).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let name = prior.id.as_str();
+        if changed.iter().any(|c| c == "retention_in_days") {
+            self.set_retention(name, desired.get_i64("retention_in_days")?)
+                .await?;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            let arn = match prior.attrs.get("arn").and_then(J::as_str) {
+                Some(a) => a.to_owned(),
+                None => group_arn(
+                    &self
+                        .find(name)
+                        .await?
+                        .ok_or_else(|| vanished("DescribeLogGroups", name))?,
+                ),
+            };
+            let have = Tags::from_json(prior.attrs.get("tags"));
+            let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
+            if !set.is_empty() {
+                self.logs
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(set.into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("TagResource", e))?;
+            }
+            if !remove.is_empty() {
+                self.logs
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("UntagResource", e))?;
+            }
+        }
+        self.read_back(name).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        match self
+            .logs
+            .delete_log_group()
+            .log_group_name(&prior.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = aws_error("DeleteLogGroup", e);
+                if e.is(NOT_FOUND) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}

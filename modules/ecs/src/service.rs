@@ -1,0 +1,394 @@
+//! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, Service,
+    ServiceField,
+};
+use aws_sdk_ecs::Client;
+use serde_json::{json, Value as J};
+use stackctl_contract::value::string_set;
+use stackctl_contract::wait::{self, Backoff, Poll};
+use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+
+use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
+
+/// How long a deleted service may take to drain its tasks and become INACTIVE.
+const DRAIN: Duration = Duration::from_secs(20 * 60);
+
+const NETWORK: [&str; 3] = ["subnets", "security_groups", "assign_public_ip"];
+
+/// `aws_ecs_service`, identified by its ARN; `cluster` (an ARN) says where to look for it.
+pub struct ServiceKind {
+    ecs: Client,
+}
+
+impl ServiceKind {
+    pub fn new(ecs: Client) -> Self {
+        ServiceKind { ecs }
+    }
+
+    /// The service by name or ARN, unless it is missing or INACTIVE (ECS keeps answering for
+    /// deleted services for a while).
+    async fn describe(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<Service>, ResourceError> {
+        match self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .include(ServiceField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .services()
+                .iter()
+                .find(|s| s.status() != Some("INACTIVE"))
+                .cloned()),
+            Err(e) => {
+                let e = aws_error("DescribeServices", e);
+                if e.is(&["ClusterNotFoundException", "ServiceNotFoundException"]) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn read_back(&self, cluster: &str, prior: &Instance) -> Result<Instance, ResourceError> {
+        self.describe(cluster, &prior.id)
+            .await?
+            .map(|s| to_instance(&s, Some(&prior.attrs)))
+            .ok_or_else(|| vanished("DescribeServices", &format!("ECS service {}", prior.id)))
+    }
+}
+
+/// The cluster a known service lives in: its `cluster` attribute, else the cluster name in a
+/// long-format service ARN (`...:service/<cluster>/<name>`).
+fn cluster_of(prior: &Instance) -> String {
+    if let Some(c) = prior.attrs.get("cluster").and_then(J::as_str) {
+        return c.to_owned();
+    }
+    match prior.id.rsplit_once(":service/").map(|(_, p)| p.split('/')) {
+        Some(mut parts) => match (parts.next(), parts.next()) {
+            (Some(cluster), Some(_)) => cluster.to_owned(),
+            _ => "default".to_owned(),
+        },
+        None => "default".to_owned(),
+    }
+}
+
+fn network(desired: &Values) -> Result<NetworkConfiguration, ResourceError> {
+    let assign = if desired.get_bool("assign_public_ip")? {
+        AssignPublicIp::Enabled
+    } else {
+        AssignPublicIp::Disabled
+    };
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(Some(desired.get_strs("subnets")?))
+        .set_security_groups(Some(desired.get_strs("security_groups")?))
+        .assign_public_ip(assign)
+        .build()
+        .map_err(|e| ResourceError::internal(format!("service network configuration: {e}")))?;
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc)
+        .build())
+}
+
+fn load_balancer(desired: &Values) -> Result<Option<LoadBalancer>, ResourceError> {
+    let lb = match desired.get("load_balancer") {
+        None | Some(J::Null) => return Ok(None),
+        Some(J::Object(lb)) => lb,
+        Some(_) => {
+            return Err(ResourceError::internal(
+                "attribute `load_balancer` is not an object",
+            ))
+        }
+    };
+    let field = |k: &str| {
+        lb.get(k).ok_or_else(|| {
+            ResourceError::internal(format!("attribute `load_balancer` has no `{k}`"))
+        })
+    };
+    let port = field("container_port")?
+        .as_i64()
+        .ok_or_else(|| ResourceError::internal("`load_balancer.container_port` is not a number"))?;
+    Ok(Some(
+        LoadBalancer::builder()
+            .target_group_arn(field("target_group_arn")?.as_str().unwrap_or_default())
+            .container_name(field("container_name")?.as_str().unwrap_or_default())
+            .container_port(to_i32("load_balancer.container_port", port)?)
+            .build(),
+    ))
+}
+
+/// The canonical attributes of a service. ECS may leave out the health check grace period
+/// (the test emulator does not store it): then the prior value stands, as nothing says it
+/// changed.
+fn to_instance(s: &Service, prior: Option<&Values>) -> Instance {
+    let arn = s.service_arn().unwrap_or_default();
+    let vpc = s
+        .network_configuration()
+        .and_then(NetworkConfiguration::awsvpc_configuration);
+    let load_balancer = s
+        .load_balancers()
+        .first()
+        .map(|lb| {
+            json!({
+                "target_group_arn": lb.target_group_arn(),
+                "container_name": lb.container_name(),
+                "container_port": lb.container_port(),
+            })
+        })
+        .unwrap_or(J::Null);
+    let grace = match s.health_check_grace_period_seconds() {
+        Some(v) => J::from(v),
+        None => prior
+            .and_then(|p| p.get("health_check_grace_period_seconds"))
+            .cloned()
+            .unwrap_or(J::Null),
+    };
+    Instance::new(
+        arn,
+        Values::from([
+            ("id".to_owned(), J::from(arn)),
+            ("arn".to_owned(), J::from(arn)),
+            (
+                "name".to_owned(),
+                J::from(s.service_name().unwrap_or_default()),
+            ),
+            (
+                "cluster".to_owned(),
+                J::from(s.cluster_arn().unwrap_or_default()),
+            ),
+            (
+                "task_definition".to_owned(),
+                J::from(s.task_definition().unwrap_or_default()),
+            ),
+            ("desired_count".to_owned(), J::from(s.desired_count())),
+            (
+                "launch_type".to_owned(),
+                s.launch_type()
+                    .map(|l| J::from(l.as_str()))
+                    .unwrap_or(J::Null),
+            ),
+            (
+                "subnets".to_owned(),
+                string_set(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()),
+            ),
+            (
+                "security_groups".to_owned(),
+                string_set(
+                    vpc.map(|v| v.security_groups().to_vec())
+                        .unwrap_or_default(),
+                ),
+            ),
+            (
+                "assign_public_ip".to_owned(),
+                J::from(
+                    vpc.and_then(AwsVpcConfiguration::assign_public_ip)
+                        == Some(&AssignPublicIp::Enabled),
+                ),
+            ),
+            ("load_balancer".to_owned(), load_balancer),
+            ("health_check_grace_period_seconds".to_owned(), grace),
+            ("tags".to_owned(), ecs_tags_json(s.tags())),
+        ]),
+    )
+}
+
+#[async_trait]
+impl Kind for ServiceKind {
+    fn type_name(&self) -> &'static str {
+        "aws_ecs_service"
+    }
+
+    fn force_new(&self) -> &'static [&'static str] {
+        &["name", "cluster", "launch_type", "load_balancer"]
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        Ok(self
+            .describe(&cluster_of(prior), &prior.id)
+            .await?
+            .map(|s| to_instance(&s, Some(&prior.attrs))))
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        Ok(self
+            .describe(desired.get_str("cluster")?, desired.get_str("name")?)
+            .await?
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .map(|s| to_instance(&s, None)))
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let cluster = desired.get_str("cluster")?;
+        // Tasks are not waited for: they take minutes to pass the health checks, and a
+        // service that never gets healthy is visible in its events; Terraform does the same.
+        let out = self
+            .ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(desired.get_str("name")?)
+            .task_definition(desired.get_str("task_definition")?)
+            .desired_count(to_i32("desired_count", desired.get_i64("desired_count")?)?)
+            .launch_type(LaunchType::from(desired.get_str("launch_type")?))
+            .network_configuration(network(desired)?)
+            .set_load_balancers(load_balancer(desired)?.map(|lb| vec![lb]))
+            .health_check_grace_period_seconds(to_i32(
+                "health_check_grace_period_seconds",
+                desired.get_i64("health_check_grace_period_seconds")?,
+            )?)
+            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0))
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateService", e))?;
+        let arn = out
+            .service()
+            .and_then(Service::service_arn)
+            .ok_or_else(|| ResourceError::new("CreateService", "AWS returned no service ARN"))?;
+        self.read_back(cluster, &Instance::new(arn, desired.clone()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let cluster = cluster_of(prior);
+        let has = |k: &str| changed.iter().any(|c| c == k);
+        let mut req = self
+            .ecs
+            .update_service()
+            .cluster(&cluster)
+            .service(&prior.id);
+        let mut any = false;
+        if has("desired_count") {
+            req = req.desired_count(to_i32("desired_count", desired.get_i64("desired_count")?)?);
+            any = true;
+        }
+        if has("task_definition") {
+            req = req.task_definition(desired.get_str("task_definition")?);
+            any = true;
+        }
+        if NETWORK.iter().any(|k| has(k)) {
+            req = req.network_configuration(network(desired)?);
+            any = true;
+        }
+        if has("health_check_grace_period_seconds") {
+            req = req.health_check_grace_period_seconds(to_i32(
+                "health_check_grace_period_seconds",
+                desired.get_i64("health_check_grace_period_seconds")?,
+            )?);
+            any = true;
+        }
+        if any {
+            req.send()
+                .await
+                .map_err(|e| aws_error("UpdateService", e))?;
+        }
+        if has("tags") {
+            sync_ecs_tags(&self.ecs, &prior.id, prior, desired).await?;
+        }
+        // What was just set stands where ECS does not echo it back.
+        let mut attrs = prior.attrs.clone();
+        attrs.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.read_back(&cluster, &Instance::new(prior.id.clone(), attrs))
+            .await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        let cluster = cluster_of(prior);
+        let Some(service) = self.describe(&cluster, &prior.id).await? else {
+            return Ok(());
+        };
+        // A DRAINING service is already being deleted: only the wait remains.
+        if service.status() == Some("ACTIVE") {
+            let gone = [
+                "ServiceNotFoundException",
+                "ServiceNotActiveException",
+                "ClusterNotFoundException",
+            ];
+            // Scaling to zero first stops the tasks in an orderly way (deregistered from the
+            // target group) before the service goes.
+            if let Err(e) = self
+                .ecs
+                .update_service()
+                .cluster(&cluster)
+                .service(&prior.id)
+                .desired_count(0)
+                .send()
+                .await
+            {
+                let e = aws_error("UpdateService", e);
+                if !e.is(&gone) {
+                    return Err(e);
+                }
+            }
+            if let Err(e) = self
+                .ecs
+                .delete_service()
+                .cluster(&cluster)
+                .service(&prior.id)
+                .force(true)
+                .send()
+                .await
+            {
+                let e = aws_error("DeleteService", e);
+                if !e.is(&gone) {
+                    return Err(e);
+                }
+            }
+        }
+        // The target group and the security group can only go once the tasks have stopped.
+        wait::until(
+            &format!("ECS service {} to drain", prior.id),
+            Backoff::standard(DRAIN),
+            || async {
+                Ok(match self.describe(&cluster, &prior.id).await? {
+                    None => Poll::Ready(()),
+                    Some(s) => Poll::Pending(format!(
+                        "{} with {} tasks running",
+                        s.status().unwrap_or("unknown"),
+                        s.running_count()
+                    )),
+                })
+            },
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_comes_from_attrs_or_arn() {
+        let long = Instance::new(
+            "arn:aws:ecs:eu-west-3:123:service/shop-cluster/shop-service",
+            Values::new(),
+        );
+        assert_eq!(cluster_of(&long), "shop-cluster");
+        let short = Instance::new(
+            "arn:aws:ecs:eu-west-3:123:service/shop-service",
+            Values::new(),
+        );
+        assert_eq!(cluster_of(&short), "default");
+        let with = Instance::new(
+            "x",
+            Values::from([("cluster".to_owned(), J::from("arn:c"))]),
+        );
+        assert_eq!(cluster_of(&with), "arn:c");
+    }
+}

@@ -1,0 +1,360 @@
+//! The ecs module against moto: the eight resources created from the module's own specs, read
+//! back, adopted, changed in place, the task definition replaced, then all deleted.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value as J};
+use stackctl_contract::{Instance, Kind, Ref, Resolve, ResourceSpec, Tags, Val, Values};
+use stackctl_ecs::*;
+use stackctl_testkit::{Moto, REGION};
+
+const RDS: &str = "module.rds.aws_db_instance.main";
+const ALB: &str = "module.alb.aws_lb.main";
+const TARGET_GROUP: &str = "module.alb.aws_lb_target_group.main";
+const LISTENER: &str = "module.alb.aws_lb_listener.http";
+const DB_SECRET: &str = "module.secrets.aws_secretsmanager_secret.db_password";
+const ADMIN_SECRET: &str = "module.secrets.aws_secretsmanager_secret.admin";
+const EFS: &str = "module.efs.aws_efs_file_system.main";
+const ECS_SG: &str = "module.security.aws_security_group.ecs";
+
+/// What the engine's state would hold: the instances by address.
+#[derive(Default)]
+struct State(BTreeMap<String, Instance>);
+
+impl Resolve for State {
+    fn get(&self, address: &str, attr: &str) -> Val {
+        self.0
+            .get(address)
+            .and_then(|i| i.attrs.get(attr))
+            .cloned()
+            .map(Val::Known)
+            .unwrap_or(Val::Unknown)
+    }
+}
+
+impl State {
+    fn fake(&mut self, address: &str, attrs: J) {
+        let attrs: Values = serde_json::from_value(attrs).unwrap();
+        self.0
+            .insert(address.to_owned(), Instance::new("fake", attrs));
+    }
+}
+
+fn desired(spec: &ResourceSpec, state: &State) -> Values {
+    spec.desired(state)
+        .into_iter()
+        .map(|(k, v)| match v {
+            Val::Known(j) => (k, j),
+            Val::Unknown => panic!("{}: `{k}` unknown", spec.address),
+        })
+        .collect()
+}
+
+/// The desired keys whose live value differs: what a plan would show.
+fn diff(desired: &Values, live: &Instance) -> Vec<String> {
+    desired
+        .iter()
+        .filter(|(k, v)| live.attrs.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+fn inputs(subnets: Vec<String>) -> Inputs {
+    Inputs {
+        project: "t".into(),
+        region: REGION.into(),
+        tags: Tags::stack("t", "test"),
+        log_retention_days: 7,
+        cpu: "512".into(),
+        memory: "1024".into(),
+        desired_count: 2,
+        image: "prestashop/prestashop:8.1".into(),
+        db_name: "prestashop".into(),
+        db_user: "admin".into(),
+        db_host: Ref::new(RDS, "address"),
+        alb_dns_name: Ref::new(ALB, "dns_name"),
+        db_password_secret_arn: Ref::new(DB_SECRET, "arn"),
+        admin_credentials_secret_arn: Ref::new(ADMIN_SECRET, "arn"),
+        efs_file_system_id: Ref::new(EFS, "id"),
+        subnet_ids: subnets,
+        security_group: Ref::new(ECS_SG, "id"),
+        target_group_arn: Ref::new(TARGET_GROUP, "arn"),
+        wait_for: vec![LISTENER.into()],
+    }
+}
+
+fn spec<'a>(specs: &'a [ResourceSpec], address: &str) -> &'a ResourceSpec {
+    specs.iter().find(|s| s.address == address).unwrap()
+}
+
+/// Plan one resource against the live state and apply an in-place change; returns the keys
+/// that changed.
+async fn apply_update(spec: &ResourceSpec, state: &mut State) -> Vec<String> {
+    let want = desired(spec, state);
+    let prior = state.0[&spec.address].clone();
+    let live = spec.kind.read(&prior).await.unwrap().unwrap();
+    let changed = diff(&want, &live);
+    for c in &changed {
+        assert!(
+            !spec.kind.force_new().contains(&c.as_str()),
+            "{}: `{c}` would force a replacement",
+            spec.address
+        );
+    }
+    if !changed.is_empty() {
+        let updated = spec.kind.update(&live, &want, &changed).await.unwrap();
+        assert_eq!(
+            diff(&want, &updated),
+            Vec::<String>::new(),
+            "{}",
+            spec.address
+        );
+        state.0.insert(spec.address.clone(), updated);
+    }
+    changed
+}
+
+/// Every resource reads back equal to its desired attributes.
+async fn assert_no_changes(specs: &[ResourceSpec], state: &State) {
+    for s in specs {
+        let want = desired(s, state);
+        let live = s.kind.read(&state.0[&s.address]).await.unwrap();
+        let live = live.unwrap_or_else(|| panic!("{} is gone", s.address));
+        assert_eq!(diff(&want, &live), Vec::<String>::new(), "{}", s.address);
+    }
+}
+
+#[tokio::test]
+async fn ecs_module_lifecycle_against_moto() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let net = stackctl_networking::lookup(&sdk).await.unwrap();
+    // moto checks the service's subnets and security groups exist; the rest of the other
+    // modules' values may be fakes.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let sg = ec2
+        .create_security_group()
+        .group_name("t-ecs-sg")
+        .description("test")
+        .vpc_id(&net.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+
+    let mut state = State::default();
+    let secret =
+        |name: &str| format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:t-{name}-AbCdEf");
+    state.fake(
+        RDS,
+        json!({ "address": "t-db.abc.eu-west-3.rds.amazonaws.com" }),
+    );
+    state.fake(
+        ALB,
+        json!({ "dns_name": "t-alb-1.eu-west-3.elb.amazonaws.com" }),
+    );
+    state.fake(DB_SECRET, json!({ "arn": secret("db-password") }));
+    state.fake(ADMIN_SECRET, json!({ "arn": secret("admin") }));
+    state.fake(EFS, json!({ "id": "fs-12345678" }));
+    state.fake(ECS_SG, json!({ "id": sg }));
+    state.fake(
+        TARGET_GROUP,
+        json!({ "arn": format!("arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/t-tg/0123456789abcdef") }),
+    );
+
+    let mut inputs = inputs(net.subnet_ids());
+    let specs = stackctl_ecs::specs(&sdk, &inputs);
+    assert_eq!(specs.len(), 8);
+    assert!(spec(&specs, SERVICE).dependencies().contains(LISTENER));
+
+    // Create in the order of the specs, which is a dependency order.
+    for s in &specs {
+        let want = desired(s, &state);
+        assert!(
+            s.kind.adopt(&want).await.unwrap().is_none(),
+            "{}",
+            s.address
+        );
+        let created = s.kind.create(&want).await.unwrap();
+        assert_eq!(diff(&want, &created), Vec::<String>::new(), "{}", s.address);
+        assert!(created.attrs.contains_key("id"), "{}", s.address);
+        state.0.insert(s.address.clone(), created);
+    }
+    assert_no_changes(&specs, &state).await;
+
+    let td = &state.0[TASK_DEFINITION];
+    assert_eq!(td.attrs["revision"], json!(1));
+    assert_eq!(
+        td.attrs["environment"]["PS_DOMAIN"],
+        json!("t-alb-1.eu-west-3.elb.amazonaws.com")
+    );
+    assert_eq!(
+        td.attrs["secrets"]["ADMIN_PASSWD"],
+        json!(format!("{}:admin_password::", secret("admin")))
+    );
+    assert_eq!(
+        state.0[EXECUTION_ROLE].attrs["assume_role_policy"]["Statement"][0]["Principal"]["Service"],
+        json!("ecs-tasks.amazonaws.com")
+    );
+    assert!(state.0[LOG_GROUP].attrs["arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":log-group:/ecs/t"));
+
+    // Adopting finds what exists, for every kind with a unique name; revisions have none.
+    for s in &specs {
+        let adopted = s.kind.adopt(&desired(s, &state)).await.unwrap();
+        if s.address == TASK_DEFINITION {
+            assert!(adopted.is_none());
+        } else {
+            let adopted = adopted.unwrap_or_else(|| panic!("{} not adopted", s.address));
+            assert_eq!(adopted.id, state.0[&s.address].id, "{}", s.address);
+        }
+    }
+
+    // In-place changes: the service's count and subnets and the log retention, nothing else.
+    inputs.desired_count = 3;
+    inputs.log_retention_days = 30;
+    let fewer: Vec<String> = net.subnet_ids().into_iter().take(2).collect();
+    assert!(fewer.len() < net.subnet_ids().len());
+    inputs.subnet_ids = fewer.clone();
+    let specs = stackctl_ecs::specs(&sdk, &inputs);
+    for s in &specs {
+        let changed = apply_update(s, &mut state).await;
+        let expect: &[&str] = match s.address.as_str() {
+            SERVICE => &["desired_count", "subnets"],
+            LOG_GROUP => &["retention_in_days"],
+            _ => &[],
+        };
+        assert_eq!(changed, expect, "{}", s.address);
+    }
+    assert_eq!(state.0[SERVICE].attrs["desired_count"], json!(3));
+    assert_eq!(
+        state.0[SERVICE].attrs["subnets"],
+        stackctl_contract::value::string_set(fewer)
+    );
+    assert_eq!(state.0[LOG_GROUP].attrs["retention_in_days"], json!(30));
+
+    // A tag change reaches every taggable resource, adding and removing keys.
+    let mut tags = Tags::stack("t", "test").with("Owner", "shop-team");
+    tags.0.remove(stackctl_contract::tags::ENVIRONMENT);
+    inputs.tags = tags.clone();
+    let specs = stackctl_ecs::specs(&sdk, &inputs);
+    for s in &specs {
+        let changed = apply_update(s, &mut state).await;
+        if s.desired(&state).contains_key("tags") {
+            assert_eq!(changed, ["tags"], "{}", s.address);
+            assert_eq!(
+                state.0[&s.address].attrs["tags"],
+                tags.to_json(),
+                "{}",
+                s.address
+            );
+        } else {
+            assert!(changed.is_empty(), "{}", s.address);
+        }
+    }
+
+    // Container Insights can be switched in place.
+    let cluster = spec(&specs, CLUSTER);
+    let mut want = desired(cluster, &state);
+    want.insert("container_insights".into(), json!("disabled"));
+    let off = cluster
+        .kind
+        .update(&state.0[CLUSTER], &want, &["container_insights".into()])
+        .await
+        .unwrap();
+    assert_eq!(off.attrs["container_insights"], json!("disabled"));
+    state.0.insert(CLUSTER.into(), off);
+    assert_eq!(
+        apply_update(cluster, &mut state).await,
+        ["container_insights"]
+    );
+
+    // A new image replaces the task definition: create before destroy, then the service
+    // moves to the new revision and the old one is deleted.
+    inputs.image = "prestashop/prestashop:8.2".into();
+    let specs = stackctl_ecs::specs(&sdk, &inputs);
+    let tds = spec(&specs, TASK_DEFINITION);
+    assert!(tds.kind.create_before_destroy());
+    let want = desired(tds, &state);
+    let old = state.0[TASK_DEFINITION].clone();
+    assert_eq!(diff(&want, &old), ["image"]);
+    assert!(tds.kind.force_new().contains(&"image"));
+    let new = tds.kind.create(&want).await.unwrap();
+    assert_eq!(diff(&want, &new), Vec::<String>::new());
+    assert_eq!(new.attrs["revision"], json!(2));
+    assert_ne!(new.id, old.id);
+    state.0.insert(TASK_DEFINITION.into(), new.clone());
+    assert_eq!(
+        apply_update(spec(&specs, SERVICE), &mut state).await,
+        ["task_definition"]
+    );
+    assert_eq!(state.0[SERVICE].attrs["task_definition"], json!(new.id));
+    tds.kind.delete(&old).await.unwrap();
+    assert!(tds.kind.read(&old).await.unwrap().is_none());
+    tds.kind.delete(&old).await.unwrap();
+    assert_no_changes(&specs, &state).await;
+
+    // Destroy in reverse order; each is gone, and deleting again is fine.
+    for s in specs.iter().rev() {
+        let inst = state.0[&s.address].clone();
+        s.kind.delete(&inst).await.unwrap();
+        assert!(s.kind.read(&inst).await.unwrap().is_none(), "{}", s.address);
+        s.kind.delete(&inst).await.unwrap();
+    }
+}
+
+/// A role is deleted even with policies attached outside the stack (no DeleteConflict).
+#[tokio::test]
+async fn role_delete_strips_policies() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let kinds = stackctl_ecs::kinds(&sdk);
+    let by = |t: &str| -> &dyn Kind {
+        kinds
+            .iter()
+            .find(|k| k.type_name() == t)
+            .map(|k| k.as_ref())
+            .unwrap()
+    };
+    let role = by("aws_iam_role");
+    let desired_role = Values::from([
+        ("name".to_owned(), json!("t-role")),
+        (
+            "assume_role_policy".to_owned(),
+            json!({
+                "Version": "2012-10-17",
+                "Statement": [{ "Effect": "Allow", "Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+            }),
+        ),
+        ("tags".to_owned(), json!({})),
+    ]);
+    let r = role.create(&desired_role).await.unwrap();
+    let attach = by("aws_iam_role_policy_attachment");
+    attach
+        .create(&Values::from([
+            ("role".to_owned(), json!("t-role")),
+            ("policy_arn".to_owned(), json!(EXECUTION_POLICY_ARN)),
+        ]))
+        .await
+        .unwrap();
+    let inline = by("aws_iam_role_policy");
+    let p = inline
+        .create(&Values::from([
+            ("role".to_owned(), json!("t-role")),
+            ("name".to_owned(), json!("p")),
+            (
+                "policy".to_owned(),
+                json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*" }] }),
+            ),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(p.id, "t-role:p");
+    role.delete(&r).await.unwrap();
+    assert!(role.read(&r).await.unwrap().is_none());
+    assert!(inline.read(&p).await.unwrap().is_none());
+}

@@ -1,0 +1,164 @@
+//! The EFS file system and mount target kinds against moto: create, read back, adopt, update,
+//! delete.
+
+use serde_json::json;
+use stackctl_contract::{Instance, Kind, Values};
+use stackctl_testkit::Moto;
+
+/// Every desired key reads back equal: what a plan right after apply compares.
+fn assert_converged(desired: &Values, live: &Instance) {
+    for (k, v) in desired {
+        assert_eq!(live.attrs.get(k), Some(v), "attribute `{k}` of {}", live.id);
+    }
+}
+
+async fn security_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {
+    ec2.create_security_group()
+        .group_name(name)
+        .description("test")
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn file_system_and_mount_targets_against_moto() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let net = stackctl_networking::lookup(&sdk).await.unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let sg1 = security_group(&ec2, &net.vpc_id, "t-efs-sg").await;
+    let sg2 = security_group(&ec2, &net.vpc_id, "t-efs-sg-2").await;
+
+    let kinds = stackctl_efs::kinds(&sdk);
+    let (fs_kind, mt_kind): (&dyn Kind, &dyn Kind) = (kinds[0].as_ref(), kinds[1].as_ref());
+    assert_eq!(fs_kind.type_name(), "aws_efs_file_system");
+    assert_eq!(mt_kind.type_name(), "aws_efs_mount_target");
+
+    // The spec's desired attributes, resolved the way the engine would.
+    let mut fs_desired = Values::from([
+        ("creation_token".to_owned(), json!("t-efs")),
+        ("encrypted".to_owned(), json!(true)),
+        ("performance_mode".to_owned(), json!("generalPurpose")),
+        ("throughput_mode".to_owned(), json!("bursting")),
+        (
+            "tags".to_owned(),
+            json!({ "ManagedBy": "stackctl", "Name": "t-efs" }),
+        ),
+    ]);
+    let fs = fs_kind.create(&fs_desired).await.unwrap();
+    assert!(fs.id.starts_with("fs-"), "{}", fs.id);
+    assert_converged(&fs_desired, &fs);
+    assert_eq!(fs.attrs["id"], json!(fs.id));
+    assert!(fs.attrs["arn"].as_str().unwrap().contains(&fs.id));
+    assert_eq!(
+        fs.attrs["dns_name"],
+        json!(format!("{}.efs.eu-west-3.amazonaws.com", fs.id))
+    );
+    assert_converged(&fs_desired, &fs_kind.read(&fs).await.unwrap().unwrap());
+    assert_eq!(fs_kind.adopt(&fs_desired).await.unwrap().unwrap().id, fs.id);
+
+    let mut mts = Vec::new();
+    for subnet in &net.subnets {
+        let desired = Values::from([
+            ("file_system_id".to_owned(), json!(fs.id)),
+            ("subnet_id".to_owned(), json!(subnet.id)),
+            ("security_groups".to_owned(), json!([sg1])),
+        ]);
+        let mt = mt_kind.create(&desired).await.unwrap();
+        assert!(mt.id.starts_with("fsmt-"), "{}", mt.id);
+        assert_converged(&desired, &mt);
+        assert_eq!(
+            mt.attrs["availability_zone_name"],
+            json!(subnet.availability_zone)
+        );
+        assert!(mt.attrs["ip_address"].is_string());
+        assert_converged(&desired, &mt_kind.read(&mt).await.unwrap().unwrap());
+        assert_eq!(mt_kind.adopt(&desired).await.unwrap().unwrap().id, mt.id);
+        mts.push((desired, mt));
+    }
+    assert!(!mts.is_empty());
+
+    // Update: a tag on the file system, a second security group set on one mount target.
+    fs_desired.insert(
+        "tags".into(),
+        json!({ "ManagedBy": "stackctl", "Name": "t-efs", "x": "y" }),
+    );
+    let fs = fs_kind
+        .update(&fs, &fs_desired, &["tags".into()])
+        .await
+        .unwrap();
+    assert_converged(&fs_desired, &fs);
+    fs_desired.insert("tags".into(), json!({ "Name": "t-efs", "x": "y" }));
+    let fs = fs_kind
+        .update(&fs, &fs_desired, &["tags".into()])
+        .await
+        .unwrap();
+    assert_converged(&fs_desired, &fs);
+
+    let (desired, mt) = &mut mts[0];
+    let mut both = vec![sg1.clone(), sg2.clone()];
+    both.sort();
+    desired.insert("security_groups".into(), json!(both));
+    let updated = mt_kind
+        .update(mt, desired, &["security_groups".into()])
+        .await
+        .unwrap();
+    assert_converged(desired, &updated);
+    assert_converged(desired, &mt_kind.read(&updated).await.unwrap().unwrap());
+
+    // Delete: the mount targets first (the file system refuses while they exist), then it.
+    for (_, mt) in &mts {
+        mt_kind.delete(mt).await.unwrap();
+        assert!(mt_kind.read(mt).await.unwrap().is_none());
+        mt_kind.delete(mt).await.unwrap();
+    }
+    fs_kind.delete(&fs).await.unwrap();
+    assert!(fs_kind.read(&fs).await.unwrap().is_none());
+    assert!(fs_kind.adopt(&fs_desired).await.unwrap().is_none());
+    // Deleting what is already gone is not an error (an interrupted destroy re-run).
+    fs_kind.delete(&fs).await.unwrap();
+}
+
+#[tokio::test]
+async fn file_system_delete_waits_for_mount_targets() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let net = stackctl_networking::lookup(&sdk).await.unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let sg = security_group(&ec2, &net.vpc_id, "t-efs-wait-sg").await;
+    let kinds = stackctl_efs::kinds(&sdk);
+    let fs = kinds[0]
+        .create(&Values::from([
+            ("creation_token".to_owned(), json!("t-efs-wait")),
+            ("encrypted".to_owned(), json!(true)),
+            ("performance_mode".to_owned(), json!("generalPurpose")),
+            ("throughput_mode".to_owned(), json!("bursting")),
+            ("tags".to_owned(), json!({})),
+        ]))
+        .await
+        .unwrap();
+    let mt = kinds[1]
+        .create(&Values::from([
+            ("file_system_id".to_owned(), json!(fs.id)),
+            ("subnet_id".to_owned(), json!(net.subnets[0].id)),
+            ("security_groups".to_owned(), json!([sg])),
+        ]))
+        .await
+        .unwrap();
+    // Destroy deletes both concurrently in the worst case: the file system waits its turn.
+    let mt_kind = kinds[1].clone();
+    let mt2 = mt.clone();
+    let mt_delete = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        mt_kind.delete(&mt2).await
+    });
+    kinds[0].delete(&fs).await.unwrap();
+    mt_delete.await.unwrap().unwrap();
+    assert!(kinds[0].read(&fs).await.unwrap().is_none());
+    assert!(kinds[1].read(&mt).await.unwrap().is_none());
+}

@@ -1,0 +1,202 @@
+//! Command-line interface: clap derive, with Terraform's single-dash long flags accepted too.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Plan, apply and destroy the PrestaShop-on-Fargate AWS stack, without Terraform.
+///
+/// Variables come from TOML var files (-var-file), -var KEY=VALUE and STACKCTL_VAR_<name>
+/// environment variables. AWS credentials come from the usual chain (environment, profile, SSO,
+/// instance role); AWS_ENDPOINT_URL or -endpoint-url points every client at another endpoint.
+#[derive(Debug, Parser)]
+#[command(name = "stackctl", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the changes apply would make (exit 2 with -detailed-exitcode when there are some)
+    Plan(PlanArgs),
+    /// Create or update the stack so it matches the variables
+    Apply(ApplyArgs),
+    /// Delete every resource of the stack
+    Destroy(DestroyArgs),
+    /// Print the stack's outputs, or one output's bare value
+    Output(OutputArgs),
+    /// Check the variables without calling AWS
+    Validate(VarArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VarArgs {
+    /// TOML file of variables; repeatable, later files win
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// One variable, such as -var desired_count=3; wins over var files
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StateArgs {
+    /// State file [default: .stackctl/<project_name>-<environment>.json]
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// How long to wait for another run's lock on the state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output's name: print its bare value alone
+    pub name: Option<String>,
+    /// Print JSON instead
+    #[arg(long = "json")]
+    pub json: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// State file [default: found from the variables, or the only one in .stackctl/]
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+/// Long flags that Terraform spells with one dash; `-var-file x` becomes `--var-file x`.
+const LONG_FLAGS: &[&str] = &[
+    "var-file",
+    "var",
+    "state",
+    "lock-timeout",
+    "endpoint-url",
+    "detailed-exitcode",
+    "auto-approve",
+    "json",
+    "help",
+    "version",
+];
+
+/// Rewrite Terraform's single-dash long flags to clap's double-dash form (clap would read
+/// `-var-file` as the short flags -v -a -r ...). Everything after `--` is left alone.
+pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut passthrough = false;
+    for a in args {
+        if a == "--" {
+            passthrough = true;
+        }
+        if !passthrough && a.starts_with('-') && !a.starts_with("--") {
+            let name = a[1..].split('=').next().unwrap_or_default();
+            if LONG_FLAGS.contains(&name) {
+                out.push(format!("-{a}"));
+                continue;
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+/// `90s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?} is not a duration such as 30s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_dash_long_flags_are_accepted() {
+        let args = normalize_args(
+            [
+                "stackctl",
+                "plan",
+                "-var-file",
+                "dev.toml",
+                "-var=desired_count=3",
+                "-detailed-exitcode",
+                "-h",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(
+            args,
+            [
+                "stackctl",
+                "plan",
+                "--var-file",
+                "dev.toml",
+                "--var=desired_count=3",
+                "--detailed-exitcode",
+                "-h"
+            ]
+        );
+        let cli = Cli::try_parse_from(args.iter().filter(|a| *a != "-h")).unwrap();
+        match cli.command {
+            Command::Plan(p) => {
+                assert_eq!(p.vars.var_files, vec![PathBuf::from("dev.toml")]);
+                assert_eq!(p.vars.vars, vec!["desired_count=3".to_owned()]);
+                assert!(p.detailed_exitcode);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! Apply: walk the planned changes as a graph, starting each one as soon as everything it needs
+//! is done, recording every result in the state at once, and skipping only the dependents of a
+//! failure.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use stackctl_contract::{Instance, ResourceError, ResourceSpec, Val, Values};
+
+use super::graph::Graph;
+use super::plan::{diff, scrub_attrs, Action, Change, Plan};
+use super::render::Progress;
+use super::state::{Output, ResourceState, State, StateError};
+use super::{scrub_instance, Config, KnownResolver};
+
+/// The state being applied, saved to disk after every change it records.
+pub struct Persist {
+    path: PathBuf,
+    state: Mutex<State>,
+}
+
+impl Persist {
+    pub fn new(path: PathBuf, state: State) -> Self {
+        Persist {
+            path,
+            state: Mutex::new(state),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-changed (each change is one
+        // map insert), so a poisoned lock is still safe to use.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn salt(&self) -> String {
+        self.lock().fingerprint_salt.clone()
+    }
+
+    /// Set or remove one resource and write the whole state atomically.
+    pub fn record(&self, address: &str, rs: Option<ResourceState>) -> Result<(), StateError> {
+        let mut state = self.lock();
+        match rs {
+            Some(rs) => state.resources.insert(address.to_owned(), rs),
+            None => state.resources.remove(address),
+        };
+        state.save(&self.path)
+    }
+
+    pub fn save_with(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
+        let mut state = self.lock();
+        f(&mut state);
+        state.save(&self.path)
+    }
+
+    /// The attributes of every resource in the state, for resolving references.
+    pub fn known(&self) -> HashMap<String, Values> {
+        self.lock()
+            .resources
+            .iter()
+            .map(|(a, r)| (a.clone(), r.attrs.clone()))
+            .collect()
+    }
+
+    pub fn into_state(self) -> State {
+        self.state.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// How a walk ended.
+#[derive(Default)]
+pub struct Outcome {
+    pub done: usize,
+    pub failed: Vec<(String, String)>,
+    pub skipped: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
+    }
+}
+
+/// At most this many AWS operations at once: enough for every independent branch of this stack,
+/// few enough not to trip API rate limits.
+const PARALLELISM: usize = 16;
+
+/// Execute the plan's changes.
+pub async fn apply(
+    plan: &Plan,
+    config: &Config,
+    persist: &Persist,
+    progress: &Progress,
+) -> Outcome {
+    let nodes: HashMap<&str, &Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.address.as_str(), c))
+        .collect();
+    let specs: HashMap<&str, &ResourceSpec> = config
+        .specs
+        .iter()
+        .map(|s| (s.address.as_str(), s))
+        .collect();
+    // For a delete, `depends_on` lists what needed it: those go first. Otherwise it lists what it
+    // needs. Either way only nodes of this run constrain the order.
+    let mut graph = Graph::default();
+    for c in nodes.values() {
+        graph.add(
+            &c.address,
+            c.depends_on
+                .iter()
+                .filter(|d| nodes.contains_key(d.as_str()))
+                .cloned(),
+        );
+    }
+
+    let mut outcome = Outcome::default();
+    let mut pending: BTreeSet<&str> = nodes.keys().copied().collect();
+    let mut finished: BTreeSet<String> = BTreeSet::new();
+    let mut blocked: BTreeSet<String> = BTreeSet::new();
+    let mut running = FuturesUnordered::new();
+    let mut started: HashMap<String, Instant> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    loop {
+        if !outcome.interrupted {
+            let ready: Vec<&str> = pending
+                .iter()
+                .copied()
+                .filter(|n| graph.needs[*n].iter().all(|d| finished.contains(d)))
+                .take(PARALLELISM.saturating_sub(running.len()))
+                .collect();
+            for n in ready {
+                pending.remove(n);
+                let change = nodes[n];
+                progress.start(change);
+                started.insert(n.to_owned(), Instant::now());
+                let spec = specs.get(n).copied();
+                running.push(async move { (change, run(change, spec, persist).await) });
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some((change, result)) = running.next() => {
+                let elapsed = started.get(&change.address).map(Instant::elapsed).unwrap_or_default();
+                match result {
+                    Ok(id) => {
+                        progress.done(change, elapsed, id.as_deref());
+                        outcome.done += 1;
+                        finished.insert(change.address.clone());
+                    }
+                    Err(e) => {
+                        progress.failed(change, elapsed, &e);
+                        outcome.failed.push((change.address.clone(), e.to_string()));
+                        for d in graph.dependents(&change.address) {
+                            if pending.remove(d.as_str()) {
+                                blocked.insert(d);
+                            }
+                        }
+                    }
+                }
+            }
+            _ = tick.tick() => {
+                for (address, t) in &started {
+                    if !finished.contains(address) && !outcome.failed.iter().any(|(a, _)| a == address) {
+                        progress.still(nodes[address.as_str()], t.elapsed());
+                    }
+                }
+            }
+            _ = &mut ctrl_c, if !outcome.interrupted => {
+                progress.interrupted(running.len());
+                outcome.interrupted = true;
+            }
+        }
+    }
+    outcome.skipped = blocked
+        .into_iter()
+        .chain(pending.iter().map(|s| s.to_string()))
+        .collect();
+    for s in &outcome.skipped {
+        progress.skipped(s);
+    }
+    outcome
+}
+
+/// Carry out one change; the id of the resulting resource, if any.
+async fn run(
+    change: &Change,
+    spec: Option<&ResourceSpec>,
+    persist: &Persist,
+) -> Result<Option<String>, ResourceError> {
+    let kind = &change.kind;
+    let salt = persist.salt();
+    let save = |rs: Option<ResourceState>| {
+        persist
+            .record(&change.address, rs)
+            .map_err(|e| ResourceError::new("writing state", e.to_string()))
+    };
+
+    if change.action == Action::Delete {
+        if let Some(live) = &change.live {
+            kind.delete(live).await?;
+        }
+        save(None)?;
+        return Ok(None);
+    }
+
+    let spec = spec.ok_or_else(|| {
+        ResourceError::internal(format!("{} has no configuration", change.address))
+    })?;
+    // Desired values again, now that everything this resource needs exists: the plan may have
+    // had them as "known after apply". Secrets are in clear here, for AWS, and nowhere else.
+    let known = persist.known();
+    let desired = spec.desired(&KnownResolver(&known));
+    let values = known_values(&desired, &change.address)?;
+    let mut compare = desired.clone();
+    scrub_attrs(&mut compare, kind.sensitive(), &salt);
+    let record = |inst: Instance| -> Result<Option<String>, ResourceError> {
+        let inst = scrub_instance(inst, kind.sensitive(), &salt);
+        let id = inst.id.clone();
+        save(Some(ResourceState {
+            type_name: kind.type_name().to_owned(),
+            id: inst.id,
+            attrs: inst.attrs,
+            depends_on: spec.dependencies().into_iter().collect(),
+        }))?;
+        Ok(Some(id))
+    };
+
+    let live = change
+        .live
+        .as_ref()
+        .filter(|_| change.action != Action::Create);
+    let Some(live) = live else {
+        return record(kind.create(&values).await?);
+    };
+    let changed = diff(&compare, &live.attrs);
+    if changed.is_empty() {
+        // It only looked like a change while a dependency's attributes were unknown.
+        return Ok(Some(live.id.clone()));
+    }
+    if !changed
+        .iter()
+        .any(|c| kind.force_new().contains(&c.as_str()))
+    {
+        return record(kind.update(live, &values, &changed).await?);
+    }
+    if kind.create_before_destroy() {
+        let id = record(kind.create(&values).await?)?;
+        kind.delete(live).await.map_err(|e| ResourceError {
+            message: format!(
+                "the replacement {} was created, but the old {} could not be deleted: {}",
+                id.as_deref().unwrap_or("?"),
+                live.id,
+                e.message
+            ),
+            ..e
+        })?;
+        Ok(id)
+    } else {
+        kind.delete(live).await?;
+        save(None)?;
+        record(kind.create(&values).await?)
+    }
+}
+
+fn known_values(
+    desired: &stackctl_contract::Attrs,
+    address: &str,
+) -> Result<Values, ResourceError> {
+    desired
+        .iter()
+        .map(|(k, v)| match v {
+            Val::Known(v) => Ok((k.clone(), v.clone())),
+            Val::Unknown => Err(ResourceError::internal(format!(
+                "{address}: attribute `{k}` is still unknown when it is needed; a resource it depends on is missing from the state"
+            ))),
+        })
+        .collect()
+}
+
+/// Compute the outputs from the state and store them in it (no network needed to show them).
+pub fn compute_outputs(config: &Config, persist: &Persist) -> Result<(), StateError> {
+    let known = persist.known();
+    let resolver = KnownResolver(&known);
+    let outputs = config
+        .outputs
+        .iter()
+        .filter_map(|o| match (o.value)(&resolver) {
+            Val::Known(v) => Some((
+                o.name.to_owned(),
+                Output {
+                    value: v,
+                    sensitive: o.sensitive,
+                },
+            )),
+            Val::Unknown => None,
+        })
+        .collect();
+    persist.save_with(|s| s.outputs = outputs)
+}

@@ -1,0 +1,89 @@
+//! The engine: configuration, refresh and diff (plan), the graph walk (apply) and rendering.
+
+pub mod apply;
+pub mod graph;
+pub mod lock;
+pub mod plan;
+pub mod render;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value as J;
+use sha2::{Digest, Sha256};
+use stackctl_contract::{Instance, Kind, Resolve, ResourceSpec, Val, Values};
+
+/// The whole stack as the variables describe it: its resources and its outputs.
+pub struct Config {
+    pub specs: Vec<ResourceSpec>,
+    pub outputs: Vec<OutputDef>,
+}
+
+/// One output, like Terraform's `output` block.
+pub struct OutputDef {
+    pub name: &'static str,
+    pub sensitive: bool,
+    pub value: Box<dyn Fn(&dyn Resolve) -> Val + Send + Sync>,
+}
+
+/// Every resource kind, by Terraform type name, so the engine can read and delete whatever the
+/// state holds.
+#[derive(Clone, Default)]
+pub struct Registry {
+    kinds: HashMap<&'static str, Arc<dyn Kind>>,
+}
+
+impl Registry {
+    pub fn new(kinds: impl IntoIterator<Item = Arc<dyn Kind>>) -> Self {
+        Registry {
+            kinds: kinds.into_iter().map(|k| (k.type_name(), k)).collect(),
+        }
+    }
+
+    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn Kind>> {
+        self.kinds.get(type_name)
+    }
+}
+
+/// Prefix of every fingerprint; a value with it is never fingerprinted twice.
+const FINGERPRINT_PREFIX: &str = "fingerprint:sha256:";
+
+/// The stand-in for a secret value in the state and in plans: a salted SHA-256, enough to tell
+/// that a password changed, useless to recover it.
+pub fn fingerprint(salt: &str, value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    format!("{FINGERPRINT_PREFIX}{}", state::hex(&h.finalize()))
+}
+
+/// Replace the clear value of every sensitive attribute with its fingerprint.
+pub fn scrub_values(values: &mut Values, sensitive: &[&str], salt: &str) {
+    for key in sensitive {
+        if let Some(J::String(s)) = values.get(*key) {
+            if !s.starts_with(FINGERPRINT_PREFIX) {
+                let fp = fingerprint(salt, s);
+                values.insert((*key).to_owned(), J::String(fp));
+            }
+        }
+    }
+}
+
+pub fn scrub_instance(mut inst: Instance, sensitive: &[&str], salt: &str) -> Instance {
+    scrub_values(&mut inst.attrs, sensitive, salt);
+    inst
+}
+
+/// Resolves references against known attribute values (the state during apply).
+pub struct KnownResolver<'a>(pub &'a HashMap<String, Values>);
+
+impl Resolve for KnownResolver<'_> {
+    fn get(&self, address: &str, attr: &str) -> Val {
+        match self.0.get(address).and_then(|v| v.get(attr)) {
+            Some(v) if !v.is_null() => Val::Known(v.clone()),
+            _ => Val::Unknown,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! Plan: refresh what the state holds from AWS, compute what every resource should be, and
+//! decide per resource whether to create, update in place, replace, delete or leave it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use futures::future::join_all;
+use serde_json::Value as J;
+use stackctl_contract::{Attrs, Instance, Kind, Resolve, ResourceError, Val, Values};
+
+use super::graph::Graph;
+use super::state::{ResourceState, State};
+use super::{scrub_instance, Config, Registry};
+
+/// What to do with one resource, with Terraform's symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+/// The planned change of one resource.
+#[derive(Clone)]
+pub struct Change {
+    pub address: String,
+    pub kind: Arc<dyn Kind>,
+    pub action: Action,
+    /// The resource as AWS has it now (after refresh), if it exists.
+    pub live: Option<Instance>,
+    /// What it should be, secrets fingerprinted; empty for a delete.
+    pub desired: Attrs,
+    /// Desired attributes that differ from the live ones.
+    pub changed: Vec<String>,
+    /// Why, when it is not plain: drift, or the attributes that force a replacement.
+    pub note: Option<String>,
+    /// What it needs before it can be created or changed (config), or what needed it (state).
+    pub depends_on: Vec<String>,
+}
+
+/// A plan: the refreshed prior state plus the changes that would make AWS match the
+/// configuration, in dependency order.
+pub struct Plan {
+    pub mode: Mode,
+    pub prior: State,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut add = 0;
+        let mut change = 0;
+        let mut destroy = 0;
+        for c in &self.changes {
+            match c.action {
+                Action::Create => add += 1,
+                Action::Update => change += 1,
+                Action::Replace => {
+                    add += 1;
+                    destroy += 1
+                }
+                Action::Delete => destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        (add, change, destroy)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("refreshing {address}: {source}")]
+    Refresh {
+        address: String,
+        source: ResourceError,
+    },
+    #[error("the state holds {address} of type {type_name}, which this stackctl does not know\n  hint: use the stackctl version that wrote the state, or `stackctl state rm {address}`")]
+    UnknownType { address: String, type_name: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Read every resource the state holds from AWS, all at once. `None`: it is gone.
+pub async fn refresh(
+    state: &State,
+    registry: &Registry,
+) -> Result<BTreeMap<String, Option<Instance>>, PlanError> {
+    let mut reads = Vec::new();
+    for (address, rs) in &state.resources {
+        let kind = registry
+            .get(&rs.type_name)
+            .ok_or_else(|| PlanError::UnknownType {
+                address: address.clone(),
+                type_name: rs.type_name.clone(),
+            })?
+            .clone();
+        let prior = rs.instance();
+        let salt = state.fingerprint_salt.clone();
+        reads.push(async move {
+            let live = kind
+                .read(&prior)
+                .await
+                .map_err(|source| PlanError::Refresh {
+                    address: address.clone(),
+                    source,
+                })?;
+            Ok::<_, PlanError>((
+                address.clone(),
+                live.map(|i| scrub_instance(i, kind.sensitive(), &salt)),
+            ))
+        });
+    }
+    join_all(reads).await.into_iter().collect()
+}
+
+/// What a resolver knows of a resource while the plan is being made.
+enum Planned {
+    /// It exists and keeps these attributes.
+    Known(Values),
+    /// It is changed in place: desired attributes where set, live ones otherwise.
+    Updating(Values, Attrs),
+    /// It will be created or replaced: nothing is known until apply.
+    Unknown,
+}
+
+struct PlanResolver<'a>(&'a HashMap<String, Planned>);
+
+impl Resolve for PlanResolver<'_> {
+    fn get(&self, address: &str, attr: &str) -> Val {
+        let known = |v: Option<&J>| match v {
+            Some(v) if !v.is_null() => Val::Known(v.clone()),
+            _ => Val::Unknown,
+        };
+        match self.0.get(address) {
+            Some(Planned::Known(values)) => known(values.get(attr)),
+            Some(Planned::Updating(values, desired)) => match desired.get(attr) {
+                Some(v) => v.clone(),
+                None => known(values.get(attr)),
+            },
+            Some(Planned::Unknown) | None => Val::Unknown,
+        }
+    }
+}
+
+/// Desired attributes that differ from `live` (an unknown value always differs).
+pub fn diff(desired: &Attrs, live: &Values) -> Vec<String> {
+    desired
+        .iter()
+        .filter(|(k, v)| match v {
+            Val::Unknown => true,
+            Val::Known(v) => live.get(*k) != Some(v),
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Fingerprint the known sensitive values of `desired` the way the state stores them.
+pub fn scrub_attrs(desired: &mut Attrs, sensitive: &[&str], salt: &str) {
+    for key in sensitive {
+        if let Some(Val::Known(J::String(s))) = desired.get(*key) {
+            let fp = super::fingerprint(salt, s);
+            desired.insert((*key).to_owned(), Val::Known(J::String(fp)));
+        }
+    }
+}
+
+/// The dependency graph of the configuration.
+pub fn config_graph(config: &Config) -> Graph {
+    let mut g = Graph::default();
+    for spec in &config.specs {
+        g.add(&spec.address, spec.dependencies());
+    }
+    g
+}
+
+/// Make the plan: refresh, then walk the configuration in dependency order.
+pub async fn plan(
+    config: &Config,
+    registry: &Registry,
+    state: &State,
+    mode: Mode,
+) -> Result<Plan, PlanError> {
+    let refreshed = refresh(state, registry).await?;
+    let mut prior = state.clone();
+    for (address, live) in &refreshed {
+        match live {
+            Some(inst) => {
+                if let Some(rs) = prior.resources.get_mut(address) {
+                    rs.id = inst.id.clone();
+                    rs.attrs = inst.attrs.clone();
+                }
+            }
+            None => {
+                prior.resources.remove(address);
+            }
+        }
+    }
+    let salt = state.fingerprint_salt.clone();
+    let mut changes = Vec::new();
+
+    if mode == Mode::Apply {
+        let graph = config_graph(config);
+        let order = graph
+            .topo_order()
+            .map_err(|c| PlanError::Internal(c.to_string()))?;
+        let specs: HashMap<&str, _> = config
+            .specs
+            .iter()
+            .map(|s| (s.address.as_str(), s))
+            .collect();
+        let mut planned: HashMap<String, Planned> = HashMap::new();
+        for address in &order {
+            let Some(spec) = specs.get(address.as_str()) else {
+                continue;
+            };
+            let kind = spec.kind.clone();
+            let mut desired = spec.desired(&PlanResolver(&planned));
+            scrub_attrs(&mut desired, kind.sensitive(), &salt);
+            let live = refreshed.get(address).cloned().flatten();
+            let was_in_state = state.resources.contains_key(address);
+            let (action, changed, note) = match &live {
+                None => {
+                    let note = was_in_state.then(|| "it was deleted outside stackctl".to_owned());
+                    (Action::Create, desired.keys().cloned().collect(), note)
+                }
+                Some(inst) => {
+                    let changed = diff(&desired, &inst.attrs);
+                    let forces: Vec<&String> = changed
+                        .iter()
+                        .filter(|c| kind.force_new().contains(&c.as_str()))
+                        .collect();
+                    if changed.is_empty() {
+                        (Action::NoOp, changed, None)
+                    } else if !forces.is_empty() {
+                        let why = forces
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        (
+                            Action::Replace,
+                            changed.clone(),
+                            Some(format!("{why} cannot change in place")),
+                        )
+                    } else {
+                        (Action::Update, changed, None)
+                    }
+                }
+            };
+            planned.insert(
+                address.clone(),
+                match (action, &live) {
+                    (Action::NoOp, Some(inst)) => Planned::Known(inst.attrs.clone()),
+                    (Action::Update, Some(inst)) => {
+                        Planned::Updating(inst.attrs.clone(), desired.clone())
+                    }
+                    _ => Planned::Unknown,
+                },
+            );
+            changes.push(Change {
+                address: address.clone(),
+                kind,
+                action,
+                live,
+                desired,
+                changed,
+                note,
+                depends_on: spec.dependencies().into_iter().collect(),
+            });
+        }
+    }
+
+    // What the state has and the configuration does not (everything, on destroy) is deleted,
+    // after whatever depended on it.
+    let in_config: std::collections::HashSet<&str> = match mode {
+        Mode::Apply => config.specs.iter().map(|s| s.address.as_str()).collect(),
+        Mode::Destroy => Default::default(),
+    };
+    let mut doomed = Graph::default();
+    for (address, rs) in &prior.resources {
+        if !in_config.contains(address.as_str()) {
+            doomed.add(address, rs.depends_on.iter().cloned());
+        }
+    }
+    let mut order = doomed
+        .topo_order()
+        .map_err(|c| PlanError::Internal(c.to_string()))?;
+    order.reverse();
+    for address in order {
+        let rs: &ResourceState = &prior.resources[&address];
+        let kind = registry
+            .get(&rs.type_name)
+            .ok_or_else(|| PlanError::UnknownType {
+                address: address.clone(),
+                type_name: rs.type_name.clone(),
+            })?
+            .clone();
+        let dependents = prior
+            .resources
+            .iter()
+            .filter(|(_, r)| r.depends_on.contains(&address))
+            .map(|(a, _)| a.clone())
+            .collect();
+        changes.push(Change {
+            address: address.clone(),
+            kind,
+            action: Action::Delete,
+            live: Some(rs.instance()),
+            desired: Attrs::new(),
+            changed: Vec::new(),
+            note: (mode == Mode::Apply).then(|| "it is no longer in the configuration".to_owned()),
+            depends_on: dependents,
+        });
+    }
+    Ok(Plan {
+        mode,
+        prior,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_sees_changes_and_unknowns_only_on_desired_keys() {
+        let desired = Attrs::from([
+            ("a".to_owned(), Val::from(1)),
+            ("b".to_owned(), Val::from("x")),
+            ("c".to_owned(), Val::Unknown),
+        ]);
+        let live = Values::from([
+            ("a".to_owned(), json!(1)),
+            ("b".to_owned(), json!("y")),
+            ("c".to_owned(), json!("z")),
+            ("arn".to_owned(), json!("computed")),
+        ]);
+        assert_eq!(diff(&desired, &live), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn sensitive_desired_values_compare_as_fingerprints() {
+        let mut desired = Attrs::from([("password".to_owned(), Val::from("hunter2hunter2"))]);
+        scrub_attrs(&mut desired, &["password"], "salt");
+        let mut live = Values::from([("password".to_owned(), json!("hunter2hunter2"))]);
+        super::super::scrub_values(&mut live, &["password"], "salt");
+        assert!(diff(&desired, &live).is_empty());
+        assert!(!format!("{desired:?}{live:?}").contains("hunter2"));
+    }
+}

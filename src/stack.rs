@@ -1,0 +1,198 @@
+//! The stack: wires the modules together from the variables, as the seed's root `main.tf` and
+//! `outputs.tf` do, and lists every resource kind for the engine's registry.
+
+use aws_types::SdkConfig;
+use serde_json::Value as J;
+use stackctl_contract::{Ref, Resolve, Tags, Val};
+use stackctl_networking::Network;
+
+use crate::engine::{Config, OutputDef, Registry};
+use crate::vars::Vars;
+
+/// Every kind any module implements.
+pub fn registry(sdk: &SdkConfig) -> Registry {
+    Registry::new(
+        [
+            stackctl_security::kinds(sdk),
+            stackctl_alb::kinds(sdk),
+            stackctl_efs::kinds(sdk),
+            stackctl_rds::kinds(sdk),
+            stackctl_secrets::kinds(sdk),
+            stackctl_ecs::kinds(sdk),
+        ]
+        .into_iter()
+        .flatten(),
+    )
+}
+
+/// The resources and outputs for these variables in this network.
+pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
+    let project = vars.project_name.clone();
+    let tags = Tags::stack(&project, &vars.environment);
+    let subnet_ids = net.subnet_ids();
+    let efs_subnets: Vec<(String, String)> = net
+        .subnets
+        .iter()
+        .map(|s| (s.availability_zone.clone(), s.id.clone()))
+        .collect();
+
+    let mut specs = Vec::new();
+    specs.extend(stackctl_security::specs(
+        sdk,
+        &stackctl_security::Inputs {
+            project: project.clone(),
+            vpc_id: net.vpc_id.clone(),
+            tags: tags.clone(),
+        },
+    ));
+    specs.extend(stackctl_alb::specs(
+        sdk,
+        &stackctl_alb::Inputs {
+            project: project.clone(),
+            vpc_id: net.vpc_id.clone(),
+            subnet_ids: subnet_ids.clone(),
+            security_group: Ref::new(stackctl_security::ALB, "id"),
+            tags: tags.clone(),
+        },
+    ));
+    let efs = stackctl_efs::specs(
+        sdk,
+        &stackctl_efs::Inputs {
+            project: project.clone(),
+            subnets: efs_subnets.clone(),
+            security_group: Ref::new(stackctl_security::EFS, "id"),
+            tags: tags.clone(),
+        },
+    );
+    specs.extend(efs);
+    specs.extend(stackctl_rds::specs(
+        sdk,
+        &stackctl_rds::Inputs {
+            project: project.clone(),
+            environment: vars.environment.clone(),
+            engine_version: vars.db_engine_version.clone(),
+            instance_class: vars.db_instance_class.clone(),
+            allocated_storage: vars.db_allocated_storage,
+            db_name: vars.db_name.clone(),
+            username: vars.db_username.clone(),
+            password: vars.db_password.expose().to_owned(),
+            subnet_ids: subnet_ids.clone(),
+            security_group: Ref::new(stackctl_security::RDS, "id"),
+            tags: tags.clone(),
+        },
+    ));
+    specs.extend(stackctl_secrets::specs(
+        sdk,
+        &stackctl_secrets::Inputs {
+            project: project.clone(),
+            environment: vars.environment.clone(),
+            db_password: vars.db_password.expose().to_owned(),
+            admin_email: vars.admin_email.clone(),
+            admin_password: vars.admin_password.expose().to_owned(),
+            db_username: vars.db_username.clone(),
+            db_name: vars.db_name.clone(),
+            db_host: Ref::new(stackctl_rds::INSTANCE, "address"),
+            db_port: Ref::new(stackctl_rds::INSTANCE, "port"),
+            tags: tags.clone(),
+        },
+    ));
+    // The service must not start before its target group is attached to the load balancer (the
+    // listener), nor before tasks can mount EFS (the mount targets) or read their secrets.
+    let mut wait_for = vec![
+        stackctl_alb::LISTENER.to_owned(),
+        stackctl_ecs::EXECUTION_ROLE_POLICY.to_owned(),
+        stackctl_ecs::EXECUTION_SECRETS_POLICY.to_owned(),
+    ];
+    wait_for.extend(
+        net.subnets
+            .iter()
+            .map(|s| stackctl_efs::mount_target_address(&s.availability_zone)),
+    );
+    specs.extend(stackctl_ecs::specs(
+        sdk,
+        &stackctl_ecs::Inputs {
+            project: project.clone(),
+            region: vars.aws_region.clone(),
+            tags,
+            log_retention_days: vars.log_retention_days,
+            cpu: vars.ecs_cpu.clone(),
+            memory: vars.ecs_memory.clone(),
+            desired_count: vars.desired_count,
+            image: vars.prestashop_image.clone(),
+            db_name: vars.db_name.clone(),
+            db_user: vars.db_username.clone(),
+            db_host: Ref::new(stackctl_rds::INSTANCE, "address"),
+            alb_dns_name: Ref::new(stackctl_alb::LB, "dns_name"),
+            db_password_secret_arn: Ref::new(stackctl_secrets::DB_PASSWORD, "arn"),
+            admin_credentials_secret_arn: Ref::new(stackctl_secrets::ADMIN_CREDENTIALS, "arn"),
+            efs_file_system_id: Ref::new(stackctl_efs::FILE_SYSTEM, "id"),
+            subnet_ids,
+            security_group: Ref::new(stackctl_security::ECS, "id"),
+            target_group_arn: Ref::new(stackctl_alb::TARGET_GROUP, "arn"),
+            wait_for,
+        },
+    ));
+    Config {
+        specs,
+        outputs: outputs(),
+    }
+}
+
+fn out(
+    name: &'static str,
+    sensitive: bool,
+    address: &'static str,
+    attr: &'static str,
+) -> OutputDef {
+    OutputDef {
+        name,
+        sensitive,
+        value: Box::new(move |r: &dyn Resolve| r.get(address, attr)),
+    }
+}
+
+/// The seed's outputs, with its sensitivity.
+fn outputs() -> Vec<OutputDef> {
+    vec![
+        OutputDef {
+            name: "load_balancer_url",
+            sensitive: false,
+            value: Box::new(|r: &dyn Resolve| {
+                Val::all([&r.get(stackctl_alb::LB, "dns_name")], |[dns]| {
+                    J::from(format!("http://{}", dns.as_str().unwrap_or_default()))
+                })
+            }),
+        },
+        out("load_balancer_dns", false, stackctl_alb::LB, "dns_name"),
+        out("ecs_cluster_name", false, stackctl_ecs::CLUSTER, "name"),
+        out("ecs_service_name", false, stackctl_ecs::SERVICE, "name"),
+        out("efs_file_system_id", false, stackctl_efs::FILE_SYSTEM, "id"),
+        out(
+            "database_endpoint",
+            true,
+            stackctl_rds::INSTANCE,
+            "endpoint",
+        ),
+        out("database_port", false, stackctl_rds::INSTANCE, "port"),
+        out(
+            "db_password_secret_arn",
+            true,
+            stackctl_secrets::DB_PASSWORD,
+            "arn",
+        ),
+        out(
+            "admin_credentials_secret_arn",
+            true,
+            stackctl_secrets::ADMIN_CREDENTIALS,
+            "arn",
+        ),
+        out(
+            "db_config_secret_arn",
+            true,
+            stackctl_secrets::DB_CONFIG,
+            "arn",
+        ),
+        out("rds_security_group_id", false, stackctl_security::RDS, "id"),
+        out("efs_security_group_id", false, stackctl_security::EFS, "id"),
+    ]
+}

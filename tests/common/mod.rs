@@ -1,0 +1,168 @@
+//! End-to-end test support: run the real stackctl binary against a private moto server, in a
+//! temporary working directory, with a fluent builder for its arguments.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use stackctl_testkit::Moto;
+
+/// The passwords every test applies with; tests search everything stackctl wrote and printed
+/// for them.
+pub const DB_PASSWORD: &str = "DbPass-e2e-7f3a91";
+pub const ADMIN_PASSWORD: &str = "AdminPass-e2e-c4d2b8";
+
+/// One stack under test: a moto server and a working directory for the state.
+pub struct Stack {
+    pub moto: Moto,
+    pub dir: tempfile::TempDir,
+    /// Everything any run printed, to search for secrets.
+    pub transcript: std::cell::RefCell<String>,
+}
+
+/// The result of one stackctl run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert_eq!(
+            self.code, 0,
+            "stackctl failed:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A stackctl invocation being built: `stack.cmd("plan").var("desired_count", 3).run()`.
+pub struct Cmd<'a> {
+    stack: &'a Stack,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Stack {
+    pub fn new() -> Stack {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Stack {
+            moto: Moto::start(),
+            dir,
+            transcript: Default::default(),
+        }
+    }
+
+    /// A command with the dev example's variables and the test passwords (from the
+    /// environment, as users are told to pass them).
+    pub fn cmd(&self, command: &str) -> Cmd<'_> {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dev.toml");
+        Cmd {
+            stack: self,
+            args: vec![
+                command.to_owned(),
+                "-var-file".to_owned(),
+                examples.display().to_string(),
+            ],
+            env: vec![
+                ("STACKCTL_VAR_db_password".into(), DB_PASSWORD.into()),
+                ("STACKCTL_VAR_admin_password".into(), ADMIN_PASSWORD.into()),
+            ],
+        }
+    }
+
+    /// A command with exactly these arguments and no variables.
+    pub fn bare(&self, args: &[&str]) -> Cmd<'_> {
+        Cmd {
+            stack: self,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join(".stackctl/prestashop-dev.json")
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.state_path()).expect("state file");
+        serde_json::from_str(&text).expect("state is JSON")
+    }
+
+    pub async fn sdk(&self) -> aws_types::SdkConfig {
+        self.moto.sdk_config().await
+    }
+
+    /// Every byte stackctl wrote (state, backup) and printed so far.
+    pub fn everything_written(&self) -> String {
+        let mut all = self.transcript.borrow().clone();
+        for entry in walk(self.dir.path()) {
+            all.push_str(&String::from_utf8_lossy(
+                &std::fs::read(entry).unwrap_or_default(),
+            ));
+        }
+        all
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+impl Cmd<'_> {
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn var(mut self, key: &str, value: impl ToString) -> Self {
+        self.args.push("-var".into());
+        self.args.push(format!("{key}={}", value.to_string()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn run(self) -> Run {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+        c.args(&self.args)
+            .current_dir(self.stack.dir.path())
+            .stdin(Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("STACKCTL_") {
+                c.env_remove(k);
+            }
+        }
+        c.envs(self.stack.moto.env())
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        let out = c.output().expect("run stackctl");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        let mut t = self.stack.transcript.borrow_mut();
+        t.push_str(&run.stdout);
+        t.push_str(&run.stderr);
+        run
+    }
+}

@@ -1,0 +1,1070 @@
+//! End to end: the real binary against moto, every resource read back through the SDK.
+
+mod common;
+
+use common::{Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use serde_json::Value as J;
+
+/// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
+const ADDRESSES: &[&str] = &[
+    "module.security.aws_security_group.alb",
+    "module.security.aws_security_group.ecs",
+    "module.security.aws_security_group.rds",
+    "module.security.aws_security_group.efs",
+    "module.alb.aws_lb.main",
+    "module.alb.aws_lb_target_group.main",
+    "module.alb.aws_lb_listener.http",
+    "module.efs.aws_efs_file_system.main",
+    "module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]",
+    "module.efs.aws_efs_mount_target.main[\"eu-west-3b\"]",
+    "module.efs.aws_efs_mount_target.main[\"eu-west-3c\"]",
+    "module.rds.aws_db_subnet_group.main",
+    "module.rds.aws_db_instance.main",
+    "module.secrets.aws_secretsmanager_secret.db_password",
+    "module.secrets.aws_secretsmanager_secret.admin_credentials",
+    "module.secrets.aws_secretsmanager_secret.db_config",
+    "module.ecs.aws_cloudwatch_log_group.main",
+    "module.ecs.aws_iam_role.execution",
+    "module.ecs.aws_iam_role_policy_attachment.execution",
+    "module.ecs.aws_iam_role_policy.execution_secrets",
+    "module.ecs.aws_iam_role.task",
+    "module.ecs.aws_ecs_cluster.main",
+    "module.ecs.aws_ecs_task_definition.main",
+    "module.ecs.aws_ecs_service.main",
+];
+
+fn assert_no_secrets(stack: &Stack) {
+    let all = stack.everything_written();
+    assert!(!all.is_empty());
+    for secret in [DB_PASSWORD, ADMIN_PASSWORD] {
+        assert!(
+            !all.contains(secret),
+            "a password appears in stackctl's files or output"
+        );
+    }
+}
+
+#[test]
+fn plan_on_an_empty_account_creates_everything() {
+    let stack = Stack::new();
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    for address in ADDRESSES {
+        assert!(
+            plan.stdout
+                .contains(&format!("# {address} will be created")),
+            "{address} missing from:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        plan.stdout
+            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    // Values that depend on resources not yet created are shown as such, secrets masked.
+    assert!(plan.stdout.contains("(known after apply)"));
+    assert!(
+        plan.stdout.contains("secret_string = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    insta::with_settings!({filters => vec![
+        (r"vpc-[0-9a-f]+", "vpc-[id]"),
+        (r"subnet-[0-9a-f]+", "subnet-[id]"),
+    ]}, {
+        insta::assert_snapshot!("plan_empty_account", plan.stdout);
+    });
+    // A plan changes nothing: no state is written.
+    assert!(!stack.state_path().exists());
+    assert_no_secrets(&stack);
+}
+
+#[test]
+fn single_dash_and_double_dash_flags_both_work() {
+    let stack = Stack::new();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml");
+    for flag in ["-var-file", "--var-file"] {
+        let run = stack
+            .bare(&[
+                "validate",
+                flag,
+                examples,
+                "-var",
+                "db_password=Abcdefgh1",
+                "--var",
+                "admin_password=Abcdefgh2",
+            ])
+            .run();
+        run.success();
+        assert!(run.stdout.contains("Success!"), "{run:?}");
+    }
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let stack = Stack::new();
+    let run = stack.cmd("apply").run();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("-auto-approve"), "{}", run.stderr);
+    assert!(
+        !stack.state_path().exists()
+            || stack.state()["resources"]
+                .as_object()
+                .is_none_or(|r| r.is_empty())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
+    let stack = Stack::new();
+    let apply = stack.cmd("apply").arg("-auto-approve").run();
+    apply.success();
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+        "{}",
+        apply.stdout
+    );
+    // One progress line as each resource starts and one as it ends, with the time it took.
+    for address in ADDRESSES {
+        assert!(
+            apply.stdout.contains(&format!("{address}: Creating...")),
+            "{address}"
+        );
+        assert!(
+            apply
+                .stdout
+                .contains(&format!("{address}: Creation complete after ")),
+            "{address}"
+        );
+    }
+
+    let sdk = stack.sdk().await;
+    let sg = read_security_groups(&sdk).await;
+    let (alb_sg, ecs_sg, rds_sg, efs_sg) = (
+        &sg["prestashop-alb-sg"],
+        &sg["prestashop-ecs-sg"],
+        &sg["prestashop-rds-sg"],
+        &sg["prestashop-efs-sg"],
+    );
+    assert_eq!(alb_sg.ingress, vec![("tcp".into(), 80, "0.0.0.0/0".into())]);
+    assert_eq!(alb_sg.egress, vec![("-1".into(), 0, "0.0.0.0/0".into())]);
+    assert_eq!(ecs_sg.ingress, vec![("tcp".into(), 80, alb_sg.id.clone())]);
+    assert_eq!(ecs_sg.egress, vec![("-1".into(), 0, "0.0.0.0/0".into())]);
+    assert_eq!(
+        rds_sg.ingress,
+        vec![("tcp".into(), 3306, ecs_sg.id.clone())]
+    );
+    assert!(
+        rds_sg.egress.is_empty(),
+        "RDS group keeps an egress rule: {:?}",
+        rds_sg.egress
+    );
+    assert_eq!(
+        efs_sg.ingress,
+        vec![("tcp".into(), 2049, ecs_sg.id.clone())]
+    );
+    assert!(
+        efs_sg.egress.is_empty(),
+        "EFS group keeps an egress rule: {:?}",
+        efs_sg.egress
+    );
+    for g in sg.values() {
+        assert_stack_tags(&g.tags);
+    }
+
+    let subnets = default_subnets(&sdk).await;
+    assert_eq!(subnets.len(), 3);
+
+    // Load balancer, target group, listener.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let lbs = elb
+        .describe_load_balancers()
+        .names("prestashop-alb")
+        .send()
+        .await
+        .unwrap();
+    let lb = &lbs.load_balancers()[0];
+    assert_eq!(lb.scheme().map(|s| s.as_str()), Some("internet-facing"));
+    assert_eq!(lb.r#type().map(|s| s.as_str()), Some("application"));
+    assert_eq!(
+        sorted(
+            lb.availability_zones()
+                .iter()
+                .filter_map(|z| z.subnet_id())
+                .map(String::from)
+        ),
+        subnets
+    );
+    assert_eq!(lb.security_groups(), [alb_sg.id.clone()]);
+    let lb_arn = lb.load_balancer_arn().unwrap().to_owned();
+    let dns = lb.dns_name().unwrap().to_owned();
+    let lb_tags = elb
+        .describe_tags()
+        .resource_arns(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_stack_tags(
+        &lb_tags.tag_descriptions()[0]
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    );
+    let tgs = elb
+        .describe_target_groups()
+        .names("prestashop-tg")
+        .send()
+        .await
+        .unwrap();
+    let tg = &tgs.target_groups()[0];
+    assert_eq!(
+        (tg.port(), tg.protocol().map(|p| p.as_str())),
+        (Some(80), Some("HTTP"))
+    );
+    assert_eq!(tg.target_type().map(|t| t.as_str()), Some("ip"));
+    assert_eq!(tg.health_check_path(), Some("/"));
+    assert_eq!(tg.health_check_interval_seconds(), Some(30));
+    assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-399"));
+    let tg_arn = tg.target_group_arn().unwrap().to_owned();
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let l = &listeners.listeners()[0];
+    assert_eq!(
+        (l.port(), l.protocol().map(|p| p.as_str())),
+        (Some(80), Some("HTTP"))
+    );
+    assert_eq!(
+        l.default_actions()[0].r#type().map(|t| t.as_str()),
+        Some("forward")
+    );
+    assert_eq!(
+        l.default_actions()[0].target_group_arn(),
+        Some(tg_arn.as_str())
+    );
+
+    // EFS: encrypted, general purpose, bursting, a mount target per subnet in the EFS group.
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    let fss = efs
+        .describe_file_systems()
+        .creation_token("prestashop-efs")
+        .send()
+        .await
+        .unwrap();
+    let fs = &fss.file_systems()[0];
+    assert_eq!(fs.encrypted(), Some(true));
+    assert_eq!(fs.performance_mode().as_str(), "generalPurpose");
+    assert_eq!(fs.throughput_mode().map(|t| t.as_str()), Some("bursting"));
+    assert_stack_tags(
+        &fs.tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect(),
+    );
+    let fs_id = fs.file_system_id().to_owned();
+    let mts = efs
+        .describe_mount_targets()
+        .file_system_id(&fs_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(mts.mount_targets().iter().map(|m| m.subnet_id().to_owned())),
+        subnets
+    );
+    for mt in mts.mount_targets() {
+        let groups = efs
+            .describe_mount_target_security_groups()
+            .mount_target_id(mt.mount_target_id())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(groups.security_groups(), [efs_sg.id.clone()]);
+    }
+
+    // RDS.
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    let sgroup = rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name("prestashop-db-subnet-group")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sorted(
+            sgroup.db_subnet_groups()[0]
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier())
+                .map(String::from)
+        ),
+        subnets
+    );
+    let dbs = rds
+        .describe_db_instances()
+        .db_instance_identifier("prestashop-db")
+        .send()
+        .await
+        .unwrap();
+    let db = &dbs.db_instances()[0];
+    assert_eq!(db.engine(), Some("mysql"));
+    assert!(
+        db.engine_version().unwrap().starts_with("8.0"),
+        "{:?}",
+        db.engine_version()
+    );
+    assert_eq!(db.db_instance_class(), Some("db.t3.micro"));
+    assert_eq!(db.allocated_storage(), Some(20));
+    assert_eq!(db.storage_encrypted(), Some(true));
+    assert_eq!(db.backup_retention_period(), Some(7));
+    assert_eq!(db.publicly_accessible(), Some(false));
+    assert_eq!(db.db_name(), Some("prestashop"));
+    assert_eq!(db.master_username(), Some("prestashop_user"));
+    assert_eq!(
+        db.vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect::<Vec<_>>(),
+        [rds_sg.id.as_str()]
+    );
+    assert_eq!(
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some("prestashop-db-subnet-group")
+    );
+    assert_stack_tags(
+        &db.tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    );
+    let db_host = db.endpoint().and_then(|e| e.address()).unwrap().to_owned();
+
+    // Secrets: values as specified (the only place the passwords may be).
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secret = |name: &'static str| {
+        let sm = sm.clone();
+        async move {
+            let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
+            (
+                v.arn().unwrap().to_owned(),
+                v.secret_string().unwrap().to_owned(),
+            )
+        }
+    };
+    let (db_pw_arn, db_pw) = secret("prestashop-dev-db-password").await;
+    assert_eq!(db_pw, DB_PASSWORD);
+    let (admin_arn, admin) = secret("prestashop-dev-admin-credentials").await;
+    let admin: J = serde_json::from_str(&admin).unwrap();
+    assert_eq!(
+        admin,
+        serde_json::json!({ "admin_email": "admin@example.com", "admin_password": ADMIN_PASSWORD })
+    );
+    let (_, config) = secret("prestashop-dev-db-config").await;
+    let config: J = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({ "host": db_host, "port": 3306, "username": "prestashop_user", "password": DB_PASSWORD, "dbname": "prestashop" })
+    );
+    let described = sm
+        .describe_secret()
+        .secret_id("prestashop-dev-db-password")
+        .send()
+        .await
+        .unwrap();
+    assert_stack_tags(
+        &described
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+    );
+
+    // Logs and IAM.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1);
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(3));
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let role = iam
+        .get_role()
+        .role_name("prestashop-ecs-task-execution-role")
+        .send()
+        .await
+        .unwrap();
+    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "ecs-tasks.amazonaws.com"
+    );
+    assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
+    let exec_role_arn = role.role().unwrap().arn().to_owned();
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("prestashop-ecs-task-execution-role")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+            .collect::<Vec<_>>(),
+        ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]
+    );
+    let inline = iam
+        .list_role_policies()
+        .role_name("prestashop-ecs-task-execution-role")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(inline.policy_names().len(), 1);
+    let doc = iam
+        .get_role_policy()
+        .role_name("prestashop-ecs-task-execution-role")
+        .policy_name(&inline.policy_names()[0])
+        .send()
+        .await
+        .unwrap();
+    let doc = decode(doc.policy_document());
+    let statement = &doc["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow");
+    let mut actions: Vec<String> = serde_json::from_value(statement["Action"].clone()).unwrap();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue"
+        ]
+    );
+    assert_eq!(
+        statement["Resource"],
+        serde_json::json!(["arn:aws:secretsmanager:*:*:secret:prestashop-*"])
+    );
+    let task_role = iam
+        .get_role()
+        .role_name("prestashop-ecs-task-role")
+        .send()
+        .await
+        .unwrap();
+    let task_role_arn = task_role.role().unwrap().arn().to_owned();
+
+    // ECS: cluster with Container Insights, the task definition, the service.
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters("prestashop-cluster")
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .unwrap();
+    let cluster = &clusters.clusters()[0];
+    assert_eq!(cluster.status(), Some("ACTIVE"));
+    let insights = cluster
+        .settings()
+        .iter()
+        .find(|s| s.name().map(|n| n.as_str()) == Some("containerInsights"))
+        .and_then(|s| s.value());
+    assert_eq!(insights, Some("enabled"));
+    let services = ecs
+        .describe_services()
+        .cluster("prestashop-cluster")
+        .services("prestashop-service")
+        .send()
+        .await
+        .unwrap();
+    let service = &services.services()[0];
+    assert_eq!(service.desired_count(), 1);
+    assert_eq!(service.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    let vpc = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .unwrap();
+    assert_eq!(sorted(vpc.subnets().iter().cloned()), subnets);
+    assert_eq!(vpc.security_groups(), [ecs_sg.id.clone()]);
+    assert_eq!(vpc.assign_public_ip().map(|a| a.as_str()), Some("ENABLED"));
+    let lbc = &service.load_balancers()[0];
+    assert_eq!(
+        (
+            lbc.target_group_arn(),
+            lbc.container_name(),
+            lbc.container_port()
+        ),
+        (Some(tg_arn.as_str()), Some("prestashop"), Some(80))
+    );
+    // moto does not store healthCheckGracePeriodSeconds; what stackctl asked for is in the state.
+    let state = stack.state();
+    assert_eq!(
+        state["resources"]["module.ecs.aws_ecs_service.main"]["attrs"]
+            ["health_check_grace_period_seconds"],
+        300
+    );
+
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let td = td.task_definition().unwrap();
+    assert_eq!(td.family(), Some("prestashop"));
+    assert_eq!(
+        td.requires_compatibilities()
+            .iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>(),
+        ["FARGATE"]
+    );
+    assert_eq!(td.network_mode().map(|n| n.as_str()), Some("awsvpc"));
+    assert_eq!((td.cpu(), td.memory()), (Some("256"), Some("512")));
+    assert_eq!(td.execution_role_arn(), Some(exec_role_arn.as_str()));
+    assert_eq!(td.task_role_arn(), Some(task_role_arn.as_str()));
+    let c = &td.container_definitions()[0];
+    assert_eq!(c.name(), Some("prestashop"));
+    assert_eq!(c.image(), Some("prestashop/prestashop:latest"));
+    assert_eq!(c.port_mappings()[0].container_port(), Some(80));
+    let env: std::collections::BTreeMap<&str, &str> = c
+        .environment()
+        .iter()
+        .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
+        .collect();
+    let want_env = [
+        ("DB_NAME", "prestashop"),
+        ("DB_SERVER", db_host.as_str()),
+        ("DB_USER", "prestashop_user"),
+        ("PS_DOMAIN", dns.as_str()),
+        ("PS_INSTALL_AUTO", "1"),
+    ];
+    assert_eq!(env, want_env.into_iter().collect());
+    let secrets: std::collections::BTreeMap<&str, &str> = c
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    let admin_mail = format!("{admin_arn}:admin_email::");
+    let admin_pw = format!("{admin_arn}:admin_password::");
+    let want_secrets = [
+        ("ADMIN_MAIL", admin_mail.as_str()),
+        ("ADMIN_PASSWD", admin_pw.as_str()),
+        ("DB_PASSWD", db_pw_arn.as_str()),
+    ];
+    assert_eq!(secrets, want_secrets.into_iter().collect());
+    assert_eq!(c.mount_points()[0].container_path(), Some("/var/www/html"));
+    let volume = td
+        .volumes()
+        .iter()
+        .find(|v| v.name() == c.mount_points()[0].source_volume())
+        .unwrap();
+    let efs_cfg = volume.efs_volume_configuration().unwrap();
+    assert_eq!(efs_cfg.file_system_id(), fs_id);
+    assert_eq!(
+        efs_cfg.transit_encryption().map(|t| t.as_str()),
+        Some("ENABLED")
+    );
+    let log = c.log_configuration().unwrap();
+    assert_eq!(log.log_driver().as_str(), "awslogs");
+    assert_eq!(
+        log.options()
+            .unwrap()
+            .get("awslogs-group")
+            .map(String::as_str),
+        Some("/ecs/prestashop")
+    );
+
+    // A plan right after the apply shows nothing to do.
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+
+    // Outputs: all of them, sensitive ones masked; one by name, bare.
+    let out = stack.bare(&["output"]).run();
+    out.success();
+    let listing = squash(&out.stdout);
+    assert!(
+        listing.contains(&format!("load_balancer_url = \"http://{dns}\"")),
+        "{listing}"
+    );
+    for sensitive in [
+        "database_endpoint",
+        "db_password_secret_arn",
+        "admin_credentials_secret_arn",
+        "db_config_secret_arn",
+    ] {
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.starts_with(sensitive) && l.ends_with("= <sensitive>")),
+            "{sensitive}: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        listing.contains(&format!("efs_file_system_id = \"{fs_id}\"")),
+        "{listing}"
+    );
+    assert!(listing.contains("database_port = 3306"), "{listing}");
+    assert!(
+        listing.contains(&format!("rds_security_group_id = \"{}\"", rds_sg.id)),
+        "{listing}"
+    );
+    let url = stack.bare(&["output", "load_balancer_url"]).run();
+    assert_eq!(url.stdout, format!("http://{dns}\n"));
+    let json = stack.bare(&["output", "-json"]).run();
+    let json: J = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["ecs_cluster_name"]["value"], "prestashop-cluster");
+    assert_eq!(json["ecs_service_name"]["value"], "prestashop-service");
+
+    // The state: format version, serial, lineage; no password anywhere stackctl wrote or said.
+    assert_eq!(state["format_version"], 1);
+    assert!(state["serial"].as_u64().unwrap() >= 24);
+    assert_eq!(state["lineage"].as_str().unwrap().len(), 36);
+    assert_no_secrets(&stack);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_variables_and_drift_update_in_place_and_converge() {
+    let stack = Stack::new();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let sdk = stack.sdk().await;
+
+    // Drift: a rule added by hand to the RDS group.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let rds_sg = read_security_groups(&sdk).await["prestashop-rds-sg"]
+        .id
+        .clone();
+    ec2.authorize_security_group_ingress()
+        .group_id(&rds_sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(3306)
+                .to_port(3306)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("10.0.0.0/8")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let changed = |c: common::Cmd<'_>| {
+        c.var("desired_count", 3)
+            .var("ecs_cpu", 512)
+            .var("ecs_memory", 1024)
+            .var("log_retention_days", 14)
+    };
+    let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    let out = &squash(&plan.stdout);
+    assert!(
+        out.contains("# module.ecs.aws_ecs_service.main will be updated in place"),
+        "{out}"
+    );
+    assert!(out.contains("~ desired_count = 1 -> 3"), "{out}");
+    assert!(
+        out.contains("# module.ecs.aws_cloudwatch_log_group.main will be updated in place"),
+        "{out}"
+    );
+    assert!(out.contains("~ retention_in_days = 3 -> 14"), "{out}");
+    assert!(
+        out.contains("# module.ecs.aws_ecs_task_definition.main must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("~ cpu = \"256\" -> \"512\" # forces replacement"),
+        "{out}"
+    );
+    assert!(
+        out.contains("# module.security.aws_security_group.rds will be updated in place"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
+        "{out}"
+    );
+
+    changed(stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    // Read back: AWS has converged to the new variables, and the hand-made rule is gone.
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let services = ecs
+        .describe_services()
+        .cluster("prestashop-cluster")
+        .services("prestashop-service")
+        .send()
+        .await
+        .unwrap();
+    let service = &services.services()[0];
+    assert_eq!(service.desired_count(), 3);
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(td.task_definition().unwrap().cpu(), Some("512"));
+    assert_eq!(td.task_definition().unwrap().revision(), 2);
+    // The replaced revision is deregistered, not left behind.
+    let active = ecs
+        .list_task_definitions()
+        .family_prefix("prestashop")
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        active.task_definition_arns().len(),
+        1,
+        "{:?}",
+        active.task_definition_arns()
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+    let sg = read_security_groups(&sdk).await;
+    assert_eq!(
+        sg["prestashop-rds-sg"].ingress,
+        vec![("tcp".into(), 3306, sg["prestashop-ecs-sg"].id.clone())]
+    );
+    assert_no_secrets(&stack);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_removes_everything() {
+    let stack = Stack::new();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    // Destroy needs no password: only where the state is.
+    let destroy = stack
+        .bare(&[
+            "destroy",
+            "-var-file",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml"),
+            "-auto-approve",
+        ])
+        .run();
+    destroy.success();
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete! Resources: 24 destroyed."),
+        "{}",
+        destroy.stdout
+    );
+    // The service goes before what it uses, mount targets before the file system.
+    let pos = |s: &str| {
+        destroy
+            .stdout
+            .find(&format!("{s}: Destruction complete"))
+            .unwrap_or_else(|| panic!("{s} not destroyed"))
+    };
+    assert!(pos("module.ecs.aws_ecs_service.main") < pos("module.alb.aws_lb_target_group.main"));
+    assert!(pos("module.ecs.aws_ecs_service.main") < pos("module.security.aws_security_group.ecs"));
+    assert!(
+        pos("module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]")
+            < pos("module.efs.aws_efs_file_system.main")
+    );
+
+    let sdk = stack.sdk().await;
+    assert_account_is_empty(&sdk).await;
+    let state = stack.state();
+    assert_eq!(state["resources"], serde_json::json!({}));
+    assert_eq!(state["outputs"], serde_json::json!({}));
+    // Nothing left to destroy, and the next plan would create it all again.
+    let again = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(again.code, 2);
+    assert!(
+        again
+            .stdout
+            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        "{}",
+        again.stdout
+    );
+    assert_no_secrets(&stack);
+}
+
+/// A listing of the account by service shows nothing of the stack.
+async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
+    let groups = read_security_groups(sdk).await;
+    assert!(
+        groups.is_empty(),
+        "security groups left: {:?}",
+        groups.keys().collect::<Vec<_>>()
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    assert!(elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+        .is_empty());
+    assert!(elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+        .is_empty());
+    let efs = aws_sdk_efs::Client::new(sdk);
+    assert!(efs
+        .describe_file_systems()
+        .send()
+        .await
+        .unwrap()
+        .file_systems()
+        .is_empty());
+    let rds = aws_sdk_rds::Client::new(sdk);
+    assert!(rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+        .is_empty());
+    let subnet_groups = rds.describe_db_subnet_groups().send().await.unwrap();
+    assert!(subnet_groups
+        .db_subnet_groups()
+        .iter()
+        .all(|g| g.db_subnet_group_name() != Some("prestashop-db-subnet-group")));
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    assert!(sm
+        .list_secrets()
+        .send()
+        .await
+        .unwrap()
+        .secret_list()
+        .is_empty());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    assert!(logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop")
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .is_empty());
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let roles = iam.list_roles().send().await.unwrap();
+    assert!(
+        roles
+            .roles()
+            .iter()
+            .all(|r| !r.role_name().starts_with("prestashop")),
+        "roles left"
+    );
+    let ecs = aws_sdk_ecs::Client::new(sdk);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters("prestashop-cluster")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        clusters
+            .clusters()
+            .iter()
+            .all(|c| c.status() != Some("ACTIVE")),
+        "cluster left"
+    );
+    let active = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        active.task_definition_arns().is_empty(),
+        "task definitions left: {:?}",
+        active.task_definition_arns()
+    );
+}
+
+struct Group {
+    id: String,
+    /// (protocol, from port, source cidr or group)
+    ingress: Vec<(String, i32, String)>,
+    egress: Vec<(String, i32, String)>,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// The stack's security groups (by the project tag), by name.
+async fn read_security_groups(
+    sdk: &aws_types::SdkConfig,
+) -> std::collections::BTreeMap<String, Group> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let out = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:stackctl:project")
+                .values("prestashop")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rules = |perms: &[aws_sdk_ec2::types::IpPermission]| {
+        let mut v = Vec::new();
+        for p in perms {
+            let proto = p.ip_protocol().unwrap_or_default().to_owned();
+            let port = p.from_port().unwrap_or(0);
+            for r in p.ip_ranges() {
+                v.push((
+                    proto.clone(),
+                    if proto == "-1" { 0 } else { port },
+                    r.cidr_ip().unwrap_or_default().to_owned(),
+                ));
+            }
+            for g in p.user_id_group_pairs() {
+                v.push((
+                    proto.clone(),
+                    port,
+                    g.group_id().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+        v.sort();
+        v
+    };
+    out.security_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.group_name().unwrap_or_default().to_owned(),
+                Group {
+                    id: g.group_id().unwrap_or_default().to_owned(),
+                    ingress: rules(g.ip_permissions()),
+                    egress: rules(g.ip_permissions_egress()),
+                    tags: g
+                        .tags()
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            )
+                        })
+                        .collect(),
+                },
+            )
+        })
+        .collect()
+}
+
+async fn default_subnets(sdk: &aws_types::SdkConfig) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let out = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sorted(
+        out.subnets()
+            .iter()
+            .filter_map(|s| s.subnet_id())
+            .map(String::from),
+    )
+}
+
+fn assert_stack_tags(tags: &std::collections::BTreeMap<String, String>) {
+    assert_eq!(
+        tags.get("ManagedBy").map(String::as_str),
+        Some("stackctl"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        tags.get("stackctl:project").map(String::as_str),
+        Some("prestashop"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        tags.get("stackctl:environment").map(String::as_str),
+        Some("dev"),
+        "{tags:?}"
+    );
+}
+
+/// Runs of spaces folded to one, so assertions do not depend on column alignment.
+fn squash(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            l.split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn sorted(it: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = it.collect();
+    v.sort();
+    v
+}
+
+/// IAM policy documents come back URL-encoded.
+fn decode(doc: &str) -> J {
+    let mut bytes = Vec::new();
+    let raw = doc.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            if let Ok(b) = u8::from_str_radix(&doc[i + 1..i + 3], 16) {
+                bytes.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
+        i += 1;
+    }
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("policy {doc}: {e}"))
+}
