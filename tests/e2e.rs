@@ -468,7 +468,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     assert_eq!(
         statement["Resource"],
-        serde_json::json!(["arn:aws:secretsmanager:*:*:secret:prestashop-*"])
+        "arn:aws:secretsmanager:*:*:secret:prestashop-*"
     );
     let task_role = iam
         .get_role()
@@ -679,12 +679,12 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         .await
         .unwrap();
 
-    let changed = |c: common::Cmd<'_>| {
+    fn changed(c: common::Cmd<'_>) -> common::Cmd<'_> {
         c.var("desired_count", 3)
             .var("ecs_cpu", 512)
             .var("ecs_memory", 1024)
             .var("log_retention_days", 14)
-    };
+    }
     let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
     assert_eq!(plan.code, 2, "{plan:?}");
     let out = &squash(&plan.stdout);
