@@ -11,7 +11,8 @@ use stackctl_contract::{ResourceError, Val};
 use super::plan::{Action, Change, Mode, Plan};
 use super::state::Output;
 
-/// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`.
+/// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`; an
+/// instance key (`main["eu-west-3a"]`) stays in the comment line above, as Terraform does.
 fn resource_header(c: &Change) -> String {
     let t = c.kind.type_name();
     let name = c
@@ -19,7 +20,7 @@ fn resource_header(c: &Change) -> String {
         .split_once(&format!("{t}."))
         .map(|(_, n)| n)
         .unwrap_or(&c.address);
-    let name = name.replace('"', "\\\"");
+    let name = name.split('[').next().unwrap_or(name);
     format!("resource \"{t}\" \"{name}\"")
 }
 

@@ -19,7 +19,7 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
     ValuesExt,
 };
 
@@ -170,13 +170,12 @@ impl Kind for LoadBalancerKind {
             .describe_load_balancers()
             .names(desired.get_str("name")?)
             .send()
-            .await;
-        match out {
-            Ok(out) => match out.load_balancers().first() {
-                Some(lb) => self.instance(lb).await,
-                None => Ok(None),
-            },
-            Err(e) => not_found_is_none(aws_error("DescribeLoadBalancers", e), LB_GONE),
+            .await
+            .map_err(|e| aws_error("DescribeLoadBalancers", e))
+            .absent_if(LB_GONE)?;
+        match out.as_ref().and_then(|out| out.load_balancers().first()) {
+            Some(lb) => self.instance(lb).await,
+            None => Ok(None),
         }
     }
 
@@ -311,16 +310,14 @@ impl Kind for LoadBalancerKind {
 
 impl LoadBalancerKind {
     async fn describe_arn(&self, arn: &str) -> Result<Option<LoadBalancer>, ResourceError> {
-        let out = self
-            .elb
+        self.elb
             .describe_load_balancers()
             .load_balancer_arns(arn)
             .send()
-            .await;
-        match out {
-            Ok(out) => Ok(out.load_balancers().first().cloned()),
-            Err(e) => not_found_is_none(aws_error("DescribeLoadBalancers", e), LB_GONE),
-        }
+            .await
+            .map_err(|e| aws_error("DescribeLoadBalancers", e))
+            .absent_if(LB_GONE)
+            .map(|o| o.and_then(|out| out.load_balancers().first().cloned()))
     }
 
     async fn instance(&self, lb: &LoadBalancer) -> Result<Option<Instance>, ResourceError> {
@@ -407,13 +404,12 @@ impl Kind for TargetGroupKind {
             .describe_target_groups()
             .target_group_arns(&prior.id)
             .send()
-            .await;
-        match out {
-            Ok(out) => match out.target_groups().first() {
-                Some(tg) => self.instance(tg).await,
-                None => Ok(None),
-            },
-            Err(e) => not_found_is_none(aws_error("DescribeTargetGroups", e), TG_GONE),
+            .await
+            .map_err(|e| aws_error("DescribeTargetGroups", e))
+            .absent_if(TG_GONE)?;
+        match out.as_ref().and_then(|out| out.target_groups().first()) {
+            Some(tg) => self.instance(tg).await,
+            None => Ok(None),
         }
     }
 
@@ -423,13 +419,12 @@ impl Kind for TargetGroupKind {
             .describe_target_groups()
             .names(desired.get_str("name")?)
             .send()
-            .await;
-        match out {
-            Ok(out) => match out.target_groups().first() {
-                Some(tg) => self.instance(tg).await,
-                None => Ok(None),
-            },
-            Err(e) => not_found_is_none(aws_error("DescribeTargetGroups", e), TG_GONE),
+            .await
+            .map_err(|e| aws_error("DescribeTargetGroups", e))
+            .absent_if(TG_GONE)?;
+        match out.as_ref().and_then(|out| out.target_groups().first()) {
+            Some(tg) => self.instance(tg).await,
+            None => Ok(None),
         }
     }
 
@@ -655,13 +650,12 @@ impl Kind for ListenerKind {
             .describe_listeners()
             .listener_arns(&prior.id)
             .send()
-            .await;
-        match out {
-            Ok(out) => match out.listeners().first() {
-                Some(l) => self.instance(l).await,
-                None => Ok(None),
-            },
-            Err(e) => not_found_is_none(aws_error("DescribeListeners", e), LISTENER_GONE),
+            .await
+            .map_err(|e| aws_error("DescribeListeners", e))
+            .absent_if(LISTENER_GONE)?;
+        match out.as_ref().and_then(|out| out.listeners().first()) {
+            Some(l) => self.instance(l).await,
+            None => Ok(None),
         }
     }
 
@@ -673,19 +667,17 @@ impl Kind for ListenerKind {
             .describe_listeners()
             .load_balancer_arn(desired.get_str("load_balancer_arn")?)
             .send()
-            .await;
-        match out {
-            Ok(out) => {
-                match out
-                    .listeners()
-                    .iter()
-                    .find(|l| l.port().map(i64::from) == Some(port))
-                {
-                    Some(l) => self.instance(l).await,
-                    None => Ok(None),
-                }
-            }
-            Err(e) => not_found_is_none(aws_error("DescribeListeners", e), LISTENER_GONE),
+            .await
+            .map_err(|e| aws_error("DescribeListeners", e))
+            .absent_if(LISTENER_GONE)?;
+        let found = out.as_ref().and_then(|out| {
+            out.listeners()
+                .iter()
+                .find(|l| l.port().map(i64::from) == Some(port))
+        });
+        match found {
+            Some(l) => self.instance(l).await,
+            None => Ok(None),
         }
     }
 
@@ -836,22 +828,28 @@ fn listener_instance(l: &Listener, tags: &Tags) -> Instance {
 
 /// The resource's tags, or `None` when AWS says the resource is gone (`gone` codes).
 async fn read_tags(elb: &Client, arn: &str, gone: &[&str]) -> Result<Option<Tags>, ResourceError> {
-    let out = elb.describe_tags().resource_arns(arn).send().await;
-    match out {
-        Ok(out) => Ok(Some(Tags::from_pairs(
-            out.tag_descriptions()
-                .iter()
-                .filter(|d| d.resource_arn() == Some(arn))
-                .flat_map(|d| d.tags())
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_owned(),
-                        t.value().unwrap_or_default().to_owned(),
-                    )
-                }),
-        ))),
-        Err(e) => not_found_is_none(aws_error("DescribeTags", e), gone),
-    }
+    elb.describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeTags", e))
+        .absent_if(gone)
+        .map(|o| {
+            o.map(|out| {
+                Tags::from_pairs(
+                    out.tag_descriptions()
+                        .iter()
+                        .filter(|d| d.resource_arn() == Some(arn))
+                        .flat_map(|d| d.tags())
+                        .map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            )
+                        }),
+                )
+            })
+        })
 }
 
 /// Add and remove tags to go from the prior tags to the desired ones.
@@ -892,15 +890,6 @@ fn elb_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect(),
     )
-}
-
-/// `Ok(None)` for the error codes meaning "gone", the error otherwise.
-fn not_found_is_none<T>(e: ResourceError, gone: &[&str]) -> Result<Option<T>, ResourceError> {
-    if e.is(gone) {
-        Ok(None)
-    } else {
-        Err(e)
-    }
 }
 
 /// The part of an ELB ARN CloudWatch metrics use: `app/name/id`, `targetgroup/name/id`.

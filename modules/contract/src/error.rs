@@ -72,6 +72,26 @@ impl ResourceError {
     }
 }
 
+/// Turns AWS's "not found" answer into `Ok(None)`.
+///
+/// Every `read`, `adopt` and `delete` treats a resource AWS no longer has as absent, not as an
+/// error: it was deleted by hand, or by an interrupted run, and the engine then plans to create it
+/// again (or has nothing left to delete). Each AWS type says "not found" with its own codes.
+pub trait Absent<T> {
+    /// `Ok(None)` when the error is one of `codes` (AWS's "not found" for this type).
+    fn absent_if(self, codes: &[&str]) -> Result<Option<T>, ResourceError>;
+}
+
+impl<T> Absent<T> for Result<T, ResourceError> {
+    fn absent_if(self, codes: &[&str]) -> Result<Option<T>, ResourceError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is(codes) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Turn an SDK error into a [`ResourceError`] for `operation`, keeping AWS's code and message and
 /// adding a hint for the failures every user meets (no credentials, no network, no permission).
 pub fn aws_error<E, R>(operation: &str, err: SdkError<E, R>) -> ResourceError
@@ -115,4 +135,28 @@ where
         _ => None,
     };
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_if_maps_only_the_given_codes_to_none() {
+        let found: Result<u8, ResourceError> = Ok(7);
+        assert_eq!(found.absent_if(&["NotFound"]).unwrap(), Some(7));
+
+        let gone: Result<u8, ResourceError> =
+            Err(ResourceError::new("Describe", "no such thing").with_code("NotFound"));
+        assert_eq!(gone.absent_if(&["Other", "NotFound"]).unwrap(), None);
+
+        let denied: Result<u8, ResourceError> =
+            Err(ResourceError::new("Describe", "denied").with_code("AccessDenied"));
+        let err = denied.absent_if(&["NotFound"]).unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+
+        // No code at all (AWS was not reached) is never "not found".
+        let unreached: Result<u8, ResourceError> = Err(ResourceError::new("Describe", "timeout"));
+        assert!(unreached.absent_if(&["NotFound"]).is_err());
+    }
 }

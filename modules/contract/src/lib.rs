@@ -18,7 +18,7 @@ pub mod tags;
 pub mod value;
 pub mod wait;
 
-pub use error::{aws_error, ResourceError};
+pub use error::{aws_error, Absent, ResourceError};
 pub use resource::{Instance, Kind, Ref, Resolve, ResourceSpec};
 pub use tags::Tags;
 pub use value::{Attrs, Val, Values, ValuesExt};

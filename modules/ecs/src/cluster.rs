@@ -7,7 +7,9 @@ use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingNa
 use aws_sdk_ecs::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
-use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+use stackctl_contract::{
+    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+};
 
 use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, vanished};
 
@@ -24,29 +26,23 @@ impl ClusterKind {
 
     /// The cluster by name or ARN, unless it is missing or INACTIVE.
     async fn describe(&self, cluster: &str) -> Result<Option<Cluster>, ResourceError> {
-        let out = self
-            .ecs
+        self.ecs
             .describe_clusters()
             .clusters(cluster)
             .include(ClusterField::Settings)
             .include(ClusterField::Tags)
             .send()
-            .await;
-        match out {
-            Ok(out) => Ok(out
-                .clusters()
-                .iter()
-                .find(|c| c.status() != Some("INACTIVE"))
-                .cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeClusters", e);
-                if e.is(&["ClusterNotFoundException"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await
+            .map_err(|e| aws_error("DescribeClusters", e))
+            .absent_if(&["ClusterNotFoundException"])
+            .map(|o| {
+                o.and_then(|out| {
+                    out.clusters()
+                        .iter()
+                        .find(|c| c.status() != Some("INACTIVE"))
+                        .cloned()
+                })
+            })
     }
 
     /// Read back until the cluster is ACTIVE (it is PROVISIONING while capacity providers are

@@ -10,7 +10,9 @@ use aws_sdk_iam::types::{Role, Tag};
 use aws_sdk_iam::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
-use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+use stackctl_contract::{
+    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+};
 
 const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
 
@@ -117,17 +119,14 @@ impl RoleKind {
     }
 
     async fn read_name(&self, name: &str) -> Result<Option<Instance>, ResourceError> {
-        match self.iam.get_role().role_name(name).send().await {
-            Ok(out) => Ok(out.role().map(role_instance)),
-            Err(e) => {
-                let e = aws_error("GetRole", e);
-                if is_gone(&e) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        self.iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetRole", e))
+            .absent_if(NO_SUCH_ENTITY)
+            .map(|o| o.and_then(|out| out.role().map(role_instance)))
     }
 
     async fn attached_policies(&self, name: &str) -> Result<Vec<String>, ResourceError> {
@@ -356,14 +355,14 @@ impl RolePolicyAttachmentKind {
         let roles = RoleKind {
             iam: self.iam.clone(),
         };
-        match roles.attached_policies(role).await {
-            Ok(arns) if arns.iter().any(|a| a == policy_arn) => {
-                Ok(Some(attachment_instance(role, policy_arn)))
-            }
-            Ok(_) => Ok(None),
-            Err(e) if is_gone(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        roles
+            .attached_policies(role)
+            .await
+            .absent_if(NO_SUCH_ENTITY)
+            .map(|o| {
+                o.filter(|arns| arns.iter().any(|a| a == policy_arn))
+                    .map(|_| attachment_instance(role, policy_arn))
+            })
     }
 }
 
@@ -481,35 +480,28 @@ impl RolePolicyKind {
     }
 
     async fn get(&self, role: &str, name: &str) -> Result<Option<Instance>, ResourceError> {
-        match self
-            .iam
+        self.iam
             .get_role_policy()
             .role_name(role)
             .policy_name(name)
             .send()
             .await
-        {
-            Ok(out) => {
-                let id = format!("{role}:{name}");
-                Ok(Some(Instance::new(
-                    id.clone(),
-                    Values::from([
-                        ("id".to_owned(), J::from(id)),
-                        ("role".to_owned(), J::from(out.role_name())),
-                        ("name".to_owned(), J::from(out.policy_name())),
-                        ("policy".to_owned(), policy_json(out.policy_document())),
-                    ]),
-                )))
-            }
-            Err(e) => {
-                let e = aws_error("GetRolePolicy", e);
-                if is_gone(&e) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("GetRolePolicy", e))
+            .absent_if(NO_SUCH_ENTITY)
+            .map(|o| {
+                o.map(|out| {
+                    let id = format!("{role}:{name}");
+                    Instance::new(
+                        id.clone(),
+                        Values::from([
+                            ("id".to_owned(), J::from(id)),
+                            ("role".to_owned(), J::from(out.role_name())),
+                            ("name".to_owned(), J::from(out.policy_name())),
+                            ("policy".to_owned(), policy_json(out.policy_document())),
+                        ]),
+                    )
+                })
+            })
     }
 
     async fn put(&self, role: &str, name: &str, desired: &Values) -> Result<(), ResourceError> {

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value as J;
-use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+use stackctl_contract::{
+    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+};
 
 use crate::{to_i32, vanished};
 
@@ -53,27 +55,23 @@ impl LogGroupKind {
         };
         let arn = group_arn(&group);
         // The tagging API wants the ARN without the `:*` DescribeLogGroups appends.
-        let tags = match self
+        let Some(out) = self
             .logs
             .list_tags_for_resource()
             .resource_arn(&arn)
             .send()
             .await
-        {
-            Ok(out) => Tags::from_pairs(
-                out.tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.clone())),
-            ),
-            Err(e) => {
-                let e = aws_error("ListTagsForResource", e);
-                if e.is(NOT_FOUND) {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
+            .map_err(|e| aws_error("ListTagsForResource", e))
+            .absent_if(NOT_FOUND)?
+        else {
+            return Ok(None);
         };
+        let tags = Tags::from_pairs(
+            out.tags()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         Ok(Some(Instance::new(
             name,
             Values::from([

@@ -11,7 +11,9 @@ use aws_sdk_ecs::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
-use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+use stackctl_contract::{
+    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+};
 
 use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
 
@@ -37,29 +39,23 @@ impl ServiceKind {
         cluster: &str,
         service: &str,
     ) -> Result<Option<Service>, ResourceError> {
-        match self
-            .ecs
+        self.ecs
             .describe_services()
             .cluster(cluster)
             .services(service)
             .include(ServiceField::Tags)
             .send()
             .await
-        {
-            Ok(out) => Ok(out
-                .services()
-                .iter()
-                .find(|s| s.status() != Some("INACTIVE"))
-                .cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeServices", e);
-                if e.is(&["ClusterNotFoundException", "ServiceNotFoundException"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeServices", e))
+            .absent_if(&["ClusterNotFoundException", "ServiceNotFoundException"])
+            .map(|o| {
+                o.and_then(|out| {
+                    out.services()
+                        .iter()
+                        .find(|s| s.status() != Some("INACTIVE"))
+                        .cloned()
+                })
+            })
     }
 
     async fn read_back(&self, cluster: &str, prior: &Instance) -> Result<Instance, ResourceError> {

@@ -12,7 +12,9 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::{string_map, string_set};
-use stackctl_contract::{aws_error, Instance, Kind, ResourceError, Tags, Values, ValuesExt};
+use stackctl_contract::{
+    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+};
 
 use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
 
@@ -38,29 +40,23 @@ impl TaskDefinitionKind {
         &self,
         arn: &str,
     ) -> Result<Option<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)>, ResourceError> {
-        match self
-            .ecs
+        self.ecs
             .describe_task_definition()
             .task_definition(arn)
             .include(TaskDefinitionField::Tags)
             .send()
             .await
-        {
-            Ok(out) => Ok(out
-                .task_definition()
-                .cloned()
-                .map(|td| (td, out.tags().to_vec()))),
-            Err(e) => {
-                let e = aws_error("DescribeTaskDefinition", e);
-                // ECS answers a revision it does not have with a plain ClientException
-                // ("Unable to describe task definition").
-                if e.is(&["ClientException"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeTaskDefinition", e))
+            // ECS answers a revision it does not have with a plain ClientException
+            // ("Unable to describe task definition").
+            .absent_if(&["ClientException"])
+            .map(|o| {
+                o.and_then(|out| {
+                    out.task_definition()
+                        .cloned()
+                        .map(|td| (td, out.tags().to_vec()))
+                })
+            })
     }
 
     fn container(desired: &Values) -> Result<ContainerDefinition, ResourceError> {

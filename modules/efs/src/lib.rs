@@ -14,7 +14,7 @@ use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
     ValuesExt,
 };
 
@@ -248,23 +248,14 @@ impl Kind for FileSystemKind {
 impl FileSystemKind {
     /// The file system with this id, `None` when AWS does not know it.
     async fn describe(&self, id: &str) -> Result<Option<FileSystemDescription>, ResourceError> {
-        match self
-            .efs
+        self.efs
             .describe_file_systems()
             .file_system_id(id)
             .send()
             .await
-        {
-            Ok(out) => Ok(out.file_systems().first().cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeFileSystems", e);
-                if e.is(&["FileSystemNotFound"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeFileSystems", e))
+            .absent_if(&["FileSystemNotFound"])
+            .map(|o| o.and_then(|out| out.file_systems().first().cloned()))
     }
 
     async fn find_by_token(
@@ -340,21 +331,16 @@ impl Kind for MountTargetKind {
             return Ok(None);
         };
         let subnet_id = desired.get_str("subnet_id")?;
-        let out = match self
+        let Some(out) = self
             .efs
             .describe_mount_targets()
             .file_system_id(fs_id)
             .send()
             .await
-        {
-            Ok(out) => out,
-            Err(e) => {
-                let e = aws_error("DescribeMountTargets", e);
-                if e.is(&["FileSystemNotFound"]) {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
+            .map_err(|e| aws_error("DescribeMountTargets", e))
+            .absent_if(&["FileSystemNotFound"])?
+        else {
+            return Ok(None);
         };
         let found = out
             .mount_targets()
@@ -443,23 +429,14 @@ impl Kind for MountTargetKind {
 
 impl MountTargetKind {
     async fn describe(&self, id: &str) -> Result<Option<MountTargetDescription>, ResourceError> {
-        match self
-            .efs
+        self.efs
             .describe_mount_targets()
             .mount_target_id(id)
             .send()
             .await
-        {
-            Ok(out) => Ok(out.mount_targets().first().cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeMountTargets", e);
-                if e.is(&["MountTargetNotFound"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeMountTargets", e))
+            .absent_if(&["MountTargetNotFound"])
+            .map(|o| o.and_then(|out| out.mount_targets().first().cloned()))
     }
 
     /// The mount target with its security groups, which DescribeMountTargets does not return.
@@ -467,23 +444,14 @@ impl MountTargetKind {
         &self,
         mt: &MountTargetDescription,
     ) -> Result<Option<Instance>, ResourceError> {
-        match self
-            .efs
+        self.efs
             .describe_mount_target_security_groups()
             .mount_target_id(mt.mount_target_id())
             .send()
             .await
-        {
-            Ok(out) => Ok(Some(mt_instance(mt, out.security_groups()))),
-            Err(e) => {
-                let e = aws_error("DescribeMountTargetSecurityGroups", e);
-                if e.is(&["MountTargetNotFound"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeMountTargetSecurityGroups", e))
+            .absent_if(&["MountTargetNotFound"])
+            .map(|o| o.map(|out| mt_instance(mt, out.security_groups())))
     }
 
     async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {

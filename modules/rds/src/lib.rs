@@ -17,7 +17,7 @@ use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
     ValuesExt,
 };
 
@@ -253,23 +253,14 @@ impl Kind for SubnetGroupKind {
 
 impl SubnetGroupKind {
     async fn describe(&self, name: &str) -> Result<Option<DbSubnetGroup>, ResourceError> {
-        match self
-            .rds
+        self.rds
             .describe_db_subnet_groups()
             .db_subnet_group_name(name)
             .send()
             .await
-        {
-            Ok(out) => Ok(out.db_subnet_groups().first().cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeDBSubnetGroups", e);
-                if e.is(&["DBSubnetGroupNotFoundFault"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeDBSubnetGroups", e))
+            .absent_if(&["DBSubnetGroupNotFoundFault"])
+            .map(|o| o.and_then(|out| out.db_subnet_groups().first().cloned()))
     }
 
     async fn read_back(&self, name: &str) -> Result<Instance, ResourceError> {
@@ -500,23 +491,14 @@ impl Kind for DbInstanceKind {
 
 impl DbInstanceKind {
     async fn describe(&self, id: &str) -> Result<Option<DbInstance>, ResourceError> {
-        match self
-            .rds
+        self.rds
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
             .await
-        {
-            Ok(out) => Ok(out.db_instances().first().cloned()),
-            Err(e) => {
-                let e = aws_error("DescribeDBInstances", e);
-                if e.is(&["DBInstanceNotFound"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DescribeDBInstances", e))
+            .absent_if(&["DBInstanceNotFound"])
+            .map(|o| o.and_then(|out| out.db_instances().first().cloned()))
     }
 
     /// Wait until the database takes connections. After a modification, AWS may still say

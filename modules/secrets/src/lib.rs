@@ -15,8 +15,8 @@ use aws_sdk_secretsmanager::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, Resolve, ResourceError, ResourceSpec, Tags, Val, Values,
-    ValuesExt,
+    aws_error, Absent, Attrs, Instance, Kind, Ref, Resolve, ResourceError, ResourceSpec, Tags, Val,
+    Values, ValuesExt,
 };
 
 pub const DB_PASSWORD: &str = "module.secrets.aws_secretsmanager_secret.db_password";
@@ -321,17 +321,13 @@ fn name_taken(e: &ResourceError) -> bool {
 impl SecretKind {
     /// The secret by ARN or name, including one scheduled for deletion; `None` if there is none.
     async fn describe_any(&self, id: &str) -> Result<Option<DescribeSecretOutput>, ResourceError> {
-        match self.sm.describe_secret().secret_id(id).send().await {
-            Ok(d) => Ok(Some(d)),
-            Err(e) => {
-                let e = aws_error("DescribeSecret", e);
-                if e.is(NOT_FOUND) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        self.sm
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSecret", e))
+            .absent_if(NOT_FOUND)
     }
 
     /// The secret unless it is gone or scheduled for deletion (as good as gone for the stack).

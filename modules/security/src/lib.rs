@@ -16,7 +16,7 @@ use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
     ValuesExt,
 };
 
@@ -161,23 +161,14 @@ impl Kind for SecurityGroupKind {
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
-        let out = self
-            .ec2
+        self.ec2
             .describe_security_groups()
             .group_ids(&prior.id)
             .send()
-            .await;
-        match out {
-            Ok(out) => Ok(out.security_groups().first().map(to_instance)),
-            Err(e) => {
-                let e = aws_error("DescribeSecurityGroups", e);
-                if e.is(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"]) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .await
+            .map_err(|e| aws_error("DescribeSecurityGroups", e))
+            .absent_if(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"])
+            .map(|o| o.and_then(|out| out.security_groups().first().map(to_instance)))
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
