@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /work/target ]; then
   export CARGO_TARGET_DIR=/work/target
 fi
-cargo build --release --locked --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/stackctl"
+# The debug build: it shares its compiled AWS SDK crates with scripts/test.sh.
+cargo build --locked --quiet
+bin="${CARGO_TARGET_DIR:-target}/debug/stackctl"
 export STACKCTL_VAR_db_password="${STACKCTL_VAR_db_password:-DemoDbPass123}"
 export STACKCTL_VAR_admin_password="${STACKCTL_VAR_admin_password:-DemoAdminPass456}"
 

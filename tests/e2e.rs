@@ -715,9 +715,16 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         "{out}"
     );
 
-    changed(stack.cmd("apply").arg("-auto-approve"))
-        .run()
-        .success();
+    // With debug logs on: the secret search at the end covers them too.
+    let apply = changed(stack.cmd("apply").arg("-auto-approve"))
+        .env("STACKCTL_LOG", "debug")
+        .run();
+    apply.success();
+    assert!(
+        apply.stderr.contains("changing"),
+        "no debug log: {}",
+        apply.stderr
+    );
     let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
     assert_eq!(plan.code, 0, "{plan:?}");
 

@@ -201,6 +201,7 @@ async fn run(
     persist: &Persist,
 ) -> Result<Option<String>, ResourceError> {
     let kind = &change.kind;
+    tracing::debug!(address = %change.address, action = ?change.action, "starting");
     let salt = persist.salt();
     let save = |rs: Option<ResourceState>| {
         persist
@@ -246,6 +247,8 @@ async fn run(
         return record(kind.create(&values).await?);
     };
     let changed = diff(&compare, &live.attrs);
+    // Attribute names only: values may be secrets.
+    tracing::debug!(address = %change.address, ?changed, "changing");
     if changed.is_empty() {
         // It only looked like a change while a dependency's attributes were unknown.
         return Ok(Some(live.id.clone()));

@@ -128,6 +128,7 @@ pub async fn refresh(
                     address: address.clone(),
                     source,
                 })?;
+            tracing::debug!(%address, exists = live.is_some(), "refreshed");
             Ok::<_, PlanError>((
                 address.clone(),
                 live.map(|i| scrub_instance(i, kind.sensitive(), &salt)),
