@@ -830,6 +830,92 @@ async fn destroy_removes_everything() {
     assert_no_secrets(&stack);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes() {
+    let stack = Stack::new();
+    let sdk = stack.sdk().await;
+    // A secret of the same name made outside stackctl: creating ours fails for real.
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    sm.create_secret()
+        .name("prestashop-dev-db-password")
+        .secret_string("not ours")
+        .send()
+        .await
+        .unwrap();
+
+    let apply = stack.cmd("apply").arg("-auto-approve").run();
+    assert_eq!(apply.code, 1, "{apply:?}");
+    // The error names the resource, AWS's code, and what to do.
+    assert!(
+        apply
+            .stderr
+            .contains("Error: module.secrets.aws_secretsmanager_secret.db_password"),
+        "{}",
+        apply.stderr
+    );
+    assert!(
+        apply.stderr.contains("ResourceExistsException"),
+        "{}",
+        apply.stderr
+    );
+    assert!(apply.stderr.contains("hint:"), "{}", apply.stderr);
+    assert!(
+        apply.stderr.contains("21 done, 1 failed, 2 not started"),
+        "{}",
+        apply.stderr
+    );
+    // Its dependents were not started; independent branches (RDS, ALB, EFS) completed.
+    for skipped in [
+        "module.ecs.aws_ecs_task_definition.main",
+        "module.ecs.aws_ecs_service.main",
+    ] {
+        assert!(
+            apply.stdout.contains(&format!("{skipped}: Skipped")),
+            "{skipped}: {}",
+            apply.stdout
+        );
+    }
+    let state = stack.state();
+    let resources = state["resources"].as_object().unwrap();
+    assert_eq!(
+        resources.len(),
+        21,
+        "{:?}",
+        resources.keys().collect::<Vec<_>>()
+    );
+    for recorded in [
+        "module.rds.aws_db_instance.main",
+        "module.alb.aws_lb_listener.http",
+        "module.secrets.aws_secretsmanager_secret.db_config",
+    ] {
+        assert!(
+            resources.contains_key(recorded),
+            "{recorded} missing from the state"
+        );
+    }
+    assert!(!resources.contains_key("module.ecs.aws_ecs_service.main"));
+
+    // Once the conflict is removed, the next apply does only what is left.
+    sm.delete_secret()
+        .secret_id("prestashop-dev-db-password")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    let again = stack.cmd("apply").arg("-auto-approve").run();
+    again.success();
+    assert!(
+        again
+            .stdout
+            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        "{}",
+        again.stdout
+    );
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert_no_secrets(&stack);
+}
+
 /// A listing of the account by service shows nothing of the stack.
 async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     let groups = read_security_groups(sdk).await;

@@ -277,18 +277,13 @@ impl Kind for LoadBalancerKind {
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        if let Err(e) = self
-            .elb
+        self.elb
             .delete_load_balancer()
             .load_balancer_arn(&prior.id)
             .send()
             .await
-        {
-            let e = aws_error("DeleteLoadBalancer", e);
-            if !e.is(LB_GONE) {
-                return Err(e);
-            }
-        }
+            .map_err(|e| aws_error("DeleteLoadBalancer", e))
+            .absent_if(LB_GONE)?;
         wait::until(
             &format!("load balancer {} to be deleted", prior.id),
             Backoff::standard(Duration::from_secs(600)),
@@ -729,23 +724,14 @@ impl Kind for ListenerKind {
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        match self
-            .elb
+        self.elb
             .delete_listener()
             .listener_arn(&prior.id)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = aws_error("DeleteListener", e);
-                if e.is(LISTENER_GONE) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DeleteListener", e))
+            .absent_if(LISTENER_GONE)?;
+        Ok(())
     }
 }
 

@@ -177,34 +177,24 @@ impl RoleKind {
     /// any (DeleteConflict), and one attached by hand must not block a destroy.
     async fn strip_policies(&self, name: &str) -> Result<(), ResourceError> {
         for arn in self.attached_policies(name).await? {
-            if let Err(e) = self
-                .iam
+            self.iam
                 .detach_role_policy()
                 .role_name(name)
                 .policy_arn(&arn)
                 .send()
                 .await
-            {
-                let e = aws_error("DetachRolePolicy", e);
-                if !is_gone(&e) {
-                    return Err(e);
-                }
-            }
+                .map_err(|e| aws_error("DetachRolePolicy", e))
+                .absent_if(NO_SUCH_ENTITY)?;
         }
         for policy in self.inline_policies(name).await? {
-            if let Err(e) = self
-                .iam
+            self.iam
                 .delete_role_policy()
                 .role_name(name)
                 .policy_name(&policy)
                 .send()
                 .await
-            {
-                let e = aws_error("DeleteRolePolicy", e);
-                if !is_gone(&e) {
-                    return Err(e);
-                }
-            }
+                .map_err(|e| aws_error("DeleteRolePolicy", e))
+                .absent_if(NO_SUCH_ENTITY)?;
         }
         Ok(())
     }
@@ -314,12 +304,14 @@ impl Kind for RoleKind {
             &format!("IAM role {name} to be deleted"),
             Backoff::standard(PROPAGATION),
             || async move {
-                if let Err(e) = self.strip_policies(name).await {
-                    return if is_gone(&e) {
-                        Ok(Poll::Ready(()))
-                    } else {
-                        Err(e)
-                    };
+                if self
+                    .strip_policies(name)
+                    .await
+                    .absent_if(NO_SUCH_ENTITY)?
+                    .is_none()
+                {
+                    // The role itself is already gone.
+                    return Ok(Poll::Ready(()));
                 }
                 match self.iam.delete_role().role_name(name).send().await {
                     Ok(_) => Ok(Poll::Ready(())),
@@ -447,24 +439,15 @@ impl Kind for RolePolicyAttachmentKind {
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         let (role, arn) = attachment_parts(prior)?;
-        match self
-            .iam
+        self.iam
             .detach_role_policy()
             .role_name(&role)
             .policy_arn(&arn)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = aws_error("DetachRolePolicy", e);
-                if is_gone(&e) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DetachRolePolicy", e))
+            .absent_if(NO_SUCH_ENTITY)?;
+        Ok(())
     }
 }
 
@@ -576,24 +559,15 @@ impl Kind for RolePolicyKind {
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         let (role, name) = role_policy_parts(prior)?;
-        match self
-            .iam
+        self.iam
             .delete_role_policy()
             .role_name(&role)
             .policy_name(&name)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = aws_error("DeleteRolePolicy", e);
-                if is_gone(&e) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DeleteRolePolicy", e))
+            .absent_if(NO_SUCH_ENTITY)?;
+        Ok(())
     }
 }
 

@@ -206,22 +206,13 @@ impl Kind for LogGroupKind {
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        match self
-            .logs
+        self.logs
             .delete_log_group()
             .log_group_name(&prior.id)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = aws_error("DeleteLogGroup", e);
-                if e.is(NOT_FOUND) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DeleteLogGroup", e))
+            .absent_if(NOT_FOUND)?;
+        Ok(())
     }
 }

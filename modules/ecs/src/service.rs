@@ -317,34 +317,24 @@ impl Kind for ServiceKind {
             ];
             // Scaling to zero first stops the tasks in an orderly way (deregistered from the
             // target group) before the service goes.
-            if let Err(e) = self
-                .ecs
+            self.ecs
                 .update_service()
                 .cluster(&cluster)
                 .service(&prior.id)
                 .desired_count(0)
                 .send()
                 .await
-            {
-                let e = aws_error("UpdateService", e);
-                if !e.is(&gone) {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = self
-                .ecs
+                .map_err(|e| aws_error("UpdateService", e))
+                .absent_if(&gone)?;
+            self.ecs
                 .delete_service()
                 .cluster(&cluster)
                 .service(&prior.id)
                 .force(true)
                 .send()
                 .await
-            {
-                let e = aws_error("DeleteService", e);
-                if !e.is(&gone) {
-                    return Err(e);
-                }
-            }
+                .map_err(|e| aws_error("DeleteService", e))
+                .absent_if(&gone)?;
         }
         // The target group and the security group can only go once the tasks have stopped.
         wait::until(

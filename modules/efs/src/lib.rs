@@ -393,21 +393,17 @@ impl Kind for MountTargetKind {
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        match self
+        let deleted = self
             .efs
             .delete_mount_target()
             .mount_target_id(&prior.id)
             .send()
             .await
-        {
-            Ok(_) => {}
-            Err(e) => {
-                let e = aws_error("DeleteMountTarget", e);
-                if e.is(&["MountTargetNotFound"]) {
-                    return Ok(());
-                }
-                return Err(e);
-            }
+            .map_err(|e| aws_error("DeleteMountTarget", e))
+            .absent_if(&["MountTargetNotFound"])?;
+        if deleted.is_none() {
+            // Already gone: nothing to wait for.
+            return Ok(());
         }
         // The file system and the security group can only go once the mount target's network
         // interface is released, which is when AWS stops knowing the mount target.

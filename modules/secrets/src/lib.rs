@@ -197,7 +197,7 @@ impl Kind for SecretKind {
                 };
                 if existing.deleted_date().is_none() {
                     return Err(e.with_hint(
-                        "a secret with this name exists but is not in the state: delete it, or run apply again to adopt it",
+                        "a secret with this name exists but stackctl's state does not know it: delete it (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id NAME) or pick another project_name/environment, then run apply again",
                     ));
                 }
                 let arn = existing.arn().unwrap_or(name).to_owned();
@@ -283,24 +283,15 @@ impl Kind for SecretKind {
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // Without a recovery window, so that applying the stack again can use the same names.
-        match self
-            .sm
+        self.sm
             .delete_secret()
             .secret_id(&prior.id)
             .force_delete_without_recovery(true)
             .send()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = aws_error("DeleteSecret", e);
-                if e.is(NOT_FOUND) {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            }
-        }
+            .map_err(|e| aws_error("DeleteSecret", e))
+            .absent_if(NOT_FOUND)?;
+        Ok(())
     }
 }
 
