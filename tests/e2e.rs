@@ -103,6 +103,24 @@ fn single_dash_and_double_dash_flags_both_work() {
 }
 
 #[test]
+fn endpoint_url_flag_overrides_the_environment() {
+    let stack = Stack::new();
+    // The environment points at a closed port: only the flag can make this plan work.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let plan = stack
+        .cmd("plan")
+        .arg("-endpoint-url")
+        .arg(stack.moto.endpoint.clone())
+        .env("AWS_ENDPOINT_URL", &format!("http://{dead}"))
+        .run();
+    plan.success();
+    assert!(plan.stdout.contains("Plan: 24 to add"), "{}", plan.stdout);
+}
+
+#[test]
 fn apply_without_a_terminal_needs_auto_approve() {
     let stack = Stack::new();
     let run = stack.cmd("apply").run();
