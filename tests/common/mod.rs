@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 
 pub use stackctl_testkit::Moto;
 
+pub mod account;
+
 /// The passwords every test applies with; tests search everything stackctl wrote and printed
 /// for them.
 pub const DB_PASSWORD: &str = "DbPass-e2e-7f3a91";
