@@ -934,6 +934,102 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     assert_no_secrets(&stack);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
+    let stack = Stack::new();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let sdk = stack.sdk().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.delete_log_group()
+        .log_group_name("/ecs/prestashop")
+        .send()
+        .await
+        .unwrap();
+
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    assert!(
+        plan.stdout.contains("# module.ecs.aws_cloudwatch_log_group.main will be created (it was deleted outside stackctl)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1);
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(3));
+    assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
+    let stack = Stack::new();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let sdk = stack.sdk().await;
+    let before = common::account::snapshot(&sdk).await;
+    std::fs::remove_file(stack.state_path()).unwrap();
+    std::fs::remove_file(format!("{}.backup", stack.state_path().display())).unwrap();
+
+    // Everything is found by its unique name (or, for the task definition, its content).
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    // moto does not store the service's health-check grace period, so with no prior state to
+    // remember it the service shows that one change; real AWS returns it.
+    assert!(
+        plan.stdout
+            .contains("Plan: 24 to adopt, 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        squash(&plan.stdout).contains("~ health_check_grace_period_seconds = null -> 300\n}"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("# module.rds.aws_db_instance.main will be adopted into the state (found in AWS, not in the state)"), "{}", plan.stdout);
+
+    let apply = stack.cmd("apply").arg("-auto-approve").run();
+    apply.success();
+    // 23 adopted as they are; the service adopted and given its grace period.
+    assert_eq!(
+        apply.stdout.matches(": Adoption complete").count(),
+        23,
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        apply
+            .stdout
+            .contains("module.ecs.aws_ecs_service.main: Modifications complete"),
+        "{}",
+        apply.stdout
+    );
+    assert_eq!(
+        common::account::snapshot(&sdk).await,
+        before,
+        "adoption changed the account"
+    );
+    assert_eq!(stack.state()["resources"].as_object().unwrap().len(), 24);
+    assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
+    // Outputs are back too.
+    assert!(stack
+        .bare(&["output", "load_balancer_url"])
+        .run()
+        .stdout
+        .starts_with("http://"));
+    assert_no_secrets(&stack);
+}
+
 /// A listing of the account by service shows nothing of the stack.
 async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     let groups = read_security_groups(sdk).await;

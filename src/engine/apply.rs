@@ -8,13 +8,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use stackctl_contract::{Instance, ResourceError, ResourceSpec, Val, Values};
+use stackctl_contract::{Instance, Kind, ResourceError, ResourceSpec, Val, Values};
 
 use super::graph::Graph;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
 use super::render::Progress;
 use super::state::{Output, ResourceState, State, StateError};
-use super::{scrub_instance, Config, KnownResolver};
+use super::{fail_point, owned, scrub_instance, Config, KnownResolver};
 
 /// The state being applied, saved to disk after every change it records.
 pub struct Persist {
@@ -99,7 +99,7 @@ pub async fn apply(
     let nodes: HashMap<&str, &Change> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp)
+        .filter(|c| c.action != Action::NoOp || c.adopt)
         .map(|c| (c.address.as_str(), c))
         .collect();
     let specs: HashMap<&str, &ResourceSpec> = config
@@ -212,6 +212,7 @@ async fn run(
     if change.action == Action::Delete {
         if let Some(live) = &change.live {
             kind.delete(live).await?;
+            fail_point();
         }
         save(None)?;
         return Ok(None);
@@ -238,30 +239,72 @@ async fn run(
         }))?;
         Ok(Some(id))
     };
-
-    let live = change
-        .live
-        .as_ref()
-        .filter(|_| change.action != Action::Create);
-    let Some(live) = live else {
-        return record(kind.create(&values).await?);
+    // Take over a resource found in AWS: record it at once, then bring it to `desired` below.
+    let take = |found: Instance| -> Result<Instance, ResourceError> {
+        record(found.clone())?;
+        Ok(scrub_instance(found, kind.sensitive(), &salt))
     };
+
+    let mut live = change
+        .live
+        .clone()
+        .filter(|_| change.action != Action::Create);
+    if change.adopt {
+        if let Some(l) = live.take() {
+            live = Some(take(l)?);
+        }
+    }
+    if live.is_none() && !change.adopt_checked {
+        // The plan could not look for it (its name needed a resource that did not exist yet).
+        live = adopt_owned(kind.as_ref(), &values)
+            .await?
+            .map(take)
+            .transpose()?;
+    }
+    let live = match live {
+        Some(l) => l,
+        None => match kind.create(&values).await {
+            Ok(inst) => {
+                fail_point();
+                return record(inst);
+            }
+            // The create may have worked with its answer lost (a dropped connection that the
+            // retry turned into "already exists"), or worked half-way: take what is there.
+            Err(e) => match adopt_owned(kind.as_ref(), &values).await {
+                Ok(Some(found)) => take(found)?,
+                _ => return Err(e),
+            },
+        },
+    };
+
     let changed = diff(&compare, &live.attrs);
     // Attribute names only: values may be secrets.
     tracing::debug!(address = %change.address, ?changed, "changing");
     if changed.is_empty() {
-        // It only looked like a change while a dependency's attributes were unknown.
+        // Nothing left to do: it only looked like a change while a dependency was unknown, or
+        // the adopted resource already matches.
         return Ok(Some(live.id.clone()));
     }
     if !changed
         .iter()
         .any(|c| kind.force_new().contains(&c.as_str()))
     {
-        return record(kind.update(live, &values, &changed).await?);
+        let inst = kind.update(&live, &values, &changed).await?;
+        fail_point();
+        return record(inst);
     }
     if kind.create_before_destroy() {
-        let id = record(kind.create(&values).await?)?;
-        kind.delete(live).await.map_err(|e| ResourceError {
+        // A replacement registered by an interrupted run is reused, not registered twice.
+        let new = match adopt_owned(kind.as_ref(), &values).await? {
+            Some(found) => found,
+            None => {
+                let inst = kind.create(&values).await?;
+                fail_point();
+                inst
+            }
+        };
+        let id = record(new)?;
+        kind.delete(&live).await.map_err(|e| ResourceError {
             message: format!(
                 "the replacement {} was created, but the old {} could not be deleted: {}",
                 id.as_deref().unwrap_or("?"),
@@ -270,12 +313,24 @@ async fn run(
             ),
             ..e
         })?;
+        fail_point();
         Ok(id)
     } else {
-        kind.delete(live).await?;
+        kind.delete(&live).await?;
+        fail_point();
         save(None)?;
-        record(kind.create(&values).await?)
+        let inst = kind.create(&values).await?;
+        fail_point();
+        record(inst)
     }
+}
+
+/// The resource AWS has under `values`' unique name, if it is this stack's.
+async fn adopt_owned(kind: &dyn Kind, values: &Values) -> Result<Option<Instance>, ResourceError> {
+    Ok(kind
+        .adopt(values)
+        .await?
+        .filter(|found| owned(found, values)))
 }
 
 fn known_values(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value as J;
 use sha2::{Digest, Sha256};
-use stackctl_contract::{Instance, Kind, Resolve, ResourceSpec, Val, Values};
+use stackctl_contract::{tags, Attrs, Instance, Kind, Resolve, ResourceSpec, Val, Values};
 
 /// The whole stack as the variables describe it: its resources and its outputs.
 pub struct Config {
@@ -84,6 +84,50 @@ impl Resolve for KnownResolver<'_> {
         match self.0.get(address).and_then(|v| v.get(attr)) {
             Some(v) if !v.is_null() => Val::Known(v.clone()),
             _ => Val::Unknown,
+        }
+    }
+}
+
+/// Desired attributes as plain values, if every one is known.
+pub fn all_known(desired: &Attrs) -> Option<Values> {
+    desired
+        .iter()
+        .map(|(k, v)| v.known().map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
+/// Whether a resource found in AWS by its unique name belongs to this stack, so it may be
+/// adopted. Kinds without tags (mount targets, policy attachments) are identified by what they
+/// attach to, which is ours; tagged ones must carry this stack's three tags, so a same-named
+/// resource someone else made is never taken over.
+pub fn owned(found: &Instance, desired: &Values) -> bool {
+    let Some(want) = desired.get("tags").and_then(J::as_object) else {
+        return true;
+    };
+    let have = found.attrs.get("tags").and_then(J::as_object);
+    [tags::MANAGED_BY, tags::PROJECT, tags::ENVIRONMENT]
+        .iter()
+        .all(|k| have.and_then(|h| h.get(*k)) == want.get(*k))
+}
+
+/// Test hook for the kill-point tests: `STACKCTL_FAIL_AFTER=N` aborts the process right after
+/// the N-th AWS operation succeeds and before its result is written to the state (the worst
+/// moment: AWS has the resource, the state does not know it). Abort, like SIGKILL, runs no
+/// destructor, so the lock file is left behind as well.
+pub fn fail_point() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    static LIMIT: OnceLock<Option<usize>> = OnceLock::new();
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var("STACKCTL_FAIL_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(limit) = limit {
+        if DONE.fetch_add(1, Ordering::SeqCst) + 1 >= *limit {
+            eprintln!("STACKCTL_FAIL_AFTER={limit}: aborting after operation {limit}");
+            std::process::abort();
         }
     }
 }

@@ -56,6 +56,12 @@ pub struct Change {
     pub note: Option<String>,
     /// What it needs before it can be created or changed (config), or what needed it (state).
     pub depends_on: Vec<String>,
+    /// It exists in AWS under its unique name but the state does not know it (a run was killed
+    /// before it could write the id): apply records it instead of creating a duplicate.
+    pub adopt: bool,
+    /// The plan already looked for such a resource; when it could not (the name depends on
+    /// something not yet created), apply looks just before creating.
+    pub adopt_checked: bool,
 }
 
 /// A plan: the refreshed prior state plus the changes that would make AWS match the
@@ -67,6 +73,10 @@ pub struct Plan {
 }
 
 impl Plan {
+    pub fn adopts(&self) -> usize {
+        self.changes.iter().filter(|c| c.adopt).count()
+    }
+
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut add = 0;
         let mut change = 0;
@@ -87,7 +97,9 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        self.changes
+            .iter()
+            .any(|c| c.action != Action::NoOp || c.adopt)
     }
 }
 
@@ -144,8 +156,10 @@ enum Planned {
     Known(Values),
     /// It is changed in place: desired attributes where set, live ones otherwise.
     Updating(Values, Attrs),
-    /// It will be created or replaced: nothing is known until apply.
-    Unknown,
+    /// It will be created or replaced: the attributes the configuration sets are known (they
+    /// are what the resource will have, in the form a read returns), computed ones (ids,
+    /// ARNs, DNS names) only after apply, as in Terraform.
+    Creating(Attrs),
 }
 
 struct PlanResolver<'a>(&'a HashMap<String, Planned>);
@@ -162,7 +176,8 @@ impl Resolve for PlanResolver<'_> {
                 Some(v) => v.clone(),
                 None => known(values.get(attr)),
             },
-            Some(Planned::Unknown) | None => Val::Unknown,
+            Some(Planned::Creating(desired)) => desired.get(attr).cloned().unwrap_or(Val::Unknown),
+            None => Val::Unknown,
         }
     }
 }
@@ -241,11 +256,36 @@ pub async fn plan(
             let kind = spec.kind.clone();
             let mut desired = spec.desired(&PlanResolver(&planned));
             scrub_attrs(&mut desired, kind.sensitive(), &salt);
-            let live = refreshed.get(address).cloned().flatten();
+            let mut live = refreshed.get(address).cloned().flatten();
             let was_in_state = state.resources.contains_key(address);
+            let (mut adopt, mut adopt_checked, mut foreign) = (false, false, false);
+            if live.is_none() {
+                if let Some(values) = super::all_known(&desired) {
+                    adopt_checked = true;
+                    let found = kind
+                        .adopt(&values)
+                        .await
+                        .map_err(|source| PlanError::Refresh {
+                            address: address.clone(),
+                            source,
+                        })?;
+                    match found {
+                        Some(found) if super::owned(&found, &values) => {
+                            adopt = true;
+                            live = Some(scrub_instance(found, kind.sensitive(), &salt));
+                        }
+                        Some(_) => foreign = true,
+                        None => {}
+                    }
+                }
+            }
             let (action, changed, note) = match &live {
                 None => {
-                    let note = was_in_state.then(|| "it was deleted outside stackctl".to_owned());
+                    let note = if foreign {
+                        Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned())
+                    } else {
+                        was_in_state.then(|| "it was deleted outside stackctl".to_owned())
+                    };
                     (Action::Create, desired.keys().cloned().collect(), note)
                 }
                 Some(inst) => {
@@ -272,6 +312,11 @@ pub async fn plan(
                     }
                 }
             };
+            let note = match (adopt, note) {
+                (true, Some(n)) => Some(format!("found in AWS, not in the state; {n}")),
+                (true, None) => Some("found in AWS, not in the state".to_owned()),
+                (false, n) => n,
+            };
             planned.insert(
                 address.clone(),
                 match (action, &live) {
@@ -279,7 +324,7 @@ pub async fn plan(
                     (Action::Update, Some(inst)) => {
                         Planned::Updating(inst.attrs.clone(), desired.clone())
                     }
-                    _ => Planned::Unknown,
+                    _ => Planned::Creating(desired.clone()),
                 },
             );
             changes.push(Change {
@@ -291,6 +336,8 @@ pub async fn plan(
                 changed,
                 note,
                 depends_on: spec.dependencies().into_iter().collect(),
+                adopt,
+                adopt_checked,
             });
         }
     }
@@ -335,6 +382,8 @@ pub async fn plan(
             changed: Vec::new(),
             note: (mode == Mode::Apply).then(|| "it is no longer in the configuration".to_owned()),
             depends_on: dependents,
+            adopt: false,
+            adopt_checked: false,
         });
     }
     Ok(Plan {

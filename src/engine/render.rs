@@ -45,7 +45,7 @@ pub fn plan(p: &Plan) -> String {
     let changes: Vec<&Change> = p
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp)
+        .filter(|c| c.action != Action::NoOp || c.adopt)
         .collect();
     if changes.is_empty() {
         out.push_str(match p.mode {
@@ -62,7 +62,8 @@ pub fn plan(p: &Plan) -> String {
             Action::Update => "will be updated in place",
             Action::Replace => "must be replaced",
             Action::Delete => "will be destroyed",
-            Action::NoOp => "",
+            // Terraform's "will be imported": the state learns of it, AWS is not changed.
+            Action::NoOp => "will be adopted into the state",
         };
         let _ = write!(out, "\n  # {} {verb}", c.address);
         if let Some(note) = &c.note {
@@ -126,14 +127,21 @@ pub fn plan(p: &Plan) -> String {
                     let _ = writeln!(out, "      - {:<width$} = {}", "name", value(name));
                 }
             }
-            Action::NoOp => {}
+            Action::NoOp => {
+                let id = c.live.as_ref().map(|l| l.id.as_str()).unwrap_or("");
+                let _ = writeln!(out, "        {:<width$} = {}", "id", J::from(id));
+            }
         }
         out.push_str("    }\n");
     }
     let (add, change, destroy) = p.counts();
     let _ = writeln!(
         out,
-        "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
+        "\nPlan: {}{add} to add, {change} to change, {destroy} to destroy.",
+        match p.adopts() {
+            0 => String::new(),
+            n => format!("{n} to adopt, "),
+        }
     );
     out
 }
@@ -169,7 +177,8 @@ fn verbs(a: Action) -> (&'static str, &'static str, &'static str) {
         Action::Create => ("Creating...", "Creation complete", "creating"),
         Action::Update => ("Modifying...", "Modifications complete", "modifying"),
         Action::Replace => ("Replacing...", "Replacement complete", "replacing"),
-        Action::Delete | Action::NoOp => ("Destroying...", "Destruction complete", "destroying"),
+        Action::Delete => ("Destroying...", "Destruction complete", "destroying"),
+        Action::NoOp => ("Adopting...", "Adoption complete", "adopting"),
     }
 }
 

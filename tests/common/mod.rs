@@ -144,7 +144,9 @@ impl Cmd<'_> {
         self
     }
 
-    pub fn run(self) -> Run {
+    /// The process to run, with this stack's environment and nothing of the caller's AWS or
+    /// stackctl settings.
+    fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_stackctl"));
         c.args(&self.args)
             .current_dir(self.stack.dir.path())
@@ -156,6 +158,20 @@ impl Cmd<'_> {
         }
         c.envs(self.stack.moto.env())
             .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// Start it without waiting, output discarded (for tests that kill it).
+    pub fn spawn(self) -> std::process::Child {
+        self.command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn stackctl")
+    }
+
+    pub fn run(self) -> Run {
+        let mut c = self.command();
         let out = c.output().expect("run stackctl");
         let run = Run {
             code: out.status.code().unwrap_or(-1),

@@ -174,7 +174,17 @@ impl Kind for LoadBalancerKind {
             .map_err(|e| aws_error("DescribeLoadBalancers", e))
             .absent_if(LB_GONE)?;
         match out.as_ref().and_then(|out| out.load_balancers().first()) {
-            Some(lb) => self.instance(lb).await,
+            Some(lb)
+                if lb.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active) =>
+            {
+                self.instance(lb).await
+            }
+            // Found mid-creation (a run killed while waiting): wait as create would.
+            Some(lb) => {
+                let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+                let lb = self.wait_active(&arn).await?;
+                self.instance(&lb).await
+            }
             None => Ok(None),
         }
     }
@@ -208,31 +218,7 @@ impl Kind for LoadBalancerKind {
                 ResourceError::new("CreateLoadBalancer", "AWS returned no load balancer ARN")
             })?
             .to_owned();
-        let lb = wait::until(
-            &format!("load balancer {arn} to be active"),
-            Backoff::standard(Duration::from_secs(600)),
-            || async {
-                // A new load balancer may not be visible to Describe for a moment.
-                let Some(lb) = self.describe_arn(&arn).await? else {
-                    return Ok(Poll::Pending("not visible yet".into()));
-                };
-                let state = lb.state().and_then(|s| s.code());
-                match state {
-                    Some(LoadBalancerStateEnum::Active) => Ok(Poll::Ready(lb)),
-                    Some(LoadBalancerStateEnum::Failed) => Err(ResourceError::new(
-                        "CreateLoadBalancer",
-                        format!(
-                            "load balancer {arn} failed to provision: {}",
-                            lb.state().and_then(|s| s.reason()).unwrap_or("no reason given")
-                        ),
-                    )
-                    .with_hint("check the subnets and security group, delete the load balancer, then run apply again")),
-                    Some(s) => Ok(Poll::Pending(s.as_str().to_owned())),
-                    None => Ok(Poll::Pending("in an unknown state".into())),
-                }
-            },
-        )
-        .await?;
+        let lb = self.wait_active(&arn).await?;
         self.instance(&lb).await?.ok_or_else(|| vanished(&arn))
     }
 
@@ -304,6 +290,35 @@ impl Kind for LoadBalancerKind {
 }
 
 impl LoadBalancerKind {
+    /// Wait until a load balancer is active (a new one takes a few minutes on real AWS).
+    async fn wait_active(&self, arn: &str) -> Result<LoadBalancer, ResourceError> {
+        wait::until(
+        &format!("load balancer {arn} to be active"),
+        Backoff::standard(Duration::from_secs(600)),
+        || async {
+            // A new load balancer may not be visible to Describe for a moment.
+            let Some(lb) = self.describe_arn(arn).await? else {
+                return Ok(Poll::Pending("not visible yet".into()));
+            };
+            let state = lb.state().and_then(|s| s.code());
+            match state {
+                Some(LoadBalancerStateEnum::Active) => Ok(Poll::Ready(lb)),
+                Some(LoadBalancerStateEnum::Failed) => Err(ResourceError::new(
+                    "CreateLoadBalancer",
+                    format!(
+                        "load balancer {arn} failed to provision: {}",
+                        lb.state().and_then(|s| s.reason()).unwrap_or("no reason given")
+                    ),
+                )
+                .with_hint("check the subnets and security group, delete the load balancer, then run apply again")),
+                Some(s) => Ok(Poll::Pending(s.as_str().to_owned())),
+                None => Ok(Poll::Pending("in an unknown state".into())),
+            }
+        },
+    )
+    .await
+    }
+
     async fn describe_arn(&self, arn: &str) -> Result<Option<LoadBalancer>, ResourceError> {
         self.elb
             .describe_load_balancers()

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair,
-    LogConfiguration, LogDriver, MountPoint, NetworkMode, PortMapping, Secret, TaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
+    LogConfiguration, LogDriver, MountPoint, NetworkMode, PortMapping, Secret, SortOrder,
+    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use aws_sdk_ecs::Client;
 use serde_json::Value as J;
@@ -275,6 +275,38 @@ impl Kind for TaskDefinitionKind {
             .await?
             .filter(|(td, _)| is_live(td))
             .map(|(td, tags)| to_instance(&td, &tags, container)))
+    }
+
+    /// Revisions have no name, so a revision is ours when it is ACTIVE in the family and says
+    /// exactly what `desired` says: a run killed between RegisterTaskDefinition and writing the
+    /// state then reuses it instead of registering a duplicate. Only the newest few are looked
+    /// at: ours is the latest one registered.
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let family = desired.get_str("family")?;
+        let container = desired.get("container_name").and_then(J::as_str);
+        let out = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .sort(SortOrder::Desc)
+            .max_results(5)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+        for arn in out.task_definition_arns() {
+            let Some((td, tags)) = self.describe(arn).await? else {
+                continue;
+            };
+            if td.family() != Some(family) || !is_live(&td) {
+                continue;
+            }
+            let found = to_instance(&td, &tags, container);
+            if desired.iter().all(|(k, v)| found.attrs.get(k) == Some(v)) {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {

@@ -203,16 +203,18 @@ async fn ecs_module_lifecycle_against_moto() {
         .unwrap()
         .ends_with(":log-group:/ecs/t"));
 
-    // Adopting finds what exists, for every kind with a unique name; revisions have none.
+    // Adopting finds what exists: by unique name, and for the unnamed task definition revision,
+    // the ACTIVE revision of the family with the same content.
     for s in &specs {
         let adopted = s.kind.adopt(&desired(s, &state)).await.unwrap();
-        if s.address == TASK_DEFINITION {
-            assert!(adopted.is_none());
-        } else {
-            let adopted = adopted.unwrap_or_else(|| panic!("{} not adopted", s.address));
-            assert_eq!(adopted.id, state.0[&s.address].id, "{}", s.address);
-        }
+        let adopted = adopted.unwrap_or_else(|| panic!("{} not adopted", s.address));
+        assert_eq!(adopted.id, state.0[&s.address].id, "{}", s.address);
     }
+    // A revision that says something else is not ours to adopt.
+    let td_spec = specs.iter().find(|s| s.address == TASK_DEFINITION).unwrap();
+    let mut other = desired(td_spec, &state);
+    other.insert("image".into(), json!("nginx:other"));
+    assert!(td_spec.kind.adopt(&other).await.unwrap().is_none());
 
     // In-place changes: the service's count and subnets and the log retention, nothing else.
     inputs.desired_count = 3;

@@ -118,11 +118,18 @@ impl Kind for FileSystemKind {
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
         let token = desired.get_str("creation_token")?;
-        Ok(self
+        let Some(fs) = self
             .find_by_token(token)
             .await?
             .filter(|fs| !is_gone(fs.life_cycle_state().as_str()))
-            .map(|fs| fs_instance(&fs)))
+        else {
+            return Ok(None);
+        };
+        // Found mid-creation (a run killed while waiting): wait as create would.
+        match fs.life_cycle_state().as_str() {
+            "available" => Ok(Some(fs_instance(&fs))),
+            _ => self.wait_available(fs.file_system_id()).await.map(Some),
+        }
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -348,7 +355,11 @@ impl Kind for MountTargetKind {
             .find(|mt| mt.subnet_id() == subnet_id && !is_gone(mt.life_cycle_state().as_str()))
             .cloned();
         match found {
-            Some(mt) => self.with_groups(&mt).await,
+            Some(mt) if mt.life_cycle_state().as_str() == "available" => {
+                self.with_groups(&mt).await
+            }
+            // Found mid-creation (a run killed while waiting): wait as create would.
+            Some(mt) => self.wait_available(mt.mount_target_id()).await.map(Some),
             None => Ok(None),
         }
     }

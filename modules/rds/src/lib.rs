@@ -340,7 +340,17 @@ impl Kind for DbInstanceKind {
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
         let id = desired.get_str("identifier")?;
-        Ok(self.describe(id).await?.map(|db| db_instance(&db, desired)))
+        let Some(db) = self.describe(id).await? else {
+            return Ok(None);
+        };
+        // Found mid-creation (a run killed while waiting): wait as create would, so what depends
+        // on it gets an endpoint.
+        let db = if db.db_instance_status() == Some("available") {
+            db
+        } else {
+            self.wait_available(id, false).await?
+        };
+        Ok(Some(db_instance(&db, desired)))
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {

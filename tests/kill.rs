@@ -1,0 +1,160 @@
+//! Interrupted runs converge: stackctl killed at every operation of an apply and of a destroy,
+//! and by SIGKILL at timed points, then run again, leaves the account exactly as a clean run
+//! does: no duplicate, no orphan.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::account::{self, Snapshot};
+use common::Stack;
+
+/// The stack's 24 resources: one AWS operation each to create, one to delete.
+const OPERATIONS: usize = 24;
+
+/// Wipe moto (`POST /moto-api/reset`) and the local state, for the next kill point.
+fn fresh(stack: &Stack) {
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", stack.moto.port)).unwrap();
+    write!(conn, "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+        "{answer}"
+    );
+    let _ = std::fs::remove_dir_all(stack.dir.path().join(".stackctl"));
+}
+
+/// Run apply (or destroy) to completion and check the account matches `want`.
+async fn finish_and_compare(stack: &Stack, command: &str, want: &Snapshot, point: &str) {
+    let again = stack.cmd(command).arg("-auto-approve").run();
+    assert_eq!(
+        again.code, 0,
+        "{point}: the re-run failed:\n{}\n{}",
+        again.stdout, again.stderr
+    );
+    let got = account::snapshot(&stack.sdk().await).await;
+    assert_eq!(
+        &got, want,
+        "{point}: the account differs from a clean {command}"
+    );
+    if command == "apply" {
+        let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+        assert_eq!(
+            plan.code, 0,
+            "{point}: plan after the re-run is not empty:\n{}",
+            plan.stdout
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_killed_after_any_operation_converges_on_rerun() {
+    let stack = Stack::new();
+    let empty = account::snapshot(&stack.sdk().await).await;
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let clean = account::snapshot(&stack.sdk().await).await;
+    assert_ne!(clean, empty);
+
+    let mut converged = 0;
+    for n in 1..=OPERATIONS {
+        fresh(&stack);
+        let killed = stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .env("STACKCTL_FAIL_AFTER", &n.to_string())
+            .run();
+        assert_ne!(killed.code, 0, "point {n}: apply was not interrupted");
+        assert!(
+            killed
+                .stderr
+                .contains(&format!("aborting after operation {n}")),
+            "point {n}: {}",
+            killed.stderr
+        );
+        finish_and_compare(&stack, "apply", &clean, &format!("apply kill point {n}")).await;
+        converged += 1;
+    }
+    eprintln!("apply: {converged} of {OPERATIONS} kill points converged");
+    assert_eq!(converged, OPERATIONS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_killed_after_any_operation_converges_on_rerun() {
+    let stack = Stack::new();
+    let empty = account::snapshot(&stack.sdk().await).await;
+    let mut converged = 0;
+    for n in 1..=OPERATIONS {
+        fresh(&stack);
+        stack.cmd("apply").arg("-auto-approve").run().success();
+        let killed = stack
+            .cmd("destroy")
+            .arg("-auto-approve")
+            .env("STACKCTL_FAIL_AFTER", &n.to_string())
+            .run();
+        assert_ne!(killed.code, 0, "point {n}: destroy was not interrupted");
+        assert!(
+            killed
+                .stderr
+                .contains(&format!("aborting after operation {n}")),
+            "point {n}: {}",
+            killed.stderr
+        );
+        finish_and_compare(
+            &stack,
+            "destroy",
+            &empty,
+            &format!("destroy kill point {n}"),
+        )
+        .await;
+        let state = stack.state();
+        assert_eq!(state["resources"], serde_json::json!({}), "point {n}");
+        converged += 1;
+    }
+    eprintln!("destroy: {converged} of {OPERATIONS} kill points converged");
+    assert_eq!(converged, OPERATIONS);
+}
+
+/// SIGKILL at timed points: between and inside the AWS calls of one resource, not only
+/// between resources as the hook does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_timed_points_converges_on_rerun() {
+    let stack = Stack::new();
+    let empty = account::snapshot(&stack.sdk().await).await;
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let clean = account::snapshot(&stack.sdk().await).await;
+
+    let mut mid_run = 0;
+    let delays: Vec<u64> = (1..=12).map(|i| i * 40).collect();
+    for (command, want, setup) in [("apply", &clean, false), ("destroy", &empty, true)] {
+        for &ms in &delays {
+            fresh(&stack);
+            if setup {
+                stack.cmd("apply").arg("-auto-approve").run().success();
+            }
+            let mut child = stack.cmd(command).arg("-auto-approve").spawn();
+            std::thread::sleep(Duration::from_millis(ms));
+            if child.try_wait().unwrap().is_none() {
+                mid_run += 1;
+            }
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            finish_and_compare(
+                &stack,
+                command,
+                want,
+                &format!("{command} SIGKILL after {ms} ms"),
+            )
+            .await;
+        }
+    }
+    eprintln!(
+        "SIGKILL: {} timed points, {mid_run} of them while the run was going; all converged",
+        delays.len() * 2
+    );
+    assert!(
+        mid_run >= delays.len(),
+        "too few kills landed mid-run ({mid_run}): the run is faster than the delays"
+    );
+}
