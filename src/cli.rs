@@ -29,6 +29,68 @@ pub enum Command {
     Output(OutputArgs),
     /// Check the variables without calling AWS
     Validate(VarArgs),
+    /// Read or edit the state: list, show, rm (no AWS request)
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove the lock a dead run left on the state, given that lock's id
+    ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print the address of every resource in the state, one per line
+    List(StateListArgs),
+    /// Print one resource of the state: its type, id and attributes
+    Show(StateShowArgs),
+    /// Forget resources: remove them from the state only; they stay in AWS
+    Rm(StateRmArgs),
+}
+
+/// Where the state is, for commands that read it without planning: `-state`, else the
+/// variables' project and environment, else the only state in .stackctl/.
+#[derive(Debug, Clone, Args)]
+pub struct LocateArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// State file [default: found from the variables, or the only one in .stackctl/]
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StateListArgs {
+    /// Only these addresses and what is inside them, such as module.rds
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateShowArgs {
+    /// The resource's address, as `state list` prints it
+    pub address: String,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateRmArgs {
+    /// The addresses to forget; all must be in the state, or nothing is removed
+    #[arg(required = true)]
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    /// How long to wait for another run's lock on the state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock id, as the lock error printed it; the lock is removed only if it matches
+    pub id: String,
+    #[command(flatten)]
+    pub locate: LocateArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -95,10 +157,7 @@ pub struct OutputArgs {
     #[arg(long = "json")]
     pub json: bool,
     #[command(flatten)]
-    pub vars: VarArgs,
-    /// State file [default: found from the variables, or the only one in .stackctl/]
-    #[arg(long = "state", value_name = "PATH")]
-    pub state: Option<PathBuf>,
+    pub locate: LocateArgs,
 }
 
 /// Long flags that Terraform spells with one dash; `-var-file x` becomes `--var-file x`.
@@ -188,6 +247,48 @@ mod tests {
                 assert_eq!(p.vars.var_files, vec![PathBuf::from("dev.toml")]);
                 assert_eq!(p.vars.vars, vec!["desired_count=3".to_owned()]);
                 assert!(p.detailed_exitcode);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn state_and_force_unlock_parse_with_terraform_flags() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(normalize_args(
+                std::iter::once("stackctl")
+                    .chain(args.iter().copied())
+                    .map(String::from),
+            ))
+        };
+        match parse(&[
+            "state",
+            "rm",
+            "a.b",
+            "c.d",
+            "-state",
+            "s.json",
+            "-lock-timeout",
+            "1m",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::State(StateCommand::Rm(a)) => {
+                assert_eq!(a.addresses, ["a.b", "c.d"]);
+                assert_eq!(a.locate.state, Some(PathBuf::from("s.json")));
+                assert_eq!(a.lock_timeout, Duration::from_secs(60));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(parse(&["state", "rm"]).is_err(), "rm needs an address");
+        match parse(&["force-unlock", "abc", "-var-file", "dev.toml"])
+            .unwrap()
+            .command
+        {
+            Command::ForceUnlock(a) => {
+                assert_eq!(a.id, "abc");
+                assert_eq!(a.locate.vars.var_files, [PathBuf::from("dev.toml")]);
             }
             other => panic!("parsed as {other:?}"),
         }

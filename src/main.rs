@@ -44,6 +44,8 @@ fn main() -> ExitCode {
             Command::Destroy(a) => commands::destroy::exec(a).await,
             Command::Output(a) => commands::output::exec(a),
             Command::Validate(a) => commands::validate::exec(a),
+            Command::State(c) => commands::state::exec(c),
+            Command::ForceUnlock(a) => commands::force_unlock::exec(a),
         }
     });
     match result {

@@ -17,6 +17,8 @@ pub struct Def {
     pub name: &'static str,
     pub ty: Type,
     pub default: Option<&'static str>,
+    /// Its value must never appear in a message, a log or the state.
+    pub sensitive: bool,
 }
 
 /// The description is documentation only (README's table says the same).
@@ -26,7 +28,27 @@ const fn def(
     default: Option<&'static str>,
     _description: &'static str,
 ) -> Def {
-    Def { name, ty, default }
+    Def {
+        name,
+        ty,
+        default,
+        sensitive: false,
+    }
+}
+
+/// A required, sensitive string variable (a password).
+const fn secret(name: &'static str, _description: &'static str) -> Def {
+    Def {
+        name,
+        ty: Type::String,
+        default: None,
+        sensitive: true,
+    }
+}
+
+/// Whether `key` names a sensitive variable, whose value no message may show.
+pub fn is_sensitive(key: &str) -> bool {
+    DEFS.iter().any(|d| d.name == key && d.sensitive)
 }
 
 /// Every variable stackctl knows, with the seed's defaults.
@@ -49,18 +71,11 @@ pub const DEFS: &[Def] = &[
         Some("dev"),
         "environment (dev, staging, prod); prod keeps a final RDS snapshot",
     ),
-    def(
+    secret(
         "db_password",
-        Type::String,
-        None,
         "MySQL master password (8 to 41 characters, no / \" @ or space)",
     ),
-    def(
-        "admin_password",
-        Type::String,
-        None,
-        "PrestaShop back-office password",
-    ),
+    secret("admin_password", "PrestaShop back-office password"),
     def(
         "admin_email",
         Type::String,
@@ -186,39 +201,141 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A bad variable input, with where it came from and what to do.
+impl Origin {
+    /// `path: ` / `-var: ` before a message; nothing for a default, which has no place to point
+    /// at.
+    fn prefix(&self) -> String {
+        match self {
+            Origin::Default => String::new(),
+            other => format!("{other}: "),
+        }
+    }
+
+    /// Where to fix the value of `key`.
+    fn fix_hint(&self, key: &str) -> String {
+        match self {
+            Origin::File(p) => format!("fix `{key}` in {}", p.display()),
+            Origin::Flag => format!("fix the -var {key}=... argument"),
+            Origin::Env(name) => format!("fix the environment variable {name}"),
+            Origin::Default => format!(
+                "the default of `{key}` does not fit the other values: set it in a var file or with -var {key}=..."
+            ),
+        }
+    }
+
+    /// How to write a value of this type where the bad one came from.
+    fn example(&self, key: &str, ty: Type) -> String {
+        let value = if ty == Type::Number { "3" } else { "\"...\"" };
+        match self {
+            Origin::File(p) => format!("write `{key} = {value}` in {}", p.display()),
+            Origin::Flag => format!("write -var {key}={}", value.trim_matches('"')),
+            Origin::Env(name) => format!("set {name}={}", value.trim_matches('"')),
+            Origin::Default => format!("set {key} with -var {key}=..."),
+        }
+    }
+}
+
+/// A bad variable input, with where it came from and what to do. No message shows the value of
+/// a sensitive variable.
 #[derive(Debug, thiserror::Error)]
 pub enum VarError {
-    #[error("cannot read var file {path}: {source}\n  hint: check the path; var files are TOML, for example examples/dev.toml")]
+    #[error("cannot read var file {path}: {error}\n  hint: check the path; var files are TOML, for example examples/dev.toml")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        /// In the message; not named `source`, which `{:#}` would print a second time.
+        error: std::io::Error,
     },
-    #[error("{path} is not valid TOML: {message}")]
-    Syntax { path: PathBuf, message: String },
-    #[error("{origin}: unknown variable `{key}`{}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    /// The source line is not quoted back: it may hold a password.
+    #[error("{path}, line {line}, column {column}{}: not valid TOML: {message}\n  hint: write one `name = value` per line, strings in double quotes, numbers bare, as in examples/dev.toml",
+        key.as_ref().map(|k| format!(" (variable `{k}`)")).unwrap_or_default())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key: Option<String>,
+        message: String,
+    },
+    #[error("{origin}: unknown variable `{key}`{}\n  hint: {}",
+        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default(),
+        suggestion.as_ref().map(|s| format!("rename it to `{s}`")).unwrap_or_else(known_names))]
     Unknown {
         origin: Origin,
         key: String,
         suggestion: Option<String>,
     },
-    #[error("{origin}: variable `{key}` must be a {want}, got {got}")]
+    #[error("{}variable `{key}` must be a {}, got {got}\n  hint: {}", origin.prefix(), type_name(*want), origin.example(key, *want))]
     Type {
         origin: Origin,
         key: String,
-        want: &'static str,
+        want: Type,
+        /// The value's type, and the value itself unless the variable is sensitive.
         got: String,
     },
     #[error("-var {arg:?} is not KEY=VALUE\n  hint: write -var desired_count=3")]
     Flag { arg: String },
     #[error("variable `{key}` is required and has no value\n  hint: set it with -var {key}=..., or the environment variable STACKCTL_VAR_{key} (keep passwords out of var files)")]
     Missing { key: String },
-    #[error("{origin}: variable `{key}` {rule}")]
+    #[error("{}variable `{key}` {rule}\n  hint: {}", origin.prefix(), origin.fix_hint(key))]
     Invalid {
         origin: Origin,
         key: String,
         rule: String,
     },
+}
+
+fn type_name(ty: Type) -> &'static str {
+    match ty {
+        Type::Number => "whole number",
+        Type::String => "string",
+    }
+}
+
+fn known_names() -> String {
+    let names: Vec<&str> = DEFS.iter().map(|d| d.name).collect();
+    format!("the variables are {}", names.join(", "))
+}
+
+/// A value for a type error: its TOML type, and the value itself unless `key` is sensitive.
+fn describe(key: &str, value: &toml::Value) -> String {
+    if is_sensitive(key) {
+        format!(
+            "a value of type {} (not shown: sensitive)",
+            value.type_str()
+        )
+    } else {
+        format!("{} {value}", value.type_str())
+    }
+}
+
+/// A `-var` argument without `=`, as it may be quoted back: if it starts with a sensitive
+/// variable's name (`db_password:xyz`), what follows may be the password.
+fn shown_flag(arg: &str) -> String {
+    DEFS.iter()
+        .filter(|d| d.sensitive)
+        .find(|d| arg.trim_start().starts_with(d.name) && arg.trim() != d.name)
+        .map(|d| format!("{}...", d.name))
+        .unwrap_or_else(|| arg.to_owned())
+}
+
+/// 1-based line and column of byte `offset` in `text`, and the bare key at the start of that
+/// line, if any, to name in a syntax error without quoting the line.
+fn locate(text: &str, offset: usize) -> (usize, usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text
+        .get(line_start..offset)
+        .map_or(1, |s| s.chars().count() + 1);
+    let line_text = text[line_start..].lines().next().unwrap_or_default();
+    let key = line_text.split_once('=').and_then(|(k, _)| {
+        let k = k.trim();
+        (!k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .then(|| k.to_owned())
+    });
+    (line, column, key)
 }
 
 /// Raw values gathered from all sources, before typing and checks.
@@ -247,9 +364,9 @@ impl Raw {
             raw.load_file(path)?;
         }
         for arg in flags {
-            let (k, v) = arg
-                .split_once('=')
-                .ok_or_else(|| VarError::Flag { arg: arg.clone() })?;
+            let (k, v) = arg.split_once('=').ok_or_else(|| VarError::Flag {
+                arg: shown_flag(arg),
+            })?;
             let def = lookup(k.trim(), &Origin::Flag)?;
             raw.values
                 .insert(def.name.to_owned(), (v.to_owned(), Origin::Flag));
@@ -258,32 +375,34 @@ impl Raw {
     }
 
     fn load_file(&mut self, path: &Path) -> Result<(), VarError> {
-        let text = std::fs::read_to_string(path).map_err(|source| VarError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| VarError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| VarError::Syntax {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let (line, column, key) = locate(&text, e.span().map_or(0, |s| s.start));
+            VarError::Syntax {
                 path: path.to_owned(),
-                message: e.to_string().trim_end().to_owned(),
-            })?;
+                line,
+                column,
+                key,
+                message: e.message().trim_end().to_owned(),
+            }
+        })?;
         let origin = Origin::File(path.to_owned());
         for (key, value) in table {
             let def = lookup(&key, &origin)?;
-            let text = match (&value, def.ty) {
-                (toml::Value::String(s), _) => s.clone(),
-                (toml::Value::Integer(i), _) => i.to_string(),
-                (other, ty) => {
+            // A number for a string is fine (`ecs_cpu = 256`); a float, a boolean, an array or
+            // a table is not, nor a float for a whole number (`desired_count = 1.5`).
+            let text = match &value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                other => {
                     return Err(VarError::Type {
+                        got: describe(&key, other),
                         origin,
                         key,
-                        want: if ty == Type::Number {
-                            "number"
-                        } else {
-                            "string"
-                        },
-                        got: format!("{} {other}", other.type_str()),
+                        want: def.ty,
                     })
                 }
             };
@@ -328,10 +447,14 @@ impl Raw {
         let number = |key: &str| -> Result<i64, VarError> {
             let (v, origin) = get(key)?;
             v.trim().parse::<i64>().map_err(|_| VarError::Type {
+                got: if is_sensitive(key) {
+                    "a value of type string (not shown: sensitive)".to_owned()
+                } else {
+                    format!("{v:?}")
+                },
                 origin,
                 key: key.to_owned(),
-                want: "whole number",
-                got: format!("{v:?}"),
+                want: Type::Number,
             })
         };
         let vars = Vars {
@@ -443,12 +566,14 @@ fn rules(v: &Vars) -> Vec<(&'static str, String)> {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic())
-        && !v.project_name.ends_with('-');
+        && !v.project_name.ends_with('-')
+        // It prefixes the RDS identifier `{project}-db`, where RDS refuses `--`.
+        && !v.project_name.contains("--");
     check(
         name_ok,
         "project_name",
         format!(
-            "must start with a letter and hold only letters, digits and hyphens, got {:?}",
+            "must start with a letter and hold only letters, digits and hyphens, with no two hyphens in a row and none at the end (RDS identifier rule), got {:?}",
             v.project_name
         ),
     );
@@ -652,6 +777,86 @@ mod tests {
             assert!(err.contains(&format!("`{key}`")), "{flag}: {err}");
             assert!(!err.contains("Secret123!"), "{err}");
         }
+    }
+
+    fn from_file(content: &str) -> (PathBuf, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, content).unwrap();
+        let err = Raw::gather(
+            std::slice::from_ref(&path),
+            &[
+                "db_password=Secret123!".into(),
+                "admin_password=Admin456!".into(),
+            ],
+            std::iter::empty(),
+        )
+        .and_then(|r| r.check())
+        .unwrap_err()
+        .to_string();
+        (path, err)
+    }
+
+    #[test]
+    fn syntax_errors_name_file_line_and_key_but_never_quote_the_line() {
+        let (path, err) = from_file("desired_count = 1\ndb_password = Unquoted9Zq\n");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.contains("line 2, column 15 (variable `db_password`)"),
+            "{err}"
+        );
+        assert!(err.contains("not valid TOML"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+        assert!(!err.contains("Unquoted9Zq"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_are_clear_and_never_show_a_secret() {
+        let (path, err) = from_file("desired_count = 1.5\n");
+        assert!(
+            err.contains(&format!(
+                "{}: variable `desired_count` must be a whole number, got float 1.5",
+                path.display()
+            )),
+            "{err}"
+        );
+        let (_, err) = from_file("db_password = [\"Arr4yPass9Zq\"]\n");
+        assert!(
+            err.contains("`db_password` must be a string, got a value of type array (not shown"),
+            "{err}"
+        );
+        assert!(!err.contains("Arr4yPass9Zq"), "{err}");
+        let (_, err) = from_file("project_name = true\n");
+        assert!(err.contains("must be a string, got boolean true"), "{err}");
+    }
+
+    #[test]
+    fn a_var_without_equals_never_quotes_a_password() {
+        let err = check(&["db_password:Colon9Zq"]).unwrap_err().to_string();
+        assert!(err.contains("db_password..."), "{err}");
+        assert!(!err.contains("Colon9Zq"), "{err}");
+        let err = check(&["desired_count"]).unwrap_err().to_string();
+        assert!(
+            err.contains("-var \"desired_count\" is not KEY=VALUE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_error_has_a_hint() {
+        for flag in [
+            "desired_count=x",
+            "desired_cout=1",
+            "ecs_cpu=1024",
+            "aws_region=mars",
+        ] {
+            let err = check(&[flag]).unwrap_err().to_string();
+            assert!(err.contains("\n  hint: "), "{flag}: {err}");
+        }
+        // The default memory (1024) does not fit 1024 CPU units: the hint says to set it.
+        let err = check(&["ecs_cpu=1024"]).unwrap_err().to_string();
+        assert!(err.starts_with("variable `ecs_memory`"), "{err}");
+        assert!(err.contains("-var ecs_memory="), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::account::{self, Snapshot};
 use common::Stack;
+use stackctl_testkit::{FaultProxy, Faults};
 
 /// The stack's 24 resources: one AWS operation each to create, one to delete.
 const OPERATIONS: usize = 24;
@@ -156,5 +157,73 @@ async fn sigkill_at_timed_points_converges_on_rerun() {
     assert!(
         mid_run >= delays.len(),
         "too few kills landed mid-run ({mid_run}): the run is faster than the delays"
+    );
+}
+
+/// Ctrl-C: nothing new starts, what runs finishes and is recorded, the state is saved, the
+/// exit is 1 with a summary, and nothing exists in AWS that the state does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
+    let stack = Stack::new();
+    // 100 ms per request makes the apply take seconds, so the interrupt lands mid-run.
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(Duration::from_millis(100)),
+    );
+    let child = stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .spawn_piped();
+    let recorded = |stack: &Stack| {
+        std::fs::read_to_string(stack.state_path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|s| s["resources"].as_object().map(|r| r.len()))
+            .unwrap_or(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while recorded(&stack) < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Interrupt received: starting nothing new"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Apply incomplete") && stderr.contains("(interrupted)"),
+        "{stderr}"
+    );
+    let at_interrupt = recorded(&stack);
+    assert!((3..24).contains(&at_interrupt), "{at_interrupt} recorded");
+
+    // Nothing was created behind the state's back: a plan adopts nothing and adds the rest.
+    let plan = stack.cmd("plan").run();
+    plan.success();
+    assert!(
+        plan.stdout.contains(&format!(
+            "Plan: {} to add, 0 to change, 0 to destroy.",
+            24 - at_interrupt
+        )),
+        "{}",
+        plan.stdout
+    );
+    // And the next apply finishes the job.
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
+    eprintln!(
+        "Ctrl-C: {at_interrupt} of 24 resources recorded at the interrupt; the re-run added {}",
+        24 - at_interrupt
     );
 }

@@ -57,19 +57,30 @@ pub struct Output {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot read state file {path}: {source}")]
+    #[error("cannot read state file {path}: {error}\n  hint: check the path and its permissions; the file was left untouched")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        /// In the message; not named `source`, which `{:#}` would print a second time.
+        error: std::io::Error,
     },
     #[error("state file {path} is corrupt or truncated ({message}); it was left untouched\n  hint: restore {path}.backup if it is intact, or inspect the file by hand")]
     Corrupt { path: PathBuf, message: String },
     #[error("state file {path} has format version {found}, newer than this stackctl understands ({FORMAT_VERSION}); it was left untouched\n  hint: use a newer stackctl")]
     TooNew { path: PathBuf, found: u32 },
-    #[error("cannot write state file {path}: {source}\n  hint: check the directory is writable and the disk has space; nothing AWS created is lost, re-run the same command once fixed")]
+    #[error("cannot write state file {path}: {error}\n  hint: check the directory is writable and the disk has space; nothing AWS created is lost, re-run the same command once fixed")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        /// In the message; not named `source`, which `{:#}` would print a second time.
+        error: std::io::Error,
+    },
+    #[error("no state file at {path}\n  hint: run `stackctl apply` first, or point at the state with -state PATH or the -var-file you applied with")]
+    Missing { path: PathBuf },
+    #[error("no resource {address} in state {path}{}\n  hint: `stackctl state list` prints the addresses; quote an address with brackets for the shell: 'module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]'",
+        suggestion.as_ref().map(|s| format!("; did you mean {s}?")).unwrap_or_default())]
+    NoResource {
+        path: PathBuf,
+        address: String,
+        suggestion: Option<String>,
     },
 }
 
@@ -91,10 +102,10 @@ impl State {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
-            Err(source) => {
+            Err(error) => {
                 return Err(StateError::Read {
                     path: path.to_owned(),
-                    source,
+                    error,
                 })
             }
         };
@@ -116,14 +127,64 @@ impl State {
         })
     }
 
+    /// Load `path`, which must exist: for commands that only read or edit a state.
+    pub fn load_existing(path: &Path) -> Result<State, StateError> {
+        if !path.exists() {
+            return Err(StateError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        State::load(path)
+    }
+
+    /// The resource at `address`; an error naming it (and the closest address) otherwise.
+    /// `path` is only for the message.
+    pub fn resource(&self, path: &Path, address: &str) -> Result<&ResourceState, StateError> {
+        self.resources
+            .get(address)
+            .ok_or_else(|| StateError::NoResource {
+                path: path.to_owned(),
+                address: address.to_owned(),
+                suggestion: self
+                    .resources
+                    .keys()
+                    .map(|a| (strsim::jaro_winkler(address, a), a))
+                    .filter(|(score, _)| *score > 0.9)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, a)| a.clone()),
+            })
+    }
+
+    /// Forget `addresses`, all or none: an unknown one is an error and nothing is removed.
+    /// AWS is not touched; the resources live on, unmanaged.
+    pub fn remove(&mut self, path: &Path, addresses: &[String]) -> Result<(), StateError> {
+        for address in addresses {
+            self.resource(path, address)?;
+        }
+        for address in addresses {
+            self.resources.remove(address);
+        }
+        Ok(())
+    }
+
+    /// Addresses equal to `filter` or inside it (`module.rds` holds
+    /// `module.rds.aws_db_instance.main`; `...main` holds `...main["eu-west-3a"]`).
+    pub fn addresses_under<'a>(&'a self, filter: &'a str) -> impl Iterator<Item = &'a String> {
+        self.resources.keys().filter(move |a| {
+            a.as_str() == filter
+                || a.strip_prefix(filter)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        })
+    }
+
     /// Write atomically: a temp file in the same directory, fsync, keep the previous file as
     /// `.backup`, rename over. A crash at any point leaves either the old or the new file whole.
     pub fn save(&mut self, path: &Path) -> Result<(), StateError> {
         self.serial += 1;
         self.stackctl_version = env!("CARGO_PKG_VERSION").to_owned();
-        let err = |source| StateError::Write {
+        let err = |error| StateError::Write {
             path: path.to_owned(),
-            source,
+            error,
         };
         let dir = path
             .parent()
@@ -179,6 +240,46 @@ mod tests {
         assert_eq!(back.serial, 2);
         assert_eq!(back.lineage, s.lineage);
         assert!(backup_path(&path).exists());
+    }
+
+    #[test]
+    fn remove_is_all_or_nothing_and_names_the_unknown_address() {
+        let mut s = State::new();
+        for a in ["module.a.t.x", "module.a.t.y"] {
+            s.resources.insert(
+                a.to_owned(),
+                ResourceState {
+                    type_name: "t".into(),
+                    id: "i".into(),
+                    attrs: Values::new(),
+                    depends_on: Vec::new(),
+                },
+            );
+        }
+        let path = Path::new("s.json");
+        let err = s
+            .remove(path, &["module.a.t.x".into(), "module.a.t.z".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no resource module.a.t.z in state s.json"),
+            "{err}"
+        );
+        assert_eq!(s.resources.len(), 2);
+        s.remove(path, &["module.a.t.x".into()]).unwrap();
+        assert_eq!(s.resources.keys().collect::<Vec<_>>(), ["module.a.t.y"]);
+        assert_eq!(s.addresses_under("module.a").count(), 1);
+        assert_eq!(s.addresses_under("module.a.t").count(), 1);
+        assert_eq!(s.addresses_under("module.ab").count(), 0);
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error_for_state_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = State::load_existing(&dir.path().join("none.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no state file at"), "{err}");
     }
 
     #[test]

@@ -170,6 +170,15 @@ impl Cmd<'_> {
             .expect("spawn stackctl")
     }
 
+    /// Start it without waiting, its output captured (`wait_with_output`).
+    pub fn spawn_piped(self) -> std::process::Child {
+        self.command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn stackctl")
+    }
+
     pub fn run(self) -> Run {
         let mut c = self.command();
         let out = c.output().expect("run stackctl");

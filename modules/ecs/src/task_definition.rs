@@ -31,6 +31,37 @@ pub struct TaskDefinitionKind {
 }
 
 impl TaskDefinitionKind {
+    /// The ACTIVE revisions of `desired`'s family that say exactly what it says, newest first.
+    /// Only the newest few are looked at: a duplicate is always among the latest registered.
+    async fn matching(&self, desired: &Values) -> Result<Vec<Instance>, ResourceError> {
+        let family = desired.get_str("family")?;
+        let container = desired.get("container_name").and_then(J::as_str);
+        let out = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .sort(SortOrder::Desc)
+            .max_results(5)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+        let mut found = Vec::new();
+        for arn in out.task_definition_arns() {
+            let Some((td, tags)) = self.describe(arn).await? else {
+                continue;
+            };
+            if td.family() != Some(family) || !is_live(&td) {
+                continue;
+            }
+            let inst = to_instance(&td, &tags, container);
+            if desired.iter().all(|(k, v)| inst.attrs.get(k) == Some(v)) {
+                found.push(inst);
+            }
+        }
+        Ok(found)
+    }
+
     pub fn new(ecs: Client) -> Self {
         TaskDefinitionKind { ecs }
     }
@@ -279,34 +310,9 @@ impl Kind for TaskDefinitionKind {
 
     /// Revisions have no name, so a revision is ours when it is ACTIVE in the family and says
     /// exactly what `desired` says: a run killed between RegisterTaskDefinition and writing the
-    /// state then reuses it instead of registering a duplicate. Only the newest few are looked
-    /// at: ours is the latest one registered.
+    /// state then reuses it instead of registering a duplicate.
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
-        let family = desired.get_str("family")?;
-        let container = desired.get("container_name").and_then(J::as_str);
-        let out = self
-            .ecs
-            .list_task_definitions()
-            .family_prefix(family)
-            .status(TaskDefinitionStatus::Active)
-            .sort(SortOrder::Desc)
-            .max_results(5)
-            .send()
-            .await
-            .map_err(|e| aws_error("ListTaskDefinitions", e))?;
-        for arn in out.task_definition_arns() {
-            let Some((td, tags)) = self.describe(arn).await? else {
-                continue;
-            };
-            if td.family() != Some(family) || !is_live(&td) {
-                continue;
-            }
-            let found = to_instance(&td, &tags, container);
-            if desired.iter().all(|(k, v)| found.attrs.get(k) == Some(v)) {
-                return Ok(Some(found));
-            }
-        }
-        Ok(None)
+        Ok(self.matching(desired).await?.into_iter().next())
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -337,6 +343,14 @@ impl Kind for TaskDefinitionKind {
             .ok_or_else(|| {
                 ResourceError::new("RegisterTaskDefinition", "AWS returned no revision ARN")
             })?;
+        // RegisterTaskDefinition is not idempotent: when an attempt's answer is lost, the SDK's
+        // retry registers a second, identical revision. Keep the one AWS answered with and
+        // deregister its twins, so nothing is left that the state does not know.
+        for twin in self.matching(desired).await? {
+            if twin.id != arn {
+                self.delete(&twin).await?;
+            }
+        }
         let prior = Instance::new(arn, desired.clone());
         self.read(&prior)
             .await?

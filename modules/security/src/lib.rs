@@ -337,7 +337,9 @@ impl SecurityGroupKind {
                         .map(|_| ())
                         .map_err(|e| aws_error("RevokeSecurityGroupIngress", e))
                 };
-                res?;
+                // A rule already gone is what we wanted: a retried revoke whose first answer
+                // was lost, or a rule removed by hand meanwhile.
+                res.absent_if(&["InvalidPermission.NotFound"])?;
             }
             if !add.is_empty() {
                 let res = if egress {

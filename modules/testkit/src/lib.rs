@@ -1,8 +1,13 @@
-//! Test support: a private moto server (AWS emulator) on a free loopback port for each test.
+//! Test support: a private moto server (AWS emulator) on a free loopback port for each test,
+//! and a fault-injecting proxy to put in front of it ([`proxy`]).
 //!
 //! Each test gets its own server so tests run in parallel without seeing each other's
 //! resources. `scripts/install-moto.sh` installs the pinned moto; `MOTO_SERVER` may name
 //! another `moto_server` executable.
+
+pub mod proxy;
+
+pub use proxy::{Fault, FaultProxy, Faults, Stats};
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -1,0 +1,350 @@
+//! The state commands (`state list|show|rm`), `force-unlock` and the lock, and how plan treats
+//! a damaged or newer state: the real binary against moto.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Stack, ADMIN_PASSWORD, DB_PASSWORD};
+
+const SERVICE: &str = "module.ecs.aws_ecs_service.main";
+const DB: &str = "module.rds.aws_db_instance.main";
+
+fn assert_no_secrets(stack: &Stack) {
+    let all = stack.everything_written();
+    for secret in [DB_PASSWORD, ADMIN_PASSWORD] {
+        assert!(
+            !all.contains(secret),
+            "a password appears in stackctl's files or output"
+        );
+    }
+}
+
+fn lock_file(stack: &Stack) -> std::path::PathBuf {
+    stack.dir.path().join(".stackctl/prestashop-dev.json.lock")
+}
+
+/// This machine's name as stackctl's lock files record it (src/engine/lock.rs `host()`).
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}
+
+/// A pid no process of this host has.
+fn dead_pid() -> u32 {
+    (999_999..)
+        .find(|p| !Path::new(&format!("/proc/{p}")).exists())
+        .unwrap()
+}
+
+/// Write a lock file by hand, as a run with this pid on this host would have.
+fn write_lock(stack: &Stack, id: &str, pid: u32) {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lock = serde_json::json!({
+        "id": id, "pid": pid, "host": host(), "command": "apply", "since": since,
+    });
+    std::fs::create_dir_all(lock_file(stack).parent().unwrap()).unwrap();
+    std::fs::write(lock_file(stack), lock.to_string()).unwrap();
+}
+
+fn applied() -> Stack {
+    let stack = Stack::new();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    stack
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_list_show_and_rm_after_an_apply() {
+    let stack = applied();
+
+    // list: every address, one per line, sorted.
+    let list = stack.bare(&["state", "list"]).run();
+    list.success();
+    let addresses: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(addresses.len(), 24, "{}", list.stdout);
+    assert!(addresses.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
+    assert!(addresses.contains(&SERVICE) && addresses.contains(&DB));
+    assert!(addresses.contains(&"module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]"));
+    // Filtered to a module; the same with -state or the var file.
+    let rds = stack.bare(&["state", "list", "module.rds"]).run();
+    rds.success();
+    assert_eq!(
+        rds.stdout,
+        "module.rds.aws_db_instance.main\nmodule.rds.aws_db_subnet_group.main\n"
+    );
+    let by_path = stack
+        .bare(&["state", "list", "-state", ".stackctl/prestashop-dev.json"])
+        .run();
+    assert_eq!(by_path.stdout, list.stdout);
+    let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml");
+    let by_vars = stack.bare(&["state", "list", "-var-file", dev]).run();
+    assert_eq!(by_vars.stdout, list.stdout);
+
+    // show: type, id, attributes; the password is masked, never shown nor fingerprinted.
+    let show = stack.bare(&["state", "show", DB]).run();
+    show.success();
+    assert!(
+        show.stdout.starts_with(&format!(
+            "# {DB}:\nresource \"aws_db_instance\" \"main\" {{\n"
+        )),
+        "{}",
+        show.stdout
+    );
+    let line = |key: &str| {
+        show.stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key} ")))
+            .map(|l| l.split_once(" = ").unwrap().1.to_owned())
+    };
+    assert_eq!(line("password").as_deref(), Some("(sensitive value)"));
+    assert_eq!(line("id").as_deref(), Some("\"prestashop-db\""));
+    assert_eq!(line("allocated_storage").as_deref(), Some("20"));
+    assert!(!show.stdout.contains("fingerprint"), "{}", show.stdout);
+    let unknown = stack
+        .bare(&["state", "show", "module.rds.aws_db_instance.mian"])
+        .run();
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(
+        unknown
+            .stderr
+            .contains("no resource module.rds.aws_db_instance.mian in state"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(unknown.stderr.contains(&format!("did you mean {DB}?")));
+
+    // rm: an unknown address among known ones removes nothing.
+    let before = std::fs::read(stack.state_path()).unwrap();
+    let bad = stack
+        .bare(&["state", "rm", SERVICE, "module.ecs.aws_ecs_service.nope"])
+        .run();
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(
+        bad.stderr
+            .contains("no resource module.ecs.aws_ecs_service.nope in state"),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(std::fs::read(stack.state_path()).unwrap(), before);
+
+    // rm: out of the state, under the lock, with the previous state kept as the backup.
+    let serial = stack.state()["serial"].as_u64().unwrap();
+    let rm = stack.bare(&["state", "rm", SERVICE]).run();
+    rm.success();
+    assert!(
+        rm.stdout.contains(&format!("Removed {SERVICE}\n")),
+        "{}",
+        rm.stdout
+    );
+    let state = stack.state();
+    assert!(state["resources"].get(SERVICE).is_none());
+    assert_eq!(state["resources"].as_object().unwrap().len(), 23);
+    assert_eq!(state["serial"].as_u64().unwrap(), serial + 1);
+    let backup = stack
+        .dir
+        .path()
+        .join(".stackctl/prestashop-dev.json.backup");
+    assert_eq!(std::fs::read(&backup).unwrap(), before);
+    assert!(!lock_file(&stack).exists());
+
+    // ...but the service is still in AWS.
+    let ecs = aws_sdk_ecs::Client::new(&stack.sdk().await);
+    let services = ecs
+        .describe_services()
+        .cluster("prestashop-cluster")
+        .services("prestashop-service")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(services.services().len(), 1, "{services:?}");
+    assert_eq!(services.services()[0].status(), Some("ACTIVE"));
+
+    // The configuration still declares it, so the next plan finds it in AWS by its name and
+    // this stack's tags and adopts it back rather than creating a duplicate (moto does not
+    // store the grace period, which the adopted service then gets set again).
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    let headers: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  # "))
+        .collect();
+    assert_eq!(
+        headers,
+        [format!(
+            "  # {SERVICE} will be updated in place (found in AWS, not in the state)"
+        )],
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 1 to adopt, 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let after = ecs
+        .list_services()
+        .cluster("prestashop-cluster")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.service_arns().len(),
+        1,
+        "a second service was created"
+    );
+    assert_no_secrets(&stack);
+}
+
+#[test]
+fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
+    let stack = Stack::new();
+    let id = "3d0c7e0a-5f7e-4f43-9d55-2b2f1f0e6a11";
+
+    // force-unlock clears a lock file no process holds, given the right id only.
+    write_lock(&stack, id, dead_pid());
+    let wrong = stack.bare(&["force-unlock", "not-the-id"]).run();
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("does not match"), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains(&format!("lock id {id}")),
+        "{}",
+        wrong.stderr
+    );
+    assert!(lock_file(&stack).exists());
+    let unlock = stack.bare(&["force-unlock", id]).run();
+    unlock.success();
+    assert!(
+        unlock.stdout.contains("has been successfully unlocked"),
+        "{}",
+        unlock.stdout
+    );
+    assert!(!lock_file(&stack).exists());
+    let again = stack
+        .bare(&[
+            "force-unlock",
+            id,
+            "-state",
+            ".stackctl/prestashop-dev.json",
+        ])
+        .run();
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("is not locked"), "{}", again.stderr);
+
+    // A lock left by a run that died (killed, crashed) blocks nothing: the next run reports it
+    // as stale, names its holder, and takes it over at once.
+    write_lock(&stack, id, dead_pid());
+    let start = Instant::now();
+    let plan = stack.cmd("plan").run();
+    plan.success();
+    assert!(start.elapsed() < Duration::from_secs(20), "{plan:?}");
+    assert!(plan.stderr.contains("is stale"), "{}", plan.stderr);
+    assert!(
+        plan.stderr.contains(&format!("lock id {id}")),
+        "{}",
+        plan.stderr
+    );
+    assert!(!lock_file(&stack).exists());
+
+    // A live holder (this test process holds the OS lock): without a timeout, plan fails at
+    // once naming it; force-unlock refuses to break into it...
+    write_lock(&stack, "live-lock", std::process::id());
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(lock_file(&stack))
+        .unwrap();
+    held.lock().unwrap();
+    let busy = stack.cmd("plan").run();
+    assert_eq!(busy.code, 1, "{busy:?}");
+    assert!(
+        busy.stderr
+            .contains(&format!("is locked by apply (pid {}", std::process::id())),
+        "{}",
+        busy.stderr
+    );
+    assert!(busy.stderr.contains("lock id live-lock"), "{}", busy.stderr);
+    assert!(busy.stderr.contains("-lock-timeout"), "{}", busy.stderr);
+    let refused = stack.bare(&["force-unlock", "live-lock"]).run();
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(lock_file(&stack).exists());
+    // ...and with -lock-timeout, plan waits for the release (after ~1 s) and goes on.
+    let lock = lock_file(&stack);
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        std::fs::remove_file(lock).unwrap();
+        held.unlock().unwrap();
+    });
+    let start = Instant::now();
+    let waited = stack.cmd("plan").arg("-lock-timeout").arg("3s").run();
+    releaser.join().unwrap();
+    waited.success();
+    assert!(start.elapsed() >= Duration::from_millis(900));
+    assert!(
+        waited.stdout.contains("Plan: 24 to add"),
+        "{}",
+        waited.stdout
+    );
+    assert!(!lock_file(&stack).exists());
+}
+
+#[test]
+fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
+    let stack = applied();
+    let path = stack.state_path();
+    let real = std::fs::read(&path).unwrap();
+
+    // Cut in half, as by a crash of something else than stackctl or a bad copy.
+    let truncated = &real[..real.len() / 2];
+    std::fs::write(&path, truncated).unwrap();
+    for args in [
+        vec!["plan"],
+        vec!["state", "list"],
+        vec!["state", "rm", SERVICE],
+    ] {
+        let run = if args[0] == "plan" {
+            stack.cmd("plan").run()
+        } else {
+            stack.bare(&args).run()
+        };
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(".stackctl/prestashop-dev.json"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), truncated, "{args:?}");
+        assert!(!lock_file(&stack).exists());
+    }
+
+    // Written by a newer stackctl: refused as such, never rewritten in the old format.
+    let mut newer: serde_json::Value = serde_json::from_slice(&real).unwrap();
+    newer["format_version"] = 99.into();
+    let newer = serde_json::to_vec_pretty(&newer).unwrap();
+    std::fs::write(&path, &newer).unwrap();
+    for args in [vec!["plan"], vec!["state", "rm", SERVICE]] {
+        let run = if args[0] == "plan" {
+            stack.cmd("plan").run()
+        } else {
+            stack.bare(&args).run()
+        };
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("has format version 99, newer than this stackctl"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), newer, "{args:?}");
+    }
+    assert_no_secrets(&stack);
+}
