@@ -505,29 +505,19 @@ impl Kind for TargetGroupKind {
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // The listener (or the ECS service) that used the group may still be being deleted:
         // ResourceInUse only means wait.
-        wait::until(
+        wait::delete_when_released(
             &format!("target group {} to be released", prior.id),
-            Backoff::standard(Duration::from_secs(300)),
+            Duration::from_secs(300),
+            &["ResourceInUse"],
+            TG_GONE,
             || async {
-                match self
-                    .elb
+                self.elb
                     .delete_target_group()
                     .target_group_arn(&prior.id)
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) => {
-                        let e = aws_error("DeleteTargetGroup", e);
-                        if e.is(TG_GONE) {
-                            Ok(Poll::Ready(()))
-                        } else if e.is(&["ResourceInUse"]) {
-                            Ok(Poll::Pending("in use by a listener or rule".into()))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteTargetGroup", e))
             },
         )
         .await

@@ -66,6 +66,58 @@ where
     }
 }
 
+/// Delete something AWS may refuse to delete while it is still held, retrying until it lets go.
+///
+/// AWS refuses to delete a resource while something that is itself being deleted still holds it
+/// (a security group whose network interfaces are draining, a target group whose listener is
+/// going, a subnet group whose database is being deleted): an error code in `busy` ("in use")
+/// therefore means wait and call again, and one in `gone` ("not found") means the resource is
+/// already deleted, which is what was asked. `call` makes the delete request once; any other
+/// error ends the wait. Polls per [`Backoff::standard`] with `timeout`.
+pub async fn delete_when_released<F, Fut>(
+    what: &str,
+    timeout: Duration,
+    busy: &[&str],
+    gone: &[&str],
+    call: F,
+) -> Result<(), ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), ResourceError>>,
+{
+    delete_when_released_with(what, Backoff::standard(timeout), busy, gone, call).await
+}
+
+/// [`delete_when_released`] with an explicit [`Backoff`].
+pub async fn delete_when_released_with<F, Fut>(
+    what: &str,
+    backoff: Backoff,
+    busy: &[&str],
+    gone: &[&str],
+    mut call: F,
+) -> Result<(), ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), ResourceError>>,
+{
+    until(what, backoff, || {
+        let fut = call();
+        async move {
+            match fut.await {
+                Ok(()) => Ok(Poll::Ready(())),
+                Err(e) if e.is(gone) => Ok(Poll::Ready(())),
+                Err(e) if e.is(busy) => Ok(Poll::Pending(format!(
+                    "{}: {}",
+                    e.code.as_deref().unwrap_or_default(),
+                    e.message
+                ))),
+                Err(e) => Err(e),
+            }
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +148,71 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.to_string().contains("still creating"), "{err}");
+    }
+
+    fn fast() -> Backoff {
+        Backoff {
+            first: Duration::from_millis(5),
+            factor: 2.0,
+            max: Duration::from_millis(20),
+            timeout: Duration::from_millis(60),
+        }
+    }
+
+    fn aws(code: &str, message: &str) -> ResourceError {
+        ResourceError::new("DeleteThing", message).with_code(code)
+    }
+
+    #[tokio::test]
+    async fn delete_retries_while_busy_then_succeeds() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        delete_when_released_with("thing", fast(), &["InUse"], &["NotFound"], || async {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                Err(aws("InUse", "held by another"))
+            } else {
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn delete_of_gone_resource_is_done() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        delete_when_released_with("thing", fast(), &["InUse"], &["NotFound"], || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(aws("NotFound", "no such thing"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn delete_surfaces_other_errors() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let err = delete_when_released_with("thing", fast(), &["InUse"], &["NotFound"], || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(aws("AccessDenied", "not allowed"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+        assert_eq!(err.operation, "DeleteThing");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn delete_timeout_names_the_busy_state() {
+        let err = delete_when_released_with("thing", fast(), &["InUse"], &["NotFound"], || async {
+            Err(aws("InUse", "held by a listener"))
+        })
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("waiting for thing"), "{text}");
+        assert!(text.contains("still InUse: held by a listener"), "{text}");
     }
 }

@@ -158,27 +158,23 @@ impl Kind for ClusterKind {
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // Tasks of a just-deleted service can take a few minutes to stop; until they have, the
         // cluster refuses to go.
-        wait::until(
+        wait::delete_when_released(
             &format!("ECS cluster {} to be deleted", prior.id),
-            Backoff::standard(Duration::from_secs(600)),
+            Duration::from_secs(600),
+            &[
+                "ClusterContainsServicesException",
+                "ClusterContainsTasksException",
+                "UpdateInProgressException",
+            ],
+            &["ClusterNotFoundException"],
             || async {
-                match self.ecs.delete_cluster().cluster(&prior.id).send().await {
-                    Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) => {
-                        let e = aws_error("DeleteCluster", e);
-                        if e.is(&["ClusterNotFoundException"]) {
-                            Ok(Poll::Ready(()))
-                        } else if e.is(&[
-                            "ClusterContainsServicesException",
-                            "ClusterContainsTasksException",
-                            "UpdateInProgressException",
-                        ]) {
-                            Ok(Poll::Pending(e.message))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                self.ecs
+                    .delete_cluster()
+                    .cluster(&prior.id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteCluster", e))
             },
         )
         .await

@@ -19,10 +19,6 @@ const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
 /// IAM is eventually consistent: what was just created may not be readable for a few seconds.
 const PROPAGATION: Duration = Duration::from_secs(120);
 
-fn is_gone(e: &ResourceError) -> bool {
-    e.is(NO_SUCH_ENTITY)
-}
-
 /// Decode `%XX` escapes (RFC 3986, as IAM encodes documents); anything else is kept as is.
 pub(crate) fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
@@ -300,9 +296,11 @@ impl Kind for RoleKind {
         let name = prior.id.as_str();
         // A policy attached concurrently (or not yet seen by a list right after a detach) makes
         // DeleteRole fail with DeleteConflict: strip again and retry for a while.
-        wait::until(
+        wait::delete_when_released(
             &format!("IAM role {name} to be deleted"),
-            Backoff::standard(PROPAGATION),
+            PROPAGATION,
+            &["DeleteConflict"],
+            NO_SUCH_ENTITY,
             || async move {
                 if self
                     .strip_policies(name)
@@ -311,21 +309,15 @@ impl Kind for RoleKind {
                     .is_none()
                 {
                     // The role itself is already gone.
-                    return Ok(Poll::Ready(()));
+                    return Ok(());
                 }
-                match self.iam.delete_role().role_name(name).send().await {
-                    Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) => {
-                        let e = aws_error("DeleteRole", e);
-                        if is_gone(&e) {
-                            Ok(Poll::Ready(()))
-                        } else if e.is(&["DeleteConflict"]) {
-                            Ok(Poll::Pending(e.message))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                self.iam
+                    .delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteRole", e))
             },
         )
         .await

@@ -2,6 +2,7 @@
 //! target per availability zone so every task can reach it over NFS.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,33 +208,26 @@ impl Kind for FileSystemKind {
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // Mount targets being deleted still count against the file system for a while:
         // FileSystemInUse means wait for them, not fail.
-        let requested = wait::until(
+        // Set once AWS accepts the delete; stays unset when the file system was already gone.
+        let requested = AtomicBool::new(false);
+        wait::delete_when_released(
             &format!("EFS file system {} to have no mount targets", prior.id),
-            Backoff::standard(EFS_TIMEOUT),
+            EFS_TIMEOUT,
+            &["FileSystemInUse"],
+            &["FileSystemNotFound"],
             || async {
-                match self
-                    .efs
+                self.efs
                     .delete_file_system()
                     .file_system_id(&prior.id)
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(Poll::Ready(true)),
-                    Err(e) => {
-                        let e = aws_error("DeleteFileSystem", e);
-                        if e.is(&["FileSystemNotFound"]) {
-                            Ok(Poll::Ready(false))
-                        } else if e.is(&["FileSystemInUse"]) {
-                            Ok(Poll::Pending("in use by mount targets".into()))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                    .map_err(|e| aws_error("DeleteFileSystem", e))?;
+                requested.store(true, Ordering::SeqCst);
+                Ok(())
             },
         )
         .await?;
-        if !requested {
+        if !requested.load(Ordering::SeqCst) {
             return Ok(());
         }
         wait::until(

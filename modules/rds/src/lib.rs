@@ -222,29 +222,19 @@ impl Kind for SubnetGroupKind {
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // The database being deleted still holds the group for minutes: wait for it.
-        wait::until(
+        wait::delete_when_released(
             &format!("DB subnet group {} to be released", prior.id),
-            Backoff::standard(SUBNET_GROUP_TIMEOUT),
+            SUBNET_GROUP_TIMEOUT,
+            &["InvalidDBSubnetGroupStateFault"],
+            &["DBSubnetGroupNotFoundFault"],
             || async {
-                match self
-                    .rds
+                self.rds
                     .delete_db_subnet_group()
                     .db_subnet_group_name(&prior.id)
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) => {
-                        let e = aws_error("DeleteDBSubnetGroup", e);
-                        if e.is(&["DBSubnetGroupNotFoundFault"]) {
-                            Ok(Poll::Ready(()))
-                        } else if e.is(&["InvalidDBSubnetGroupStateFault"]) {
-                            Ok(Poll::Pending("in use by a database".into()))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteDBSubnetGroup", e))
             },
         )
         .await

@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
-use stackctl_contract::wait::{self, Backoff, Poll};
+use stackctl_contract::wait;
 use stackctl_contract::{
     aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
     ValuesExt,
@@ -267,29 +267,19 @@ impl Kind for SecurityGroupKind {
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // A group stays referenced for a while after the tasks, mount targets or database that
         // used it are gone (their network interfaces drain): DependencyViolation means wait.
-        wait::until(
+        wait::delete_when_released(
             &format!("security group {} to be released", prior.id),
-            Backoff::standard(Duration::from_secs(900)),
+            Duration::from_secs(900),
+            &["DependencyViolation"],
+            &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"],
             || async {
-                match self
-                    .ec2
+                self.ec2
                     .delete_security_group()
                     .group_id(&prior.id)
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(Poll::Ready(())),
-                    Err(e) => {
-                        let e = aws_error("DeleteSecurityGroup", e);
-                        if e.is(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"]) {
-                            Ok(Poll::Ready(()))
-                        } else if e.is(&["DependencyViolation"]) {
-                            Ok(Poll::Pending("in use by network interfaces".into()))
-                        } else {
-                            Err(e)
-                        }
-                    }
-                }
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteSecurityGroup", e))
             },
         )
         .await
