@@ -204,6 +204,26 @@ pub fn scrub_attrs(desired: &mut Attrs, sensitive: &[&str], salt: &str) {
     }
 }
 
+/// `order` cut into levels: a resource's level is one more than the deepest of what it needs,
+/// so nothing in a level depends on anything else in it.
+fn levels<'a>(graph: &Graph, order: &'a [String]) -> Vec<Vec<&'a String>> {
+    let mut depth: HashMap<&str, usize> = HashMap::new();
+    let mut levels: Vec<Vec<&String>> = Vec::new();
+    for address in order {
+        let d = graph.needs[address]
+            .iter()
+            .filter_map(|n| depth.get(n.as_str()))
+            .max()
+            .map_or(0, |m| m + 1);
+        depth.insert(address, d);
+        if levels.len() <= d {
+            levels.resize_with(d + 1, Vec::new);
+        }
+        levels[d].push(address);
+    }
+    levels
+}
+
 /// The dependency graph of the configuration.
 pub fn config_graph(config: &Config) -> Graph {
     let mut g = Graph::default();
@@ -249,26 +269,46 @@ pub async fn plan(
             .map(|s| (s.address.as_str(), s))
             .collect();
         let mut planned: HashMap<String, Planned> = HashMap::new();
-        for address in &order {
-            let Some(spec) = specs.get(address.as_str()) else {
-                continue;
-            };
-            let kind = spec.kind.clone();
-            let mut desired = spec.desired(&PlanResolver(&planned));
-            scrub_attrs(&mut desired, kind.sensitive(), &salt);
-            let mut live = refreshed.get(address).cloned().flatten();
-            let was_in_state = state.resources.contains_key(address);
-            let (mut adopt, mut adopt_checked, mut foreign) = (false, false, false);
-            if live.is_none() {
-                if let Some(values) = super::all_known(&desired) {
-                    adopt_checked = true;
-                    let found = kind
-                        .adopt(&values)
-                        .await
-                        .map_err(|source| PlanError::Refresh {
-                            address: address.clone(),
-                            source,
+        for level in levels(&graph, &order) {
+            // Resources of one level need only earlier levels: compute what they should be,
+            // then look up the ones the state lacks all at once (one round trip, not one each).
+            let mut items = Vec::new();
+            for address in level {
+                let Some(spec) = specs.get(address.as_str()) else {
+                    continue;
+                };
+                let mut desired = spec.desired(&PlanResolver(&planned));
+                scrub_attrs(&mut desired, spec.kind.sensitive(), &salt);
+                let live = refreshed.get(address).cloned().flatten();
+                items.push((address, *spec, desired, live));
+            }
+            let lookups = join_all(
+                items
+                    .iter()
+                    .map(|(address, spec, desired, live)| async move {
+                        let values = match live {
+                            None => super::all_known(desired),
+                            Some(_) => None,
+                        };
+                        let Some(values) = values else {
+                            return Ok(None);
+                        };
+                        let found = spec.kind.adopt(&values).await.map_err(|source| {
+                            PlanError::Refresh {
+                                address: (*address).clone(),
+                                source,
+                            }
                         })?;
+                        Ok::<_, PlanError>(Some((found, values)))
+                    }),
+            )
+            .await;
+            for ((address, spec, desired, mut live), lookup) in items.into_iter().zip(lookups) {
+                let kind = spec.kind.clone();
+                let was_in_state = state.resources.contains_key(address);
+                let (mut adopt, mut adopt_checked, mut foreign) = (false, false, false);
+                if let Some((found, values)) = lookup? {
+                    adopt_checked = true;
                     match found {
                         Some(found) if super::owned(&found, &values) => {
                             adopt = true;
@@ -278,67 +318,67 @@ pub async fn plan(
                         None => {}
                     }
                 }
-            }
-            let (action, changed, note) = match &live {
-                None => {
-                    let note = if foreign {
-                        Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned())
-                    } else {
-                        was_in_state.then(|| "it was deleted outside stackctl".to_owned())
-                    };
-                    (Action::Create, desired.keys().cloned().collect(), note)
-                }
-                Some(inst) => {
-                    let changed = diff(&desired, &inst.attrs);
-                    let forces: Vec<&String> = changed
-                        .iter()
-                        .filter(|c| kind.force_new().contains(&c.as_str()))
-                        .collect();
-                    if changed.is_empty() {
-                        (Action::NoOp, changed, None)
-                    } else if !forces.is_empty() {
-                        let why = forces
+                let (action, changed, note) = match &live {
+                    None => {
+                        let note = if foreign {
+                            Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned())
+                        } else {
+                            was_in_state.then(|| "it was deleted outside stackctl".to_owned())
+                        };
+                        (Action::Create, desired.keys().cloned().collect(), note)
+                    }
+                    Some(inst) => {
+                        let changed = diff(&desired, &inst.attrs);
+                        let forces: Vec<&String> = changed
                             .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        (
-                            Action::Replace,
-                            changed.clone(),
-                            Some(format!("{why} cannot change in place")),
-                        )
-                    } else {
-                        (Action::Update, changed, None)
+                            .filter(|c| kind.force_new().contains(&c.as_str()))
+                            .collect();
+                        if changed.is_empty() {
+                            (Action::NoOp, changed, None)
+                        } else if !forces.is_empty() {
+                            let why = forces
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            (
+                                Action::Replace,
+                                changed.clone(),
+                                Some(format!("{why} cannot change in place")),
+                            )
+                        } else {
+                            (Action::Update, changed, None)
+                        }
                     }
-                }
-            };
-            let note = match (adopt, note) {
-                (true, Some(n)) => Some(format!("found in AWS, not in the state; {n}")),
-                (true, None) => Some("found in AWS, not in the state".to_owned()),
-                (false, n) => n,
-            };
-            planned.insert(
-                address.clone(),
-                match (action, &live) {
-                    (Action::NoOp, Some(inst)) => Planned::Known(inst.attrs.clone()),
-                    (Action::Update, Some(inst)) => {
-                        Planned::Updating(inst.attrs.clone(), desired.clone())
-                    }
-                    _ => Planned::Creating(desired.clone()),
-                },
-            );
-            changes.push(Change {
-                address: address.clone(),
-                kind,
-                action,
-                live,
-                desired,
-                changed,
-                note,
-                depends_on: spec.dependencies().into_iter().collect(),
-                adopt,
-                adopt_checked,
-            });
+                };
+                let note = match (adopt, note) {
+                    (true, Some(n)) => Some(format!("found in AWS, not in the state; {n}")),
+                    (true, None) => Some("found in AWS, not in the state".to_owned()),
+                    (false, n) => n,
+                };
+                planned.insert(
+                    address.clone(),
+                    match (action, &live) {
+                        (Action::NoOp, Some(inst)) => Planned::Known(inst.attrs.clone()),
+                        (Action::Update, Some(inst)) => {
+                            Planned::Updating(inst.attrs.clone(), desired.clone())
+                        }
+                        _ => Planned::Creating(desired.clone()),
+                    },
+                );
+                changes.push(Change {
+                    address: address.clone(),
+                    kind,
+                    action,
+                    live,
+                    desired,
+                    changed,
+                    note,
+                    depends_on: spec.dependencies().into_iter().collect(),
+                    adopt,
+                    adopt_checked,
+                });
+            }
         }
     }
 
