@@ -288,11 +288,7 @@ impl Measure {
 impl Bench<'_> {
     /// Wipe moto (`POST /moto-api/reset`, straight to moto) and the local state.
     fn fresh(&self) {
-        let answer = self.raw("POST", "/moto-api/reset", &[], "");
-        assert!(
-            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-            "{answer}"
-        );
+        self.moto.reset();
         let _ = std::fs::remove_dir_all(self.dir.join(".stackctl"));
     }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use common::{assert_no_secrets, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
 
 /// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
@@ -32,17 +32,6 @@ const ADDRESSES: &[&str] = &[
     "module.ecs.aws_ecs_task_definition.main",
     "module.ecs.aws_ecs_service.main",
 ];
-
-fn assert_no_secrets(stack: &Stack) {
-    let all = stack.everything_written();
-    assert!(!all.is_empty());
-    for secret in [DB_PASSWORD, ADMIN_PASSWORD] {
-        assert!(
-            !all.contains(secret),
-            "a password appears in stackctl's files or output"
-        );
-    }
-}
 
 #[test]
 fn plan_on_an_empty_account_creates_everything() {
@@ -670,8 +659,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_variables_and_drift_update_in_place_and_converge() {
-    let stack = Stack::new();
-    stack.cmd("apply").arg("-auto-approve").run().success();
+    let stack = Stack::applied();
     let sdk = stack.sdk().await;
 
     // Drift: a rule added by hand to the RDS group.
@@ -797,8 +785,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_removes_everything() {
-    let stack = Stack::new();
-    stack.cmd("apply").arg("-auto-approve").run().success();
+    let stack = Stack::applied();
     // Destroy needs no password: only where the state is.
     let destroy = stack
         .bare(&[
@@ -936,8 +923,7 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
-    let stack = Stack::new();
-    stack.cmd("apply").arg("-auto-approve").run().success();
+    let stack = Stack::applied();
     let sdk = stack.sdk().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     logs.delete_log_group()
@@ -973,8 +959,7 @@ async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
-    let stack = Stack::new();
-    stack.cmd("apply").arg("-auto-approve").run().success();
+    let stack = Stack::applied();
     let sdk = stack.sdk().await;
     let before = common::account::snapshot(&sdk).await;
     std::fs::remove_file(stack.state_path()).unwrap();

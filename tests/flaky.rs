@@ -174,20 +174,6 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
     assert!((0.1..0.3).contains(&total.failure_rate()), "{total}");
 }
 
-/// Wipe moto (`POST /moto-api/reset`) and the local state.
-fn fresh(stack: &Stack) {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", stack.moto.port)).unwrap();
-    write!(conn, "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-        "{answer}"
-    );
-    let _ = std::fs::remove_dir_all(stack.dir.path().join(".stackctl"));
-}
-
 /// The operations that change something (not Describe*, List*, Get*), in order.
 fn mutating_operations(events: &[stackctl_testkit::proxy::Event]) -> Vec<String> {
     let mut ops: Vec<String> = Vec::new();
@@ -242,7 +228,7 @@ async fn a_lost_answer_to_any_changing_call_converges() {
             .at_most(1)
     };
     for op in &apply_ops {
-        fresh(&stack);
+        stack.fresh();
         let proxy = FaultProxy::start(&stack.moto.endpoint, lose_first(op));
         let run = through(&proxy, stack.cmd("apply").arg("-auto-approve")).run();
         let got = account::snapshot(&sdk).await;
@@ -267,7 +253,7 @@ async fn a_lost_answer_to_any_changing_call_converges() {
         }
     }
     for op in &destroy_ops {
-        fresh(&stack);
+        stack.fresh();
         stack.cmd("apply").arg("-auto-approve").run().success();
         let proxy = FaultProxy::start(&stack.moto.endpoint, lose_first(op));
         let run = through(&proxy, stack.cmd("destroy").arg("-auto-approve")).run();

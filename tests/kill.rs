@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::account::{self, Snapshot};
@@ -13,19 +12,6 @@ use stackctl_testkit::{FaultProxy, Faults};
 
 /// The stack's 24 resources: one AWS operation each to create, one to delete.
 const OPERATIONS: usize = 24;
-
-/// Wipe moto (`POST /moto-api/reset`) and the local state, for the next kill point.
-fn fresh(stack: &Stack) {
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", stack.moto.port)).unwrap();
-    write!(conn, "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).unwrap();
-    assert!(
-        answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
-        "{answer}"
-    );
-    let _ = std::fs::remove_dir_all(stack.dir.path().join(".stackctl"));
-}
 
 /// Run apply (or destroy) to completion and check the account matches `want`.
 async fn finish_and_compare(stack: &Stack, command: &str, want: &Snapshot, point: &str) {
@@ -60,7 +46,7 @@ async fn apply_killed_after_any_operation_converges_on_rerun() {
 
     let mut converged = 0;
     for n in 1..=OPERATIONS {
-        fresh(&stack);
+        stack.fresh();
         let killed = stack
             .cmd("apply")
             .arg("-auto-approve")
@@ -87,7 +73,7 @@ async fn destroy_killed_after_any_operation_converges_on_rerun() {
     let empty = account::snapshot(&stack.sdk().await).await;
     let mut converged = 0;
     for n in 1..=OPERATIONS {
-        fresh(&stack);
+        stack.fresh();
         stack.cmd("apply").arg("-auto-approve").run().success();
         let killed = stack
             .cmd("destroy")
@@ -130,7 +116,7 @@ async fn sigkill_at_timed_points_converges_on_rerun() {
     let delays: Vec<u64> = (1..=12).map(|i| i * 40).collect();
     for (command, want, setup) in [("apply", &clean, false), ("destroy", &empty, true)] {
         for &ms in &delays {
-            fresh(&stack);
+            stack.fresh();
             if setup {
                 stack.cmd("apply").arg("-auto-approve").run().success();
             }

@@ -6,20 +6,10 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use common::{assert_no_secrets, Stack};
 
 const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 const DB: &str = "module.rds.aws_db_instance.main";
-
-fn assert_no_secrets(stack: &Stack) {
-    let all = stack.everything_written();
-    for secret in [DB_PASSWORD, ADMIN_PASSWORD] {
-        assert!(
-            !all.contains(secret),
-            "a password appears in stackctl's files or output"
-        );
-    }
-}
 
 fn lock_file(stack: &Stack) -> std::path::PathBuf {
     stack.dir.path().join(".stackctl/prestashop-dev.json.lock")
@@ -53,15 +43,9 @@ fn write_lock(stack: &Stack, id: &str, pid: u32) {
     std::fs::write(lock_file(stack), lock.to_string()).unwrap();
 }
 
-fn applied() -> Stack {
-    let stack = Stack::new();
-    stack.cmd("apply").arg("-auto-approve").run().success();
-    stack
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_list_show_and_rm_after_an_apply() {
-    let stack = applied();
+    let stack = Stack::applied();
 
     // list: every address, one per line, sorted.
     let list = stack.bare(&["state", "list"]).run();
@@ -298,7 +282,7 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
 
 #[test]
 fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
-    let stack = applied();
+    let stack = Stack::applied();
     let path = stack.state_path();
     let real = std::fs::read(&path).unwrap();
 

@@ -60,6 +60,19 @@ impl Stack {
         }
     }
 
+    /// A stack with the dev example applied.
+    pub fn applied() -> Stack {
+        let stack = Stack::new();
+        stack.cmd("apply").arg("-auto-approve").run().success();
+        stack
+    }
+
+    /// An empty account and no local state, for the next run on the same server.
+    pub fn fresh(&self) {
+        self.moto.reset();
+        let _ = std::fs::remove_dir_all(self.dir.path().join(".stackctl"));
+    }
+
     /// A command with the dev example's variables and the test passwords (from the
     /// environment, as users are told to pass them).
     pub fn cmd(&self, command: &str) -> Cmd<'_> {
@@ -191,5 +204,17 @@ impl Cmd<'_> {
         t.push_str(&run.stdout);
         t.push_str(&run.stderr);
         run
+    }
+}
+
+/// Neither password appears in anything stackctl wrote or printed so far.
+pub fn assert_no_secrets(stack: &Stack) {
+    let all = stack.everything_written();
+    assert!(!all.is_empty());
+    for secret in [DB_PASSWORD, ADMIN_PASSWORD] {
+        assert!(
+            !all.contains(secret),
+            "a password appears in stackctl's files or output"
+        );
     }
 }

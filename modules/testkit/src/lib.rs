@@ -91,6 +91,21 @@ impl Moto {
         );
     }
 
+    /// Wipe every resource (`POST /moto-api/reset`), so one server can serve many runs.
+    pub fn reset(&self) {
+        use std::io::{Read, Write};
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        write!(conn, "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .expect("send the reset");
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer)
+            .expect("read moto's answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "moto reset failed: {answer}"
+        );
+    }
+
     /// SDK configuration for this server, with dummy credentials and the test region.
     pub async fn sdk_config(&self) -> aws_types::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
