@@ -4,6 +4,7 @@ mod common;
 
 use common::{assert_no_secrets, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
+use stackctl_testkit::{FaultProxy, Faults};
 
 /// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
 const ADDRESSES: &[&str] = &[
@@ -779,6 +780,111 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     assert_eq!(
         sg["prestashop-rds-sg"].ingress,
         vec![("tcp".into(), 3306, sg["prestashop-ecs-sg"].id.clone())]
+    );
+    assert_no_secrets(&stack);
+}
+
+/// Plan's refresh reads in batches: with nothing changed it makes at most one request per
+/// resource, and the batched reads still see what was changed by hand (a secret value, a mount
+/// target's groups), which apply then puts back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
+    let stack = Stack::applied();
+    let sdk = stack.sdk().await;
+    let proxy = FaultProxy::start(&stack.moto.endpoint, Faults::none());
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let events = proxy.events();
+    let listing = events
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        events.len() <= ADDRESSES.len(),
+        "{} requests for {} resources:\n{listing}",
+        events.len(),
+        ADDRESSES.len()
+    );
+    let count = |op: &str| events.iter().filter(|e| e.operation == op).count();
+    for (op, n) in [
+        // One for the four groups, one for the three mount targets and one for their groups,
+        // one for the tags of the load balancer, target group and listener.
+        ("DescribeSecurityGroups", 1),
+        ("GET /2015-02-01/mount-targets", 1),
+        ("DescribeNetworkInterfaces", 1),
+        ("GET /2015-02-01/mount-targets/{id}/security-groups", 0),
+        ("DescribeTags", 1),
+        // The secrets' current versions are the recorded ones: no value is fetched.
+        ("GetSecretValue", 0),
+        // The default subnets name the default VPC.
+        ("DescribeSubnets", 1),
+        ("DescribeVpcs", 0),
+    ] {
+        assert_eq!(count(op), n, "{op}:\n{listing}");
+    }
+
+    // Drift the batched reads must still see.
+    let state = stack.state();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{address} in the state"))
+            .to_owned()
+    };
+    let secret = "module.secrets.aws_secretsmanager_secret.db_password";
+    let mount_target = "module.efs.aws_efs_mount_target.main[\"eu-west-3b\"]";
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    sm.put_secret_value()
+        .secret_id(id(secret))
+        .secret_string("changed-by-hand")
+        .send()
+        .await
+        .unwrap();
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    efs.modify_mount_target_security_groups()
+        .mount_target_id(id(mount_target))
+        .security_groups(id("module.security.aws_security_group.alb"))
+        .send()
+        .await
+        .unwrap();
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    let out = squash(&plan.stdout);
+    for address in [secret, mount_target] {
+        assert!(
+            out.contains(&format!("# {address} will be updated in place")),
+            "{address}: {out}"
+        );
+    }
+    assert!(
+        out.contains("Plan: 0 to add, 2 to change, 0 to destroy"),
+        "{out}"
+    );
+
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let value = sm
+        .get_secret_value()
+        .secret_id(id(secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value.secret_string(), Some(DB_PASSWORD));
+    let groups = efs
+        .describe_mount_target_security_groups()
+        .mount_target_id(id(mount_target))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.security_groups(),
+        [id("module.security.aws_security_group.efs")]
     );
     assert_no_secrets(&stack);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::Value as J;
-use stackctl_contract::{Attrs, Instance, Kind, Resolve, ResourceError, Val, Values};
+use stackctl_contract::{Attrs, Instance, Kind, Prior, Resolve, ResourceError, Val, Values};
 
 use super::graph::Graph;
 use super::state::{ResourceState, State};
@@ -117,37 +117,77 @@ pub enum PlanError {
 }
 
 /// Read every resource the state holds from AWS, all at once. `None`: it is gone.
+///
+/// Resources are handed to their kinds by batch group, so that a kind can describe all of
+/// its resources in one request (the four security groups in one `DescribeSecurityGroups`):
+/// plan's cost in requests is then close to one per resource, not one per attribute source.
 pub async fn refresh(
     state: &State,
     registry: &Registry,
 ) -> Result<BTreeMap<String, Option<Instance>>, PlanError> {
-    let mut reads = Vec::new();
+    // batch group -> (a kind of the group, the resources of the group)
+    let mut groups: BTreeMap<&str, (Arc<dyn Kind>, Vec<(&String, &ResourceState, Instance)>)> =
+        BTreeMap::new();
     for (address, rs) in &state.resources {
         let kind = registry
             .get(&rs.type_name)
             .ok_or_else(|| PlanError::UnknownType {
                 address: address.clone(),
                 type_name: rs.type_name.clone(),
-            })?
-            .clone();
-        let prior = rs.instance();
-        let salt = state.fingerprint_salt.clone();
-        reads.push(async move {
-            let live = kind
-                .read(&prior)
-                .await
-                .map_err(|source| PlanError::Refresh {
-                    address: address.clone(),
-                    source,
-                })?;
-            tracing::debug!(%address, exists = live.is_some(), "refreshed");
-            Ok::<_, PlanError>((
-                address.clone(),
-                live.map(|i| scrub_instance(i, kind.sensitive(), &salt)),
-            ))
-        });
+            })?;
+        groups
+            .entry(kind.batch_group())
+            .or_insert_with(|| (kind.clone(), Vec::new()))
+            .1
+            .push((address, rs, rs.instance()));
     }
-    join_all(reads).await.into_iter().collect()
+    let salt = &state.fingerprint_salt;
+    let reads = groups.into_values().map(|(kind, members)| async move {
+        let priors: Vec<Prior<'_>> = members
+            .iter()
+            .map(|(_, rs, instance)| Prior {
+                type_name: &rs.type_name,
+                instance,
+            })
+            .collect();
+        let live = kind
+            .read_many(&priors)
+            .await
+            .map_err(|source| PlanError::Refresh {
+                address: members
+                    .iter()
+                    .map(|(a, _, _)| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                source,
+            })?;
+        if live.len() != members.len() {
+            return Err(PlanError::Internal(format!(
+                "{} answered {} reads for {} resources",
+                kind.batch_group(),
+                live.len(),
+                members.len()
+            )));
+        }
+        let mut out = Vec::new();
+        for ((address, rs, _), live) in members.iter().zip(live) {
+            tracing::debug!(%address, exists = live.is_some(), "refreshed");
+            // Scrub with the resource's own kind: a batch can mix types.
+            let sensitive = registry
+                .get(&rs.type_name)
+                .map_or(&[][..], |k| k.sensitive());
+            out.push((
+                (*address).clone(),
+                live.map(|i| scrub_instance(i, sensitive, salt)),
+            ));
+        }
+        Ok::<_, PlanError>(out)
+    });
+    let mut refreshed = BTreeMap::new();
+    for batch in join_all(reads).await {
+        refreshed.extend(batch?);
+    }
+    Ok(refreshed)
 }
 
 /// What a resolver knows of a resource while the plan is being made.

@@ -19,8 +19,8 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
-    ValuesExt,
+    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
+    Values, ValuesExt,
 };
 
 pub const LB: &str = "module.alb.aws_lb.main";
@@ -31,6 +31,10 @@ pub const LISTENER: &str = "module.alb.aws_lb_listener.http";
 const LB_GONE: &[&str] = &["LoadBalancerNotFound"];
 const TG_GONE: &[&str] = &["TargetGroupNotFound"];
 const LISTENER_GONE: &[&str] = &["ListenerNotFound", "LoadBalancerNotFound"];
+
+/// The batch group of the three kinds: a refresh reads them together and tags them all in one
+/// `DescribeTags`.
+const BATCH: &str = "elbv2";
 
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
@@ -151,6 +155,17 @@ pub struct LoadBalancerKind {
 impl Kind for LoadBalancerKind {
     fn type_name(&self) -> &'static str {
         "aws_lb"
+    }
+
+    fn batch_group(&self) -> &'static str {
+        BATCH
+    }
+
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        read_batch(&self.elb, priors).await
     }
 
     fn force_new(&self) -> &'static [&'static str] {
@@ -404,6 +419,17 @@ impl Kind for TargetGroupKind {
         "aws_lb_target_group"
     }
 
+    fn batch_group(&self) -> &'static str {
+        BATCH
+    }
+
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        read_batch(&self.elb, priors).await
+    }
+
     fn force_new(&self) -> &'static [&'static str] {
         &["name", "port", "protocol", "vpc_id", "target_type"]
     }
@@ -640,6 +666,17 @@ impl Kind for ListenerKind {
         "aws_lb_listener"
     }
 
+    fn batch_group(&self) -> &'static str {
+        BATCH
+    }
+
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        read_batch(&self.elb, priors).await
+    }
+
     fn force_new(&self) -> &'static [&'static str] {
         &["load_balancer_arn"]
     }
@@ -816,6 +853,172 @@ fn listener_instance(l: &Listener, tags: &Tags) -> Instance {
 
 // ---------------------------------------------------------------------------------------------
 // Shared
+
+/// Refresh load balancers, target groups and listeners together: one describe per type, all
+/// three at once, then one `DescribeTags` for everything found (it takes 20 ARNs at a time),
+/// where reading each resource alone costs a describe and a `DescribeTags` apiece.
+async fn read_batch(
+    elb: &Client,
+    priors: &[Prior<'_>],
+) -> Result<Vec<Option<Instance>>, ResourceError> {
+    let arns_of = |type_name: &str| -> Vec<String> {
+        priors
+            .iter()
+            .filter(|p| p.type_name == type_name)
+            .map(|p| p.instance.id.clone())
+            .collect()
+    };
+    let (lbs, tgs, listeners) = tokio::try_join!(
+        describe_all(arns_of("aws_lb"), LB_GONE, |arns| async move {
+            elb.describe_load_balancers()
+                .set_load_balancer_arns(Some(arns))
+                .send()
+                .await
+                .map(|o| o.load_balancers().to_vec())
+                .map_err(|e| aws_error("DescribeLoadBalancers", e))
+        }),
+        describe_all(arns_of("aws_lb_target_group"), TG_GONE, |arns| async move {
+            elb.describe_target_groups()
+                .set_target_group_arns(Some(arns))
+                .send()
+                .await
+                .map(|o| o.target_groups().to_vec())
+                .map_err(|e| aws_error("DescribeTargetGroups", e))
+        }),
+        describe_all(
+            arns_of("aws_lb_listener"),
+            LISTENER_GONE,
+            |arns| async move {
+                elb.describe_listeners()
+                    .set_listener_arns(Some(arns))
+                    .send()
+                    .await
+                    .map(|o| o.listeners().to_vec())
+                    .map_err(|e| aws_error("DescribeListeners", e))
+            }
+        ),
+    )?;
+    let found: Vec<String> = lbs
+        .iter()
+        .filter_map(|x| x.load_balancer_arn())
+        .chain(tgs.iter().filter_map(|x| x.target_group_arn()))
+        .chain(listeners.iter().filter_map(|x| x.listener_arn()))
+        .map(str::to_owned)
+        .collect();
+    let tags = tags_of(elb, &found).await?;
+    priors
+        .iter()
+        .map(|p| {
+            let arn = p.instance.id.as_str();
+            // Not in the tag answer: deleted between the describe and DescribeTags.
+            let Some(t) = tags.get(arn) else {
+                return Ok(None);
+            };
+            Ok(match p.type_name {
+                "aws_lb" => lbs
+                    .iter()
+                    .find(|x| x.load_balancer_arn() == Some(arn))
+                    .map(|x| lb_instance(x, t)),
+                "aws_lb_target_group" => tgs
+                    .iter()
+                    .find(|x| x.target_group_arn() == Some(arn))
+                    .map(|x| tg_instance(x, t)),
+                "aws_lb_listener" => listeners
+                    .iter()
+                    .find(|x| x.listener_arn() == Some(arn))
+                    .map(|x| listener_instance(x, t)),
+                other => {
+                    return Err(ResourceError::internal(format!(
+                        "the alb module cannot read a {other}"
+                    )))
+                }
+            })
+        })
+        .collect()
+}
+
+/// `describe` for all of `arns` in one request. AWS fails the whole request when one of them
+/// is gone (`gone` codes): then each is asked about alone, and the gone ones are left out.
+async fn describe_all<T, F, Fut>(
+    arns: Vec<String>,
+    gone: &[&str],
+    describe: F,
+) -> Result<Vec<T>, ResourceError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ResourceError>>,
+{
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    match describe(arns.clone()).await {
+        Ok(found) => Ok(found),
+        Err(e) if e.is(gone) && arns.len() > 1 => {
+            let each = futures::future::try_join_all(arns.into_iter().map(|arn| {
+                let one = describe(vec![arn]);
+                async move {
+                    match one.await {
+                        Err(e) if e.is(gone) => Ok(Vec::new()),
+                        other => other,
+                    }
+                }
+            }))
+            .await?;
+            Ok(each.into_iter().flatten().collect())
+        }
+        Err(e) if e.is(gone) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The tags of each of `arns` that still exists, by ARN, in requests of 20 ARNs (the API's
+/// limit). A resource deleted since it was described fails the request: then each is asked
+/// about alone, and the gone ones are left out.
+async fn tags_of(elb: &Client, arns: &[String]) -> Result<BTreeMap<String, Tags>, ResourceError> {
+    const ALL_GONE: &[&str] = &[
+        "LoadBalancerNotFound",
+        "TargetGroupNotFound",
+        "ListenerNotFound",
+    ];
+    let mut out = BTreeMap::new();
+    for chunk in arns.chunks(20) {
+        let answer = elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTags", e));
+        match answer {
+            Ok(answer) => {
+                for d in answer.tag_descriptions() {
+                    out.insert(
+                        d.resource_arn().unwrap_or_default().to_owned(),
+                        Tags::from_pairs(d.tags().iter().map(|t| {
+                            (
+                                t.key().unwrap_or_default().to_owned(),
+                                t.value().unwrap_or_default().to_owned(),
+                            )
+                        })),
+                    );
+                }
+                // An ARN AWS answered nothing for still exists: it has no tags.
+                for arn in chunk {
+                    out.entry(arn.clone())
+                        .or_insert_with(|| Tags::from_pairs([]));
+                }
+            }
+            Err(e) if e.is(ALL_GONE) => {
+                for arn in chunk {
+                    if let Some(t) = read_tags(elb, arn, ALL_GONE).await? {
+                        out.insert(arn.clone(), t);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
 
 /// The resource's tags, or `None` when AWS says the resource is gone (`gone` codes).
 async fn read_tags(elb: &Client, arn: &str, gone: &[&str]) -> Result<Option<Tags>, ResourceError> {

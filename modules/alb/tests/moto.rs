@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value as J};
 use stackctl_alb::{Inputs, LB, LISTENER, TARGET_GROUP};
-use stackctl_contract::{Instance, Kind, Ref, Resolve, ResourceSpec, Tags, Val, Values};
+use stackctl_contract::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec, Tags, Val, Values};
 use stackctl_testkit::Moto;
 
 const SG: &str = "module.security.aws_security_group.alb";
@@ -157,6 +157,46 @@ async fn alb_lifecycle_against_moto() {
         let live = k.read(inst).await.unwrap().unwrap();
         assert_converged(address, d, &live);
     }
+
+    // A refresh reads the three together, with one DescribeTags: the same as reading each.
+    // A target group that no longer exists makes AWS fail the whole DescribeTargetGroups;
+    // it reads as gone and the others are still read.
+    let gone_tg = Instance::new(tg.id.replace("/t-tg/", "/t-gone/"), Values::new());
+    let priors = [
+        Prior {
+            type_name: "aws_lb",
+            instance: &lb,
+        },
+        Prior {
+            type_name: "aws_lb_target_group",
+            instance: &tg,
+        },
+        Prior {
+            type_name: "aws_lb_listener",
+            instance: &listener,
+        },
+        Prior {
+            type_name: "aws_lb_target_group",
+            instance: &gone_tg,
+        },
+    ];
+    assert_eq!(lb_kind.batch_group(), tg_kind.batch_group());
+    assert_eq!(lb_kind.batch_group(), listener_kind.batch_group());
+    let together = listener_kind.read_many(&priors).await.unwrap();
+    assert_eq!(together.len(), 4);
+    for (i, (k, inst)) in [
+        (&lb_kind, &lb),
+        (&tg_kind, &tg),
+        (&listener_kind, &listener),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let alone = k.read(inst).await.unwrap();
+        assert!(alone.is_some(), "{}", k.type_name());
+        assert_eq!(together[i], alone, "{}", k.type_name());
+    }
+    assert!(together[3].is_none(), "{:?}", together[3]);
 
     // Update the target group's health check and tags in place.
     let mut tg_desired2 = tg_desired.clone();

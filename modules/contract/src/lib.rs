@@ -19,6 +19,6 @@ pub mod value;
 pub mod wait;
 
 pub use error::{aws_error, Absent, ResourceError};
-pub use resource::{Instance, Kind, Ref, Resolve, ResourceSpec};
+pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec};
 pub use tags::Tags;
 pub use value::{Attrs, Val, Values, ValuesExt};

@@ -28,6 +28,13 @@ impl Instance {
     }
 }
 
+/// One resource handed to [`Kind::read_many`]: its type and what the state holds of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Prior<'a> {
+    pub type_name: &'a str,
+    pub instance: &'a Instance,
+}
+
 /// The operations on one AWS resource type. Everything a kind needs comes from its arguments
 /// and the SDK client it holds, never from the configuration, so the engine can refresh and
 /// delete a resource the configuration no longer has (a mount target in a removed subnet, or
@@ -56,6 +63,25 @@ pub trait Kind: Send + Sync {
 
     /// The live resource, or `None` when it no longer exists.
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError>;
+
+    /// Kinds with the same batch group are refreshed together, by one `read_many` call on any
+    /// of them. A group other than the type name lets kinds that share an API batch across
+    /// types (the load balancer, target group and listener share one `DescribeTags`).
+    fn batch_group(&self) -> &'static str {
+        self.type_name()
+    }
+
+    /// The live form of each of `priors` (`None`: gone), in their order. Plan's refresh hands
+    /// every resource of a batch group to one call, so a kind whose API describes many
+    /// resources in one request makes that one request instead of one per resource. The
+    /// default reads each resource, all at once; a kind that overrides `batch_group` must
+    /// override this too, since it then gets resources of other types.
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        futures::future::try_join_all(priors.iter().map(|p| self.read(p.instance))).await
+    }
 
     /// Find a live resource matching `desired` that the state does not know, such as one created
     /// by a run that was killed before it could record the id. `None` when there is none.

@@ -1,7 +1,7 @@
 //! The efs module: the encrypted EFS file system PrestaShop keeps its files on, and one mount
 //! target per availability zone so every task can reach it over NFS.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
-    ValuesExt,
+    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
+    Values, ValuesExt,
 };
 
 pub const FILE_SYSTEM: &str = "module.efs.aws_efs_file_system.main";
@@ -47,9 +47,7 @@ pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
         Arc::new(FileSystemKind {
             efs: Client::new(sdk),
         }),
-        Arc::new(MountTargetKind {
-            efs: Client::new(sdk),
-        }),
+        Arc::new(MountTargetKind::new(sdk)),
     ]
 }
 
@@ -58,9 +56,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let fs_kind: Arc<dyn Kind> = Arc::new(FileSystemKind {
         efs: Client::new(sdk),
     });
-    let mt_kind: Arc<dyn Kind> = Arc::new(MountTargetKind {
-        efs: Client::new(sdk),
-    });
+    let mt_kind: Arc<dyn Kind> = Arc::new(MountTargetKind::new(sdk));
     let name = format!("{}-efs", inputs.project);
     let tags = inputs.tags.clone().with("Name", name.clone());
     let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, fs_kind, move |_r| {
@@ -308,6 +304,19 @@ impl FileSystemKind {
 /// take no tags.
 pub struct MountTargetKind {
     efs: Client,
+    /// A mount target's security groups are those of its network interface: one EC2
+    /// `DescribeNetworkInterfaces` answers for every mount target, where EFS needs a
+    /// `DescribeMountTargetSecurityGroups` call per mount target.
+    ec2: aws_sdk_ec2::Client,
+}
+
+impl MountTargetKind {
+    fn new(sdk: &aws_types::SdkConfig) -> Self {
+        MountTargetKind {
+            efs: Client::new(sdk),
+            ec2: aws_sdk_ec2::Client::new(sdk),
+        }
+    }
 }
 
 #[async_trait]
@@ -321,10 +330,46 @@ impl Kind for MountTargetKind {
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
-        match self.describe(&prior.id).await? {
-            Some(mt) if !is_gone(mt.life_cycle_state().as_str()) => self.with_groups(&mt).await,
-            _ => Ok(None),
+        let prior = Prior {
+            type_name: self.type_name(),
+            instance: prior,
+        };
+        Ok(self.read_many(&[prior]).await?.pop().flatten())
+    }
+
+    /// One `DescribeMountTargets` per file system (it lists all of its mount targets), then one
+    /// `DescribeNetworkInterfaces` for all their security groups: two requests in all.
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        let mut by_fs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut lone = Vec::new();
+        for p in priors {
+            match p.instance.attrs.get("file_system_id").and_then(J::as_str) {
+                Some(fs) => by_fs.entry(fs).or_default().push(&p.instance.id),
+                // A state written without the attribute: look the mount target up by id.
+                None => lone.push(p.instance.id.as_str()),
+            }
         }
+        let lists = futures::future::try_join_all(
+            by_fs
+                .keys()
+                .map(|fs| self.list(Some(*fs), None))
+                .chain(lone.iter().map(|id| self.list(None, Some(*id)))),
+        )
+        .await?;
+        let live: Vec<MountTargetDescription> = lists
+            .into_iter()
+            .flatten()
+            .filter(|mt| !is_gone(mt.life_cycle_state().as_str()))
+            .filter(|mt| priors.iter().any(|p| p.instance.id == mt.mount_target_id()))
+            .collect();
+        let mut found = self.with_groups_many(&live).await?;
+        Ok(priors
+            .iter()
+            .map(|p| found.remove(&p.instance.id))
+            .collect())
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
@@ -440,19 +485,105 @@ impl MountTargetKind {
             .map(|o| o.and_then(|out| out.mount_targets().first().cloned()))
     }
 
+    /// The mount targets of a file system (`fs`), or the one with an id; empty when AWS no
+    /// longer knows the file system or the mount target.
+    async fn list(
+        &self,
+        fs: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<Vec<MountTargetDescription>, ResourceError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .efs
+                .describe_mount_targets()
+                .set_file_system_id(fs.map(str::to_owned))
+                .set_mount_target_id(id.map(str::to_owned))
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("DescribeMountTargets", e))
+                .absent_if(&["FileSystemNotFound", "MountTargetNotFound"])?;
+            let Some(out) = out else {
+                return Ok(all);
+            };
+            all.extend(out.mount_targets().iter().cloned());
+            match out.next_marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     /// The mount target with its security groups, which DescribeMountTargets does not return.
     async fn with_groups(
         &self,
         mt: &MountTargetDescription,
     ) -> Result<Option<Instance>, ResourceError> {
-        self.efs
-            .describe_mount_target_security_groups()
-            .mount_target_id(mt.mount_target_id())
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeMountTargetSecurityGroups", e))
-            .absent_if(&["MountTargetNotFound"])
-            .map(|o| o.map(|out| mt_instance(mt, out.security_groups())))
+        let mut found = self.with_groups_many(std::slice::from_ref(mt)).await?;
+        Ok(found.remove(mt.mount_target_id()))
+    }
+
+    /// The mount targets with their security groups, by mount target id. The groups come from
+    /// their network interfaces, all in one request; a mount target whose interface is not
+    /// (or no longer) visible is asked about on its own, and left out if AWS no longer knows it.
+    async fn with_groups_many(
+        &self,
+        mts: &[MountTargetDescription],
+    ) -> Result<HashMap<String, Instance>, ResourceError> {
+        let mut out = HashMap::new();
+        let enis: Vec<String> = mts
+            .iter()
+            .filter_map(|mt| mt.network_interface_id().map(str::to_owned))
+            .collect();
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        if !enis.is_empty() {
+            let mut pages = self
+                .ec2
+                .describe_network_interfaces()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("network-interface-id")
+                        .set_values(Some(enis))
+                        .build(),
+                )
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| aws_error("DescribeNetworkInterfaces", e))?;
+                for eni in page.network_interfaces() {
+                    if let Some(id) = eni.network_interface_id() {
+                        let ids = eni
+                            .groups()
+                            .iter()
+                            .filter_map(|g| g.group_id().map(str::to_owned))
+                            .collect();
+                        groups.insert(id.to_owned(), ids);
+                    }
+                }
+            }
+        }
+        for mt in mts {
+            let from_eni = mt.network_interface_id().and_then(|eni| groups.get(eni));
+            let sgs = match from_eni {
+                Some(sgs) => sgs.clone(),
+                None => match self
+                    .efs
+                    .describe_mount_target_security_groups()
+                    .mount_target_id(mt.mount_target_id())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DescribeMountTargetSecurityGroups", e))
+                    .absent_if(&["MountTargetNotFound"])?
+                {
+                    Some(o) => o.security_groups().to_vec(),
+                    None => continue,
+                },
+            };
+            out.insert(mt.mount_target_id().to_owned(), mt_instance(mt, &sgs));
+        }
+        Ok(out)
     }
 
     async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {

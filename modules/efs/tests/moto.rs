@@ -2,7 +2,7 @@
 //! delete.
 
 use serde_json::json;
-use stackctl_contract::{Instance, Kind, Values};
+use stackctl_contract::{Instance, Kind, Prior, Values};
 use stackctl_testkit::Moto;
 
 /// Every desired key reads back equal: what a plan right after apply compares.
@@ -110,6 +110,29 @@ async fn file_system_and_mount_targets_against_moto() {
         .unwrap();
     assert_converged(desired, &updated);
     assert_converged(desired, &mt_kind.read(&updated).await.unwrap().unwrap());
+
+    // A refresh reads the mount targets together (one DescribeMountTargets by file system,
+    // one DescribeNetworkInterfaces for the groups): the same as reading each one.
+    let priors: Vec<Prior<'_>> = mts
+        .iter()
+        .map(|(_, mt)| Prior {
+            type_name: "aws_efs_mount_target",
+            instance: mt,
+        })
+        .collect();
+    let together = mt_kind.read_many(&priors).await.unwrap();
+    assert_eq!(together.len(), mts.len());
+    for ((desired, mt), live) in mts.iter().zip(&together) {
+        let live = live.as_ref().expect("read together");
+        assert_converged(desired, live);
+        assert_eq!(Some(live), mt_kind.read(mt).await.unwrap().as_ref());
+    }
+
+    // One gone: only that one reads as gone.
+    mt_kind.delete(&mts[0].1).await.unwrap();
+    let together = mt_kind.read_many(&priors).await.unwrap();
+    assert!(together[0].is_none());
+    assert!(together[1..].iter().all(Option::is_some), "{together:?}");
 
     // Delete: the mount targets first (the file system refuses while they exist), then it.
     for (_, mt) in &mts {

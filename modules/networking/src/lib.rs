@@ -25,34 +25,33 @@ impl Network {
     }
 }
 
-/// Look up the default VPC and all its subnets.
+/// Look up the default VPC and all its subnets, usually in one request.
+///
+/// Every subnet of the region comes back from one `DescribeSubnets`; a subnet that is the
+/// default for its availability zone lives in the default VPC, so it names that VPC without a
+/// `DescribeVpcs`. Only a default VPC left with no default subnet costs that second request.
+/// The result is what Terraform's `aws_vpc` (default) and `aws_subnets` (by `vpc-id`) data
+/// sources give: every subnet of the default VPC, default or not.
 pub async fn lookup(sdk: &aws_types::SdkConfig) -> Result<Network, ResourceError> {
     let ec2 = Client::new(sdk);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(Filter::builder().name("is-default").values("true").build())
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeVpcs", e))?;
-    let vpc_id = vpcs
-        .vpcs()
-        .first()
-        .and_then(|v| v.vpc_id())
-        .ok_or_else(|| {
-            ResourceError::new("DescribeVpcs", "this region has no default VPC").with_hint(
-                "create one with `aws ec2 create-default-vpc`, or set aws_region to a region that has one",
-            )
-        })?
-        .to_owned();
-    let out = ec2
-        .describe_subnets()
-        .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeSubnets", e))?;
-    let mut subnets: Vec<Subnet> = out
-        .subnets()
+    let mut all = Vec::new();
+    let mut pages = ec2.describe_subnets().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("DescribeSubnets", e))?;
+        all.extend(page.subnets().iter().cloned());
+    }
+    let by_default_subnet = all
         .iter()
+        .find(|s| s.default_for_az() == Some(true))
+        .and_then(|s| s.vpc_id())
+        .map(str::to_owned);
+    let vpc_id = match by_default_subnet {
+        Some(id) => id,
+        None => default_vpc(&ec2).await?,
+    };
+    let mut subnets: Vec<Subnet> = all
+        .iter()
+        .filter(|s| s.vpc_id() == Some(vpc_id.as_str()))
         .map(|s| Subnet {
             id: s.subnet_id().unwrap_or_default().to_owned(),
             availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
@@ -64,4 +63,23 @@ pub async fn lookup(sdk: &aws_types::SdkConfig) -> Result<Network, ResourceError
             .with_hint("create a default subnet in each availability zone with `aws ec2 create-default-subnet`"));
     }
     Ok(Network { vpc_id, subnets })
+}
+
+/// The default VPC's id, asked for directly.
+async fn default_vpc(ec2: &Client) -> Result<String, ResourceError> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("is-default").values("true").build())
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeVpcs", e))?;
+    vpcs.vpcs()
+        .first()
+        .and_then(|v| v.vpc_id())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ResourceError::new("DescribeVpcs", "this region has no default VPC").with_hint(
+                "create one with `aws ec2 create-default-vpc`, or set aws_region to a region that has one",
+            )
+        })
 }

@@ -150,14 +150,14 @@ impl Kind for SecretKind {
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         match self.describe_live(&prior.id).await? {
-            Some(d) => self.instance(&d).await,
+            Some(d) => self.instance(&d, Some(prior)).await,
             None => Ok(None),
         }
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
         match self.describe_live(desired.get_str("name")?).await? {
-            Some(d) => self.instance(&d).await,
+            Some(d) => self.instance(&d, None).await,
             None => Ok(None),
         }
     }
@@ -185,6 +185,7 @@ impl Kind for SecretKind {
                     Ok(out) => {
                         return Ok(Poll::Ready(Created::New(
                             out.arn().unwrap_or(name).to_owned(),
+                            out.version_id().map(str::to_owned),
                         )))
                     }
                     Err(e) => aws_error("CreateSecret", e),
@@ -217,10 +218,13 @@ impl Kind for SecretKind {
         )
         .await?;
         match outcome {
-            Created::New(arn) => self.read_back(&arn).await,
+            Created::New(arn, version) => {
+                let put = version.map(|v| known(&v, desired.get("secret_string")));
+                self.read_back(&arn, put.as_ref()).await
+            }
             Created::Restored(arn) => {
                 tracing::info!(name, "reusing the secret scheduled for deletion");
-                let live = self.read_back(&arn).await?;
+                let live = self.read_back(&arn, None).await?;
                 let changed: Vec<String> = ["description", "secret_string", "tags"]
                     .iter()
                     .filter(|k| live.attrs.get(**k) != desired.get(**k))
@@ -238,14 +242,21 @@ impl Kind for SecretKind {
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
         let id = prior.id.as_str();
+        // The value and version the secret has after this update, so the read-back need not
+        // fetch the value again.
+        let mut current = Some(prior.clone());
         if changed.iter().any(|c| c == "secret_string") {
-            self.sm
+            let out = self
+                .sm
                 .put_secret_value()
                 .secret_id(id)
                 .secret_string(desired.get_str("secret_string")?)
                 .send()
                 .await
                 .map_err(|e| aws_error("PutSecretValue", e))?;
+            current = out
+                .version_id()
+                .map(|v| known(v, desired.get("secret_string")));
         }
         if changed.iter().any(|c| c == "description") {
             self.sm
@@ -278,7 +289,7 @@ impl Kind for SecretKind {
                     .map_err(|e| aws_error("UntagResource", e))?;
             }
         }
-        self.read_back(id).await
+        self.read_back(id, current.as_ref()).await
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
@@ -297,7 +308,8 @@ impl Kind for SecretKind {
 
 /// How `create` got its secret.
 enum Created {
-    New(String),
+    /// A new secret: its ARN and the version id of the value it was made with.
+    New(String, Option<String>),
     /// A secret scheduled for deletion under the same name, brought back.
     Restored(String),
 }
@@ -329,22 +341,49 @@ impl SecretKind {
             .filter(|d| d.deleted_date().is_none()))
     }
 
-    async fn instance(&self, d: &DescribeSecretOutput) -> Result<Option<Instance>, ResourceError> {
+    /// The secret as the state keeps it. Its value is fetched only when the current version
+    /// is not the one `prior` recorded (set outside stackctl, or never recorded): the value of
+    /// a version never changes, so the recorded fingerprint still stands, and a refresh costs
+    /// one `DescribeSecret` per secret instead of two requests.
+    async fn instance(
+        &self,
+        d: &DescribeSecretOutput,
+        prior: Option<&Instance>,
+    ) -> Result<Option<Instance>, ResourceError> {
         let arn = d.arn().unwrap_or_default();
-        let value = match self.sm.get_secret_value().secret_id(arn).send().await {
-            Ok(v) => v.secret_string().map_or(J::Null, J::from),
-            Err(e) => {
-                let e = aws_error("GetSecretValue", e);
-                if e.is(NOT_FOUND) {
-                    // A secret without a current version: the value shows as a change to make.
-                    J::Null
-                } else if e.is(&["InvalidRequestException"]) {
-                    // Marked for deletion since the describe.
-                    return Ok(None);
-                } else {
-                    return Err(e);
-                }
+        let current = d.version_ids_to_stages().and_then(|versions| {
+            versions
+                .iter()
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(v, _)| v.clone())
+        });
+        let recorded = prior.and_then(|p| {
+            let version = p.attrs.get("version_id").and_then(J::as_str)?;
+            let value = p.attrs.get("secret_string").filter(|v| v.is_string())?;
+            Some((version, value))
+        });
+        let (version, value) = match (current, recorded) {
+            (Some(current), Some((version, value))) if current == version => {
+                (J::from(current), value.clone())
             }
+            _ => match self.sm.get_secret_value().secret_id(arn).send().await {
+                Ok(v) => (
+                    v.version_id().map_or(J::Null, J::from),
+                    v.secret_string().map_or(J::Null, J::from),
+                ),
+                Err(e) => {
+                    let e = aws_error("GetSecretValue", e);
+                    if e.is(NOT_FOUND) {
+                        // A secret without a current version: the value shows as a change.
+                        (J::Null, J::Null)
+                    } else if e.is(&["InvalidRequestException"]) {
+                        // Marked for deletion since the describe.
+                        return Ok(None);
+                    } else {
+                        return Err(e);
+                    }
+                }
+            },
         };
         let tags = Tags::from_pairs(d.tags().iter().map(|t| {
             (
@@ -363,22 +402,41 @@ impl SecretKind {
                     J::from(d.description().unwrap_or_default()),
                 ),
                 ("secret_string".to_owned(), value),
+                ("version_id".to_owned(), version),
                 ("tags".to_owned(), tags.to_json()),
             ]),
         )))
     }
 
-    async fn read_back(&self, id: &str) -> Result<Instance, ResourceError> {
-        self.read(&Instance::new(id, Values::new()))
-            .await?
-            .ok_or_else(|| {
-                ResourceError::new(
-                    "DescribeSecret",
-                    format!("secret {id} vanished right after it was changed"),
-                )
-                .retryable()
-            })
+    /// The secret right after a change; `current`: its version and value, when the change
+    /// told them, so that only `DescribeSecret` is needed.
+    async fn read_back(
+        &self,
+        id: &str,
+        current: Option<&Instance>,
+    ) -> Result<Instance, ResourceError> {
+        let live = match self.describe_live(id).await? {
+            Some(d) => self.instance(&d, current).await?,
+            None => None,
+        };
+        live.ok_or_else(|| {
+            ResourceError::new(
+                "DescribeSecret",
+                format!("secret {id} vanished right after it was changed"),
+            )
+            .retryable()
+        })
     }
+}
+
+/// What a secret holds after a write that AWS answered with version `version`: the value
+/// written (the engine fingerprints it before it is stored).
+fn known(version: &str, value: Option<&J>) -> Instance {
+    let mut attrs = Values::from([("version_id".to_owned(), J::from(version))]);
+    if let Some(v) = value {
+        attrs.insert("secret_string".to_owned(), v.clone());
+    }
+    Instance::new("", attrs)
 }
 
 /// Tags for a request; `None` when there are none.

@@ -77,6 +77,33 @@ async fn secret_lifecycle_against_moto() {
         .unwrap();
     assert_converged(&desired, &updated);
 
+    // A read trusts the value it recorded while the current version is the recorded one (the
+    // state holds a fingerprint, which is what comes back), and fetches it once it is not.
+    let version = updated.attrs["version_id"].clone();
+    assert!(version.is_string(), "{updated:?}");
+    let mut recorded = updated.clone();
+    recorded
+        .attrs
+        .insert("secret_string".into(), json!("fingerprint:sha256:00"));
+    let read = kind.read(&recorded).await.unwrap().unwrap();
+    assert_eq!(read.attrs["secret_string"], json!("fingerprint:sha256:00"));
+    assert_eq!(read.attrs["version_id"], version);
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .put_secret_value()
+        .secret_id(&updated.id)
+        .secret_string("set-by-hand")
+        .send()
+        .await
+        .unwrap();
+    let read = kind.read(&recorded).await.unwrap().unwrap();
+    assert_eq!(read.attrs["secret_string"], json!("set-by-hand"));
+    assert_ne!(read.attrs["version_id"], version);
+    let updated = kind
+        .update(&read, &desired, &["secret_string".into()])
+        .await
+        .unwrap();
+    assert_converged(&desired, &updated);
+
     kind.delete(&updated).await.unwrap();
     assert!(kind.read(&updated).await.unwrap().is_none());
     assert!(kind.adopt(&desired).await.unwrap().is_none());

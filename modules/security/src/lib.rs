@@ -3,7 +3,7 @@
 //! Rules are kept as a sorted list of atomic rules (one protocol, port range and source each),
 //! the form in which AWS's grouped `IpPermissions` can be compared and changed one by one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +16,8 @@ use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait;
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
-    ValuesExt,
+    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
+    Values, ValuesExt,
 };
 
 pub const ALB: &str = "module.security.aws_security_group.alb";
@@ -161,14 +161,20 @@ impl Kind for SecurityGroupKind {
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
-        self.ec2
-            .describe_security_groups()
-            .group_ids(&prior.id)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))
-            .absent_if(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"])
-            .map(|o| o.and_then(|out| out.security_groups().first().map(to_instance)))
+        Ok(self.describe(&[prior.id.as_str()]).await?.remove(&prior.id))
+    }
+
+    /// All the groups in one request.
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        let ids: Vec<&str> = priors.iter().map(|p| p.instance.id.as_str()).collect();
+        let mut found = self.describe(&ids).await?;
+        Ok(priors
+            .iter()
+            .map(|p| found.remove(&p.instance.id))
+            .collect())
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
@@ -287,6 +293,33 @@ impl Kind for SecurityGroupKind {
 }
 
 impl SecurityGroupKind {
+    /// The groups with these ids that exist. A `group-id` filter, unlike `GroupIds`, does not
+    /// fail the whole request when one of them is gone.
+    async fn describe(&self, ids: &[&str]) -> Result<HashMap<String, Instance>, ResourceError> {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let filter = Filter::builder()
+            .name("group-id")
+            .set_values(Some(ids.iter().map(|id| (*id).to_owned()).collect()))
+            .build();
+        let mut pages = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("DescribeSecurityGroups", e))?;
+            for g in page.security_groups() {
+                let inst = to_instance(g);
+                found.insert(inst.id.clone(), inst);
+            }
+        }
+        Ok(found)
+    }
+
     async fn read_back(&self, id: &str) -> Result<Instance, ResourceError> {
         self.read(&Instance::new(id, Values::new()))
             .await?

@@ -1,7 +1,7 @@
 //! The security group kind against moto: create, read back, change rules in place, delete.
 
 use serde_json::json;
-use stackctl_contract::Values;
+use stackctl_contract::{Instance, Prior, Values};
 use stackctl_testkit::Moto;
 
 #[tokio::test]
@@ -43,6 +43,22 @@ async fn group_lifecycle_against_moto() {
         .unwrap();
     assert_eq!(updated.attrs["ingress"], desired["ingress"]);
     assert_eq!(updated.attrs["tags"], desired["tags"]);
+
+    // A refresh reads all groups in one request; one that is gone reads as gone without
+    // failing the others (a `GroupIds` list would fail the whole request).
+    let mut other_desired = desired.clone();
+    other_desired.insert("name".into(), json!("t-other-sg"));
+    let other = kind.create(&other_desired).await.unwrap();
+    let gone = Instance::new("sg-0123456789abcdef0", Values::new());
+    let priors = [&updated, &gone, &other].map(|instance| Prior {
+        type_name: "aws_security_group",
+        instance,
+    });
+    let together = kind.read_many(&priors).await.unwrap();
+    assert_eq!(together[0], kind.read(&updated).await.unwrap());
+    assert!(together[0].is_some());
+    assert!(together[1].is_none());
+    assert_eq!(together[2].as_ref().map(|i| &i.id), Some(&other.id));
 
     kind.delete(&updated).await.unwrap();
     assert!(kind.read(&updated).await.unwrap().is_none());
