@@ -625,6 +625,12 @@ fn service_of(type_name: &str) -> &'static str {
     }
 }
 
+/// Whether a resource of this type makes calls to this SDK service: its own, and EC2 for a
+/// mount target (its security groups are read from its network interface).
+fn uses_service(type_name: &str, service: &str) -> bool {
+    service_of(type_name) == service || (type_name == "aws_efs_mount_target" && service == "EC2")
+}
+
 /// The SigV4 signing name (the proxy's `service`) of a resource type.
 fn signing_name(type_name: &str) -> &'static str {
     match service_of(type_name) {
@@ -648,7 +654,7 @@ fn keywords(type_name: &str) -> &'static [&'static str] {
         "aws_lb_target_group" => &["TargetGroup"],
         "aws_lb_listener" => &["Listener"],
         "aws_efs_file_system" => &["FileSystem"],
-        "aws_efs_mount_target" => &["MountTarget"],
+        "aws_efs_mount_target" => &["MountTarget", "NetworkInterface"],
         "aws_db_subnet_group" => &["DBSubnetGroup"],
         "aws_db_instance" => &["DBInstance"],
         "aws_ecs_cluster" => &["Cluster"],
@@ -710,7 +716,7 @@ fn attribute(calls: &[Call], resources: &mut BTreeMap<String, Res>) -> Attributi
         let mut cands: Vec<String> = resources
             .values()
             .filter(|r| r.start <= c.begin && c.begin <= r.end)
-            .filter(|r| service_of(type_of(&r.address)) == c.service)
+            .filter(|r| uses_service(type_of(&r.address), &c.service))
             .map(|r| r.address.clone())
             .collect();
         if cands.len() > 1 {
@@ -860,7 +866,8 @@ fn critical_path(m: &Measure, state: &serde_json::Value, latency: Duration) -> C
     let t_last_end = resources.values().map(|r| r.end).max().unwrap();
 
     // Plan phase: the calls made before the first resource started. The networking reads
-    // (the default VPC, then its subnets) depend on each other; every other call there is one
+    // (the subnets, and the default VPC when no default subnet names it) depend on each other;
+    // every other call there is one
     // resource's refresh or adoption lookup, which depends only on its own name and on the
     // networking reads.
     let (plan_calls, apply_calls): (Vec<Call>, Vec<Call>) =
