@@ -1003,8 +1003,7 @@ async fn tags_of(elb: &Client, arns: &[String]) -> Result<BTreeMap<String, Tags>
                 }
                 // An ARN AWS answered nothing for still exists: it has no tags.
                 for arn in chunk {
-                    out.entry(arn.clone())
-                        .or_insert_with(|| Tags::from_pairs([]));
+                    out.entry(arn.clone()).or_default();
                 }
             }
             Err(e) if e.is(ALL_GONE) => {
