@@ -784,6 +784,43 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     assert_no_secrets(&stack);
 }
 
+/// A first plan looks up, by unique name, every resource it is about to create (a killed run
+/// may have made it), and sends those lookups together, those of resources that need another
+/// one (a role's policy and attachment need the role) included: with 300 ms added to every
+/// request, all of them are in flight at once.
+#[test]
+fn a_first_plan_sends_every_lookup_at_once() {
+    let stack = Stack::new();
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(std::time::Duration::from_millis(300)),
+    );
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    let events = proxy.events();
+    let listing = events
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    // The networking read comes first: the lookups need the VPC.
+    assert_eq!(events[0].operation, "DescribeSubnets", "{listing}");
+    let lookups = events.len() - 1;
+    for op in ["GetRole", "GetRolePolicy", "ListAttachedRolePolicies"] {
+        assert!(events.iter().any(|e| e.operation == op), "{op}:\n{listing}");
+    }
+    assert!(lookups >= 10, "{listing}");
+    assert_eq!(
+        proxy.take_peak_in_flight(),
+        lookups as u64,
+        "not every lookup was in flight at once:\n{listing}"
+    );
+}
+
 /// Plan's refresh reads in batches: with nothing changed it makes at most one request per
 /// resource, and the batched reads still see what was changed by hand (a secret value, a mount
 /// target's groups), which apply then puts back.

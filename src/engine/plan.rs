@@ -244,6 +244,41 @@ pub fn scrub_attrs(desired: &mut Attrs, sensitive: &[&str], salt: &str) {
     }
 }
 
+/// Whether `desired` asks to create the resource (it does not exist), leave it, change it in
+/// place, or replace it; with the desired attributes that differ and, for a replacement, why.
+fn decide(
+    kind: &dyn Kind,
+    desired: &Attrs,
+    live: Option<&Instance>,
+) -> (Action, Vec<String>, Option<String>) {
+    let Some(inst) = live else {
+        return (Action::Create, desired.keys().cloned().collect(), None);
+    };
+    let changed = diff(desired, &inst.attrs);
+    let forces: Vec<&str> = changed
+        .iter()
+        .map(String::as_str)
+        .filter(|c| kind.force_new().contains(c))
+        .collect();
+    if changed.is_empty() {
+        (Action::NoOp, changed, None)
+    } else if !forces.is_empty() {
+        let why = format!("{} cannot change in place", forces.join(", "));
+        (Action::Replace, changed, Some(why))
+    } else {
+        (Action::Update, changed, None)
+    }
+}
+
+/// What the resources that need this one will see of it.
+fn planned_of(action: Action, live: Option<&Instance>, desired: &Attrs) -> Planned {
+    match (action, live) {
+        (Action::NoOp, Some(inst)) => Planned::Known(inst.attrs.clone()),
+        (Action::Update, Some(inst)) => Planned::Updating(inst.attrs.clone(), desired.clone()),
+        _ => Planned::Creating(desired.clone()),
+    }
+}
+
 /// `order` cut into levels: a resource's level is one more than the deepest of what it needs,
 /// so nothing in a level depends on anything else in it.
 fn levels<'a>(graph: &Graph, order: &'a [String]) -> Vec<Vec<&'a String>> {
@@ -308,10 +343,53 @@ pub async fn plan(
             .iter()
             .map(|s| (s.address.as_str(), s))
             .collect();
+        let levels = levels(&graph, &order);
+
+        // A resource the state lacks is looked up by its unique name before it is created
+        // (adoption). Its name may come from what it needs (a role policy names its role), so
+        // the lookup can only be made once they are planned, which waits on their own lookups:
+        // one round trip per dependency level. Instead, guess that nothing is adopted, compute
+        // every lookup from that guess and send them all at once. The guess is almost always
+        // right: an adopted resource keeps the name the configuration gives it. Where it was
+        // wrong (the values differ), the walk below looks up again with the real values.
+        let mut early: HashMap<&str, (Values, Result<Option<Instance>, ResourceError>)> =
+            HashMap::new();
+        {
+            let mut guessed: HashMap<String, Planned> = HashMap::new();
+            let mut lookups = Vec::new();
+            for address in levels.iter().flatten() {
+                let Some(spec) = specs.get(address.as_str()) else {
+                    continue;
+                };
+                let mut desired = spec.desired(&PlanResolver(&guessed));
+                scrub_attrs(&mut desired, spec.kind.sensitive(), &salt);
+                let live = refreshed.get(address.as_str()).cloned().flatten();
+                if live.is_none() {
+                    if let Some(values) = super::all_known(&desired) {
+                        lookups.push((address.as_str(), spec.kind.clone(), values));
+                    }
+                }
+                let (action, _, _) = decide(spec.kind.as_ref(), &desired, live.as_ref());
+                guessed.insert(
+                    (*address).clone(),
+                    planned_of(action, live.as_ref(), &desired),
+                );
+            }
+            let results = join_all(
+                lookups
+                    .iter()
+                    .map(|(_, kind, values)| async move { kind.adopt(values).await }),
+            )
+            .await;
+            for ((address, _, values), found) in lookups.into_iter().zip(results) {
+                early.insert(address, (values, found));
+            }
+        }
+
         let mut planned: HashMap<String, Planned> = HashMap::new();
-        for level in levels(&graph, &order) {
+        for level in &levels {
             // Resources of one level need only earlier levels: compute what they should be,
-            // then look up the ones the state lacks all at once (one round trip, not one each).
+            // then look up, all at once, the ones the state lacks and the guess above missed.
             let mut items = Vec::new();
             for address in level {
                 let Some(spec) = specs.get(address.as_str()) else {
@@ -319,29 +397,30 @@ pub async fn plan(
                 };
                 let mut desired = spec.desired(&PlanResolver(&planned));
                 scrub_attrs(&mut desired, spec.kind.sensitive(), &salt);
-                let live = refreshed.get(address).cloned().flatten();
-                items.push((address, *spec, desired, live));
+                let live = refreshed.get(address.as_str()).cloned().flatten();
+                items.push((*address, *spec, desired, live));
             }
-            let lookups = join_all(
-                items
-                    .iter()
-                    .map(|(address, spec, desired, live)| async move {
-                        let values = match live {
-                            None => super::all_known(desired),
-                            Some(_) => None,
-                        };
-                        let Some(values) = values else {
-                            return Ok(None);
-                        };
-                        let found = spec.kind.adopt(&values).await.map_err(|source| {
-                            PlanError::Refresh {
-                                address: (*address).clone(),
-                                source,
-                            }
-                        })?;
-                        Ok::<_, PlanError>(Some((found, values)))
-                    }),
-            )
+            let lookups = join_all(items.iter().map(|(address, spec, desired, live)| {
+                let values = match live {
+                    None => super::all_known(desired),
+                    Some(_) => None,
+                };
+                let guessed = early.remove(address.as_str());
+                async move {
+                    let Some(values) = values else {
+                        return Ok(None);
+                    };
+                    let found = match guessed {
+                        Some((guess, found)) if guess == values => found,
+                        _ => spec.kind.adopt(&values).await,
+                    };
+                    let found = found.map_err(|source| PlanError::Refresh {
+                        address: (*address).clone(),
+                        source,
+                    })?;
+                    Ok::<_, PlanError>(Some((found, values)))
+                }
+            }))
             .await;
             for ((address, spec, desired, mut live), lookup) in items.into_iter().zip(lookups) {
                 let kind = spec.kind.clone();
@@ -358,54 +437,18 @@ pub async fn plan(
                         None => {}
                     }
                 }
-                let (action, changed, note) = match &live {
-                    None => {
-                        let note = if foreign {
-                            Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned())
-                        } else {
-                            was_in_state.then(|| "it was deleted outside stackctl".to_owned())
-                        };
-                        (Action::Create, desired.keys().cloned().collect(), note)
-                    }
-                    Some(inst) => {
-                        let changed = diff(&desired, &inst.attrs);
-                        let forces: Vec<&String> = changed
-                            .iter()
-                            .filter(|c| kind.force_new().contains(&c.as_str()))
-                            .collect();
-                        if changed.is_empty() {
-                            (Action::NoOp, changed, None)
-                        } else if !forces.is_empty() {
-                            let why = forces
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            (
-                                Action::Replace,
-                                changed.clone(),
-                                Some(format!("{why} cannot change in place")),
-                            )
-                        } else {
-                            (Action::Update, changed, None)
-                        }
-                    }
+                let (action, changed, note) = decide(kind.as_ref(), &desired, live.as_ref());
+                let note = match action {
+                    Action::Create if foreign => Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned()),
+                    Action::Create => was_in_state.then(|| "it was deleted outside stackctl".to_owned()),
+                    _ => note,
                 };
                 let note = match (adopt, note) {
                     (true, Some(n)) => Some(format!("found in AWS, not in the state; {n}")),
                     (true, None) => Some("found in AWS, not in the state".to_owned()),
                     (false, n) => n,
                 };
-                planned.insert(
-                    address.clone(),
-                    match (action, &live) {
-                        (Action::NoOp, Some(inst)) => Planned::Known(inst.attrs.clone()),
-                        (Action::Update, Some(inst)) => {
-                            Planned::Updating(inst.attrs.clone(), desired.clone())
-                        }
-                        _ => Planned::Creating(desired.clone()),
-                    },
-                );
+                planned.insert(address.clone(), planned_of(action, live.as_ref(), &desired));
                 changes.push(Change {
                     address: address.clone(),
                     kind,

@@ -321,6 +321,27 @@ struct Counters {
     timeouts: AtomicU64,
     lost_answers: AtomicU64,
     upstream_errors: AtomicU64,
+    /// Requests received and not yet answered (or dropped), and the most there were at once
+    /// since [`FaultProxy::take_peak_in_flight`].
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+}
+
+/// Counts one request in flight while it lives, so every way out of the handler ends it.
+struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    fn start(c: &'a Counters) -> InFlight<'a> {
+        let now = c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        c.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(c)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl FaultProxy {
@@ -392,6 +413,15 @@ impl FaultProxy {
             lost_answers: l(&c.lost_answers),
             upstream_errors: l(&c.upstream_errors),
         }
+    }
+
+    /// The most requests that were in flight at once (received, not yet answered) since the
+    /// last call, and start counting again from those in flight now. With latency added, this
+    /// shows how many requests a client sends together instead of one after the other.
+    pub fn take_peak_in_flight(&self) -> u64 {
+        let c = &self.shared.counters;
+        let now = c.in_flight.load(Ordering::SeqCst);
+        c.peak_in_flight.swap(now, Ordering::SeqCst)
     }
 
     /// Every request handled so far, in the order the decisions were made.
@@ -635,6 +665,7 @@ async fn serve_connection(
             Ok(None) | Err(_) => return,
         };
         sh.counters.requests.fetch_add(1, Ordering::SeqCst);
+        let _in_flight = InFlight::start(&sh.counters);
         if !sh.cfg.latency.is_zero() {
             tokio::time::sleep(sh.cfg.latency).await;
         }
