@@ -4,7 +4,7 @@ mod common;
 
 use common::{assert_no_secrets, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
-use stackctl_testkit::{FaultProxy, Faults};
+use stackctl_testkit::{Event, FaultProxy, Faults};
 
 /// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
 const ADDRESSES: &[&str] = &[
@@ -784,6 +784,25 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     assert_no_secrets(&stack);
 }
 
+/// `plan -detailed-exitcode` sent through `proxy`, which must exit with `code`: the requests
+/// it made, and the same as a listing for assertion messages.
+#[track_caller]
+fn plan_through(stack: &Stack, proxy: &FaultProxy, code: i32) -> (Vec<Event>, String) {
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .run();
+    assert_eq!(plan.code, code, "{plan:?}");
+    let events = proxy.events();
+    let listing = events
+        .iter()
+        .map(|e| format!("  {e}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (events, listing)
+}
+
 /// A first plan looks up, by unique name, every resource it is about to create (a killed run
 /// may have made it), and sends those lookups together, those of resources that need another
 /// one (a role's policy and attachment need the role) included: with 300 ms added to every
@@ -795,18 +814,7 @@ fn a_first_plan_sends_every_lookup_at_once() {
         &stack.moto.endpoint,
         Faults::none().with_latency(std::time::Duration::from_millis(300)),
     );
-    let plan = stack
-        .cmd("plan")
-        .arg("-detailed-exitcode")
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .run();
-    assert_eq!(plan.code, 2, "{plan:?}");
-    let events = proxy.events();
-    let listing = events
-        .iter()
-        .map(|e| format!("  {e}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (events, listing) = plan_through(&stack, &proxy, 2);
     // The networking read comes first: the lookups need the VPC.
     assert_eq!(events[0].operation, "DescribeSubnets", "{listing}");
     let lookups = events.len() - 1;
@@ -829,18 +837,7 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     let stack = Stack::applied();
     let sdk = stack.sdk().await;
     let proxy = FaultProxy::start(&stack.moto.endpoint, Faults::none());
-    let plan = stack
-        .cmd("plan")
-        .arg("-detailed-exitcode")
-        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
-        .run();
-    assert_eq!(plan.code, 0, "{plan:?}");
-    let events = proxy.events();
-    let listing = events
-        .iter()
-        .map(|e| format!("  {e}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (events, listing) = plan_through(&stack, &proxy, 0);
     assert!(
         events.len() <= ADDRESSES.len(),
         "{} requests for {} resources:\n{listing}",

@@ -7,7 +7,7 @@
 
 pub mod proxy;
 
-pub use proxy::{Fault, FaultProxy, Faults, Stats};
+pub use proxy::{Event, Fault, FaultProxy, Faults, Stats};
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
