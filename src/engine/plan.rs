@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use serde_json::Value as J;
-use stackctl_contract::{Attrs, Instance, Kind, Prior, Resolve, ResourceError, Val, Values};
+use stackctl_contract::{
+    Attrs, Instance, Kind, Prior, Resolve, ResourceError, ResourceSpec, Val, Values,
+};
 
 use super::graph::Graph;
 use super::state::{ResourceState, State};
@@ -244,6 +246,15 @@ pub fn scrub_attrs(desired: &mut Attrs, sensitive: &[&str], salt: &str) {
     }
 }
 
+/// What `spec` should be, given what the resources it needs are planned to be, with its secrets
+/// fingerprinted as the state holds them. Both walks of the plan go through here: an early
+/// lookup's answer is reused only if its values are equal, so they must be computed alike.
+fn desired_with(spec: &ResourceSpec, planned: &HashMap<String, Planned>, salt: &str) -> Attrs {
+    let mut desired = spec.desired(&PlanResolver(planned));
+    scrub_attrs(&mut desired, spec.kind.sensitive(), salt);
+    desired
+}
+
 /// Whether `desired` asks to create the resource (it does not exist), leave it, change it in
 /// place, or replace it; with the desired attributes that differ and, for a replacement, why.
 fn decide(
@@ -361,8 +372,7 @@ pub async fn plan(
                 let Some(spec) = specs.get(address.as_str()) else {
                     continue;
                 };
-                let mut desired = spec.desired(&PlanResolver(&guessed));
-                scrub_attrs(&mut desired, spec.kind.sensitive(), &salt);
+                let desired = desired_with(spec, &guessed, &salt);
                 let live = refreshed.get(address.as_str()).cloned().flatten();
                 if live.is_none() {
                     if let Some(values) = super::all_known(&desired) {
@@ -395,8 +405,7 @@ pub async fn plan(
                 let Some(spec) = specs.get(address.as_str()) else {
                     continue;
                 };
-                let mut desired = spec.desired(&PlanResolver(&planned));
-                scrub_attrs(&mut desired, spec.kind.sensitive(), &salt);
+                let desired = desired_with(spec, &planned, &salt);
                 let live = refreshed.get(address.as_str()).cloned().flatten();
                 items.push((*address, *spec, desired, live));
             }
