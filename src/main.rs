@@ -61,15 +61,40 @@ fn main() -> ExitCode {
 /// `STACKCTL_LOG=aws_smithy_runtime=debug` is passed through as is.
 fn init_logging() {
     let spec = std::env::var("STACKCTL_LOG").unwrap_or_default();
+    // The AWS SDK's own warnings (a credential provider that failed before the next one
+    // succeeded, a retried request) carry `Debug` dumps of raw responses: they stay off unless
+    // asked for with a full filter. stackctl reports what matters in its own words.
+    let ours = |level: &str| {
+        [
+            "stackctl",
+            "stackctl_contract",
+            "stackctl_security",
+            "stackctl_alb",
+            "stackctl_efs",
+            "stackctl_rds",
+            "stackctl_secrets",
+            "stackctl_ecs",
+            "stackctl_networking",
+        ]
+        .iter()
+        .map(|c| format!("{c}={level}"))
+        .collect::<Vec<_>>()
+        .join(",")
+    };
     let filter = if spec.is_empty() {
-        "warn".to_owned()
+        format!("off,{}", ours("warn"))
     } else if spec.contains('=') || spec.contains(',') {
         spec
     } else {
-        format!("warn,stackctl={spec},stackctl_contract={spec},stackctl_security={spec},stackctl_alb={spec},stackctl_efs={spec},stackctl_rds={spec},stackctl_secrets={spec},stackctl_ecs={spec},stackctl_networking={spec}")
+        format!("off,{}", ours(&spec))
     };
+    // Colour only for a person at a terminal, never in a CI log or a file, and never with
+    // NO_COLOR set (no-color.org).
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -12,7 +12,7 @@ use crate::engine::apply::{self, Outcome, Persist};
 use crate::engine::lock::Lock;
 use crate::engine::plan::{self, Mode, Plan};
 use crate::engine::render::{self, Progress};
-use crate::engine::state::State;
+use crate::engine::state::{Location, State, StateError};
 use crate::engine::Config;
 use crate::vars::{Raw, Vars};
 use crate::{aws, stack};
@@ -28,7 +28,7 @@ pub struct Options {
     pub lock_timeout: Duration,
     pub endpoint_url: Option<String>,
     /// Whether the full, checked variables are needed (plan, apply) or only enough to find the
-    /// state and the region (destroy).
+    /// state (destroy, which takes its region from the state).
     pub needs_vars: bool,
 }
 
@@ -41,12 +41,77 @@ pub fn default_state_path(project: &str, environment: &str) -> PathBuf {
     Path::new(STATE_DIR).join(format!("{project}-{environment}.json"))
 }
 
-/// An open run: variables, the locked state, and AWS configuration.
+/// Whether the user named a stack: a var file, a `-var`, or the project or environment in the
+/// environment (`STACKCTL_VAR_project_name`). Without one, the defaults name `prestashop-dev`,
+/// which is a guess, never a reason to touch that stack.
+pub fn names_a_stack(var_files: &[PathBuf], vars: &[String]) -> bool {
+    !var_files.is_empty()
+        || !vars.is_empty()
+        || ["STACKCTL_VAR_project_name", "STACKCTL_VAR_environment"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some())
+}
+
+/// Every state in `.stackctl/` (a state that is only locked, from a first apply killed before
+/// it wrote anything, counts), sorted.
+pub fn states_in_dir() -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(STATE_DIR) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?;
+            let state = name.strip_suffix(".lock").unwrap_or(name);
+            (state.ends_with(".json") && !state.starts_with('.')).then(|| p.with_file_name(state))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The state a command that works from a state alone means (destroy, output, state,
+/// force-unlock): `-state`, else the stack the variables name, else the only state in
+/// `.stackctl/`. Several states and no variables is refused: picking one would be a guess.
+pub fn locate_state(
+    explicit: Option<&Path>,
+    var_files: &[PathBuf],
+    vars: &[String],
+) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_owned());
+    }
+    if names_a_stack(var_files, vars) {
+        let (project, env) = gather(var_files, vars)?.project_env();
+        return Ok(default_state_path(&project, &env));
+    }
+    let mut found = states_in_dir();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => bail!(
+            "no state found in {}\n  hint: run `stackctl apply -var-file FILE` first, or pass -state PATH",
+            STATE_DIR
+        ),
+        _ => bail!(
+            "several states in {}, and no variables say which stack is meant: {}\n  hint: name it with -var-file FILE (the one you applied with) or -state PATH",
+            STATE_DIR,
+            found
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// An open run: variables, the locked state, AWS configuration and who the credentials are.
 pub struct Session {
     pub vars: Option<Vars>,
     pub state_path: PathBuf,
     pub state: State,
     pub sdk: aws_types::SdkConfig,
+    pub identity: aws::Identity,
     _lock: Lock,
 }
 
@@ -58,20 +123,130 @@ impl Session {
         } else {
             None
         };
-        let (project, environment) = raw.project_env();
-        let state_path = opts
-            .state
-            .clone()
-            .unwrap_or_else(|| default_state_path(&project, &environment));
+        let state_path = match &vars {
+            Some(v) => opts
+                .state
+                .clone()
+                .unwrap_or_else(|| default_state_path(&v.project_name, &v.environment)),
+            None => locate_state(opts.state.as_deref(), &opts.var_files, &opts.vars)?,
+        };
+        if vars.is_none() && !state_path.exists() {
+            // Destroy works from a state: without one there is nothing it may delete, and an
+            // empty state must not be left behind as if a stack had been destroyed.
+            let others = states_in_dir();
+            bail!(
+                "no state at {}: there is nothing stackctl knows to {command}\n  hint: {}",
+                state_path.display(),
+                if others.is_empty() {
+                    "check -var-file / -state: they name the stack you applied".to_owned()
+                } else {
+                    format!(
+                        "the states here are {}; name one with -var-file or -state",
+                        others
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            );
+        }
         let lock = Lock::acquire(&state_path, command, opts.lock_timeout)?;
-        let state = State::load(&state_path)?;
-        let sdk = aws::sdk_config(&raw.region(), opts.endpoint_url.as_deref()).await;
+        let mut state = State::load(&state_path)?;
+        // The region: the variables' for plan and apply (aws_region wins over AWS_REGION and
+        // the profile, as `provider "aws" { region = var.aws_region }` does); the state's for
+        // destroy, which may run without the var file.
+        let given_region = raw.given("aws_region");
+        let region = match (&vars, &state.aws) {
+            (Some(v), _) => v.aws_region.clone(),
+            (None, Some(loc)) => loc.region.clone(),
+            (None, None) => raw.region(),
+        };
+        if let Some(loc) = state.aws.as_ref().filter(|_| !state.resources.is_empty()) {
+            if loc.region != region && (vars.is_some() || given_region.is_some()) {
+                return Err(StateError::OtherRegion {
+                    path: state_path,
+                    state_region: loc.region.clone(),
+                    region,
+                    origin: given_region.map(|(_, o)| o),
+                }
+                .into());
+            }
+        }
+        let sdk = aws::sdk_config(&region, opts.endpoint_url.as_deref()).await;
+        let identity = aws::identity(&sdk).await?;
+        let here = Location {
+            account_id: identity.account.clone(),
+            partition: identity.partition.clone(),
+            region,
+        };
+        match &state.aws {
+            Some(loc) if !state.resources.is_empty() && loc.account_id != here.account_id => {
+                return Err(StateError::OtherAccount {
+                    path: state_path,
+                    state_account: loc.account_id.clone(),
+                    account: here.account_id,
+                }
+                .into());
+            }
+            // Bound at the first apply (saved with the first resource); an empty state may move.
+            _ => state.aws = Some(here),
+        }
+        tracing::debug!(account = %identity.account, partition = %identity.partition, "identity");
         Ok(Session {
             vars,
             state_path,
             state,
             sdk,
+            identity,
             _lock: lock,
+        })
+    }
+
+    /// Print what the user should know before reading the plan: the variables' warnings (on
+    /// stderr) and the new-stack notice.
+    pub fn print_notices(&self) {
+        if let Some(vars) = &self.vars {
+            for w in vars.warnings() {
+                eprintln!("Warning: {w}");
+            }
+        }
+        if let Some(n) = self.new_stack_notice() {
+            println!("{n}");
+        }
+    }
+
+    /// A word before the plan when the variables name a stack that has no state yet while
+    /// `.stackctl/` holds another of the same project: a renamed environment or project would
+    /// otherwise quietly become a second stack.
+    pub fn new_stack_notice(&self) -> Option<String> {
+        let vars = self.vars.as_ref()?;
+        if self.state_path.exists()
+            || self.state_path != default_state_path(&vars.project_name, &vars.environment)
+        {
+            return None;
+        }
+        let prefix = format!("{}-", vars.project_name);
+        let siblings: Vec<String> = states_in_dir()
+            .into_iter()
+            .filter(|p| p != &self.state_path)
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+            .map(|p| p.display().to_string())
+            .collect();
+        (!siblings.is_empty()).then(|| {
+            format!(
+                "Warning: no state at {} yet, but {} holds {} of project {:?}.\n  This plan creates a second, separate stack ({}-{}). If you meant the existing one (a renamed\n  environment or project), stop here and use the var file it was applied with.\n",
+                self.state_path.display(),
+                STATE_DIR,
+                siblings.join(", "),
+                vars.project_name,
+                vars.project_name,
+                vars.environment,
+            )
         })
     }
 
@@ -84,7 +259,7 @@ impl Session {
         let net = stackctl_networking::lookup(&self.sdk)
             .await
             .context("reading the default VPC (module.networking)")?;
-        Ok(stack::config(&self.sdk, vars, &net))
+        Ok(stack::config(&self.sdk, vars, &net, &self.identity))
     }
 
     pub async fn plan(&self, config: &Config, mode: Mode) -> Result<Plan> {
@@ -134,11 +309,26 @@ pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<E
 }
 
 fn report(outcome: &Outcome, plan: &Plan, elapsed: Duration) {
-    let (add, change, destroy) = plan.counts();
+    // What was done, not what was planned: a planned update that found nothing left to change
+    // is not counted, and an adoption is named.
+    let adopted = match outcome.adopted {
+        0 => String::new(),
+        n => format!("{n} adopted, "),
+    };
     if outcome.ok() {
         match plan.mode {
-            Mode::Apply => println!("\nApply complete! Resources: {add} added, {change} changed, {destroy} destroyed. ({:.1}s)", elapsed.as_secs_f64()),
-            Mode::Destroy => println!("\nDestroy complete! Resources: {destroy} destroyed. ({:.1}s)", elapsed.as_secs_f64()),
+            Mode::Apply => println!(
+                "\nApply complete! Resources: {adopted}{} added, {} changed, {} destroyed. ({:.1}s)",
+                outcome.added,
+                outcome.changed,
+                outcome.destroyed,
+                elapsed.as_secs_f64()
+            ),
+            Mode::Destroy => println!(
+                "\nDestroy complete! Resources: {} destroyed. ({:.1}s)",
+                outcome.destroyed,
+                elapsed.as_secs_f64()
+            ),
         }
         return;
     }

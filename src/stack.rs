@@ -6,6 +6,7 @@ use serde_json::Value as J;
 use stackctl_contract::{Ref, Resolve, Tags, Val};
 use stackctl_networking::Network;
 
+use crate::aws::Identity;
 use crate::engine::{Config, OutputDef, Registry};
 use crate::vars::Vars;
 
@@ -26,9 +27,11 @@ pub fn registry(sdk: &SdkConfig) -> Registry {
 }
 
 /// The resources and outputs for these variables in this network.
-pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
-    let project = vars.project_name.clone();
-    let tags = Tags::stack(&project, &vars.environment);
+pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network, identity: &Identity) -> Config {
+    // Every AWS name starts with `{project}-{environment}`: dev, staging and prod of one
+    // project live side by side in one account without ever sharing a name.
+    let prefix = format!("{}-{}", vars.project_name, vars.environment);
+    let tags = Tags::stack(&vars.project_name, &vars.environment);
     let subnet_ids = net.subnet_ids();
     let efs_subnets: Vec<(String, String)> = net
         .subnets
@@ -40,7 +43,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     specs.extend(stackctl_security::specs(
         sdk,
         &stackctl_security::Inputs {
-            project: project.clone(),
+            name_prefix: prefix.clone(),
             vpc_id: net.vpc_id.clone(),
             tags: tags.clone(),
         },
@@ -48,7 +51,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     specs.extend(stackctl_alb::specs(
         sdk,
         &stackctl_alb::Inputs {
-            project: project.clone(),
+            name_prefix: prefix.clone(),
             vpc_id: net.vpc_id.clone(),
             subnet_ids: subnet_ids.clone(),
             security_group: Ref::new(stackctl_security::ALB, "id"),
@@ -58,7 +61,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     let efs = stackctl_efs::specs(
         sdk,
         &stackctl_efs::Inputs {
-            project: project.clone(),
+            name_prefix: prefix.clone(),
             subnets: efs_subnets.clone(),
             security_group: Ref::new(stackctl_security::EFS, "id"),
             tags: tags.clone(),
@@ -68,7 +71,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     specs.extend(stackctl_rds::specs(
         sdk,
         &stackctl_rds::Inputs {
-            project: project.clone(),
+            name_prefix: prefix.clone(),
             environment: vars.environment.clone(),
             engine_version: vars.db_engine_version.clone(),
             instance_class: vars.db_instance_class.clone(),
@@ -84,7 +87,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     specs.extend(stackctl_secrets::specs(
         sdk,
         &stackctl_secrets::Inputs {
-            project: project.clone(),
+            project: vars.project_name.clone(),
             environment: vars.environment.clone(),
             db_password: vars.db_password.expose().to_owned(),
             admin_email: vars.admin_email.clone(),
@@ -111,8 +114,10 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network) -> Config {
     specs.extend(stackctl_ecs::specs(
         sdk,
         &stackctl_ecs::Inputs {
-            project: project.clone(),
+            name_prefix: prefix.clone(),
             region: vars.aws_region.clone(),
+            account_id: identity.account.clone(),
+            partition: identity.partition.clone(),
             tags,
             log_retention_days: vars.log_retention_days,
             cpu: vars.ecs_cpu.clone(),

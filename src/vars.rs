@@ -69,7 +69,7 @@ pub const DEFS: &[Def] = &[
         "environment",
         Type::String,
         Some("dev"),
-        "environment (dev, staging, prod); prod keeps a final RDS snapshot",
+        "environment (dev, staging, prod); prod keeps a final RDS snapshot; second part of every name",
     ),
     secret(
         "db_password",
@@ -97,14 +97,14 @@ pub const DEFS: &[Def] = &[
     def(
         "db_engine_version",
         Type::String,
-        Some("8.0"),
-        "MySQL engine version",
+        Some("8.4"),
+        "MySQL engine version (8.0 costs RDS extended support since 2026-07-31)",
     ),
     def(
         "db_username",
         Type::String,
         Some("prestashop_user"),
-        "MySQL master user",
+        "MySQL master user (1 to 16 characters)",
     ),
     def(
         "db_name",
@@ -144,6 +144,86 @@ pub const DEFS: &[Def] = &[
     ),
 ];
 
+/// Every region stackctl accepts: (code, partition, name). A region that does not exist would
+/// only fail at the first AWS request, after the lock is taken, with a DNS error that does not
+/// name the variable; a typo such as `eu-west-33` is caught here instead. The list is the AWS
+/// SDK's partition table (aws-sdk-* `endpoint_lib`, 2026) for the three partitions stackctl
+/// builds ARNs for; the isolated partitions (`aws-iso*`) and the European Sovereign Cloud
+/// (`aws-eusc`) are left out. A region AWS opens later needs a new row here, hence a new
+/// release. README's table of variables lists the same regions.
+pub const REGIONS: &[(&str, &str, &str)] = &[
+    ("us-east-1", "aws", "US East (N. Virginia)"),
+    ("us-east-2", "aws", "US East (Ohio)"),
+    ("us-west-1", "aws", "US West (N. California)"),
+    ("us-west-2", "aws", "US West (Oregon)"),
+    ("af-south-1", "aws", "Africa (Cape Town)"),
+    ("ap-east-1", "aws", "Asia Pacific (Hong Kong)"),
+    ("ap-east-2", "aws", "Asia Pacific (Taipei)"),
+    ("ap-northeast-1", "aws", "Asia Pacific (Tokyo)"),
+    ("ap-northeast-2", "aws", "Asia Pacific (Seoul)"),
+    ("ap-northeast-3", "aws", "Asia Pacific (Osaka)"),
+    ("ap-south-1", "aws", "Asia Pacific (Mumbai)"),
+    ("ap-south-2", "aws", "Asia Pacific (Hyderabad)"),
+    ("ap-southeast-1", "aws", "Asia Pacific (Singapore)"),
+    ("ap-southeast-2", "aws", "Asia Pacific (Sydney)"),
+    ("ap-southeast-3", "aws", "Asia Pacific (Jakarta)"),
+    ("ap-southeast-4", "aws", "Asia Pacific (Melbourne)"),
+    ("ap-southeast-5", "aws", "Asia Pacific (Malaysia)"),
+    ("ap-southeast-6", "aws", "Asia Pacific (New Zealand)"),
+    ("ap-southeast-7", "aws", "Asia Pacific (Thailand)"),
+    ("ca-central-1", "aws", "Canada (Central)"),
+    ("ca-west-1", "aws", "Canada West (Calgary)"),
+    ("eu-central-1", "aws", "Europe (Frankfurt)"),
+    ("eu-central-2", "aws", "Europe (Zurich)"),
+    ("eu-north-1", "aws", "Europe (Stockholm)"),
+    ("eu-south-1", "aws", "Europe (Milan)"),
+    ("eu-south-2", "aws", "Europe (Spain)"),
+    ("eu-west-1", "aws", "Europe (Ireland)"),
+    ("eu-west-2", "aws", "Europe (London)"),
+    ("eu-west-3", "aws", "Europe (Paris)"),
+    ("il-central-1", "aws", "Israel (Tel Aviv)"),
+    ("me-central-1", "aws", "Middle East (UAE)"),
+    ("me-south-1", "aws", "Middle East (Bahrain)"),
+    ("mx-central-1", "aws", "Mexico (Central)"),
+    ("sa-east-1", "aws", "South America (Sao Paulo)"),
+    ("cn-north-1", "aws-cn", "China (Beijing)"),
+    ("cn-northwest-1", "aws-cn", "China (Ningxia)"),
+    ("us-gov-east-1", "aws-us-gov", "AWS GovCloud (US-East)"),
+    ("us-gov-west-1", "aws-us-gov", "AWS GovCloud (US-West)"),
+];
+
+/// The ARN partition of `region`: `aws`, `aws-cn` or `aws-us-gov`. A checked region is always
+/// in [`REGIONS`]; any other string gets the partition its prefix implies, so a caller never
+/// needs to handle a failure.
+pub fn partition_of(region: &str) -> &'static str {
+    match REGIONS.iter().find(|(code, _, _)| *code == region) {
+        Some((_, partition, _)) => partition,
+        None if region.starts_with("cn-") => "aws-cn",
+        None if region.starts_with("us-gov-") => "aws-us-gov",
+        None => "aws",
+    }
+}
+
+/// The known region closest to a refused one, if one is close enough to be the intended one
+/// (`eu-west-33` -> `eu-west-3`).
+fn closest_region(region: &str) -> Option<&'static str> {
+    let region = region.trim().to_ascii_lowercase();
+    REGIONS
+        .iter()
+        .map(|(code, _, _)| (strsim::jaro_winkler(&region, code), *code))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, code)| code)
+}
+
+/// The longest `{project_name}-{environment}` prefix. The tightest AWS limit on a name built
+/// from it is the load balancer name `{prefix}-alb`: 32 characters for ELBv2, so 28. The others
+/// are looser: the target group `{prefix}-tg` (ELBv2, 32), the EFS creation token
+/// `{prefix}-efs` (64), the RDS identifier `{prefix}-db` (63), the IAM role
+/// `{prefix}-ecs-task-execution-role` (64), security groups, the ECS cluster and service, the
+/// secrets and the log group `/ecs/{prefix}` (255 or more).
+pub const MAX_PREFIX: usize = 28;
+
 /// A variable value that must never be printed or stored: Debug and Display show a mask.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -179,6 +259,27 @@ pub struct Vars {
     pub desired_count: i64,
     pub prestashop_image: String,
     pub log_retention_days: i64,
+}
+
+impl Vars {
+    /// `{project_name}-{environment}`: the start of every AWS name, so that two environments of
+    /// one project can live in one account without their names colliding.
+    pub fn name_prefix(&self) -> String {
+        format!("{}-{}", self.project_name, self.environment)
+    }
+
+    /// Values that are valid but probably not wanted, for the commands to print as
+    /// `Warning: ...` without failing.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let version = self.db_engine_version.as_str();
+        if version == "8.0" || version.starts_with("8.0.") {
+            warnings.push(format!(
+                "db_engine_version {version}: MySQL 8.0 left RDS standard support on 2026-07-31; RDS now bills extended support for it. Use 8.4 unless you must stay on 8.0."
+            ));
+        }
+        warnings
+    }
 }
 
 /// Where a value came from, so an error can point at it.
@@ -275,12 +376,73 @@ pub enum VarError {
     Flag { arg: String },
     #[error("variable `{key}` is required and has no value\n  hint: set it with -var {key}=..., or the environment variable STACKCTL_VAR_{key} (keep passwords out of var files)")]
     Missing { key: String },
-    #[error("{}variable `{key}` {rule}\n  hint: {}", origin.prefix(), origin.fix_hint(key))]
+    /// `rule` is one or more rules of this key, joined; never the value of a sensitive key.
+    #[error("{}variable `{key}` {rule}\n  hint: {}{}", origin.prefix(), origin.fix_hint(key), more_hint(key))]
     Invalid {
         origin: Origin,
         key: String,
         rule: String,
     },
+    /// Two variables together: each is valid alone, but every AWS name starts with both.
+    #[error("variables `project_name` and `environment` make the name prefix {prefix:?}, {} characters; at most {MAX_PREFIX} fit in the load balancer name `{prefix}-alb` (ELBv2 allows 32)\n  hint: shorten project_name ({project}) or environment ({environment}): every AWS name starts with project_name-environment", prefix.chars().count())]
+    Prefix {
+        prefix: String,
+        /// Where each of the two values came from.
+        project: Origin,
+        environment: Origin,
+    },
+    /// Several of the errors above, all reported by one run rather than one per run.
+    #[error("{}", list(.0))]
+    Many(Vec<VarError>),
+}
+
+impl VarError {
+    /// `Ok` for no error, the error itself for one (its message unchanged), `Many` for more.
+    fn all(errors: Vec<VarError>) -> Result<(), VarError> {
+        let mut flat = Vec::new();
+        for e in errors {
+            match e {
+                VarError::Many(inner) => flat.extend(inner),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => Ok(()),
+            1 => Err(flat.remove(0)),
+            _ => Err(VarError::Many(flat)),
+        }
+    }
+
+    /// The variable the error is about, if it is about one, to sort and de-duplicate.
+    fn key(&self) -> Option<&str> {
+        match self {
+            VarError::Unknown { key, .. }
+            | VarError::Type { key, .. }
+            | VarError::Missing { key }
+            | VarError::Invalid { key, .. } => Some(key),
+            VarError::Syntax { key, .. } => key.as_deref(),
+            VarError::Prefix { .. } => Some("project_name"),
+            VarError::Read { .. } | VarError::Flag { .. } | VarError::Many(_) => None,
+        }
+    }
+}
+
+/// Each error with its own hint, a blank line between them, and the count last.
+fn list(errors: &[VarError]) -> String {
+    let each: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    format!(
+        "{}\n\n{} problems in the variables",
+        each.join("\n\n"),
+        errors.len()
+    )
+}
+
+/// What a key's hint says beyond where to fix it.
+fn more_hint(key: &str) -> &'static str {
+    match key {
+        "aws_region" => "; README.md's table of variables lists the regions this stackctl knows (`stackctl validate` checks against the same list); a region AWS opened after this release needs a newer stackctl",
+        _ => "",
+    }
 }
 
 fn type_name(ty: Type) -> &'static str {
@@ -346,69 +508,105 @@ pub struct Raw {
 
 impl Raw {
     /// Gather values. Precedence is Terraform's: environment (`STACKCTL_VAR_name`) lowest, then
-    /// var files in the order given, then `-var` flags, the last one winning.
+    /// var files in the order given, then `-var` flags, the last one winning. Every unreadable
+    /// file, unknown name, wrong type and malformed `-var` is reported together.
     pub fn gather(
         files: &[PathBuf],
         flags: &[String],
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Raw, VarError> {
         let mut raw = Raw::default();
+        let mut errors = Vec::new();
+        // Sorted, so that errors come in the same order on every run.
+        let mut env: Vec<(String, String)> = env
+            .filter(|(k, _)| k.starts_with("STACKCTL_VAR_"))
+            .collect();
+        env.sort();
         for (k, v) in env {
-            if let Some(name) = k.strip_prefix("STACKCTL_VAR_") {
-                let origin = Origin::Env(k.clone());
-                let def = lookup(name, &origin)?;
-                raw.values.insert(def.name.to_owned(), (v, origin));
+            let origin = Origin::Env(k.clone());
+            match lookup(&k["STACKCTL_VAR_".len()..], &origin) {
+                Ok(def) => {
+                    raw.values.insert(def.name.to_owned(), (v, origin));
+                }
+                Err(e) => errors.push(e),
             }
         }
         for path in files {
-            raw.load_file(path)?;
+            raw.load_file(path, &mut errors);
         }
         for arg in flags {
-            let (k, v) = arg.split_once('=').ok_or_else(|| VarError::Flag {
-                arg: shown_flag(arg),
-            })?;
-            let def = lookup(k.trim(), &Origin::Flag)?;
-            raw.values
-                .insert(def.name.to_owned(), (v.to_owned(), Origin::Flag));
+            let Some((k, v)) = arg.split_once('=') else {
+                errors.push(VarError::Flag {
+                    arg: shown_flag(arg),
+                });
+                continue;
+            };
+            match lookup(k.trim(), &Origin::Flag) {
+                Ok(def) => {
+                    raw.values
+                        .insert(def.name.to_owned(), (v.to_owned(), Origin::Flag));
+                }
+                Err(e) => errors.push(e),
+            }
         }
+        VarError::all(errors)?;
         Ok(raw)
     }
 
-    fn load_file(&mut self, path: &Path) -> Result<(), VarError> {
-        let text = std::fs::read_to_string(path).map_err(|error| VarError::Read {
-            path: path.to_owned(),
-            error,
-        })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let (line, column, key) = locate(&text, e.span().map_or(0, |s| s.start));
-            VarError::Syntax {
-                path: path.to_owned(),
-                line,
-                column,
-                key,
-                message: e.message().trim_end().to_owned(),
+    /// Load one var file, adding what is wrong with it to `errors`. A file that cannot be read
+    /// or parsed is one error; otherwise every bad key in it is one.
+    fn load_file(&mut self, path: &Path, errors: &mut Vec<VarError>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => {
+                errors.push(VarError::Read {
+                    path: path.to_owned(),
+                    error,
+                });
+                return;
             }
-        })?;
+        };
+        let table: toml::Table = match text.parse() {
+            Ok(table) => table,
+            Err(e) => {
+                let e: toml::de::Error = e;
+                let (line, column, key) = locate(&text, e.span().map_or(0, |s| s.start));
+                errors.push(VarError::Syntax {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    key,
+                    message: e.message().trim_end().to_owned(),
+                });
+                return;
+            }
+        };
         let origin = Origin::File(path.to_owned());
         for (key, value) in table {
-            let def = lookup(&key, &origin)?;
+            let def = match lookup(&key, &origin) {
+                Ok(def) => def,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             // A number for a string is fine (`ecs_cpu = 256`); a float, a boolean, an array or
             // a table is not, nor a float for a whole number (`desired_count = 1.5`).
             let text = match &value {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Integer(i) => i.to_string(),
                 other => {
-                    return Err(VarError::Type {
+                    errors.push(VarError::Type {
                         got: describe(&key, other),
-                        origin,
+                        origin: origin.clone(),
                         key,
                         want: def.ty,
-                    })
+                    });
+                    continue;
                 }
             };
             self.values.insert(key, (text, origin.clone()));
         }
-        Ok(())
     }
 
     /// The project and environment only, for commands that need no passwords (destroy, output)
@@ -423,6 +621,14 @@ impl Raw {
         (get("project_name"), get("environment"))
     }
 
+    /// The value of `key` and where it came from, if a var file, a flag or the environment set
+    /// it (a default is not "given").
+    pub fn given(&self, key: &str) -> Option<(String, String)> {
+        self.values
+            .get(key)
+            .map(|(v, origin)| (v.clone(), origin.to_string()))
+    }
+
     pub fn region(&self) -> String {
         self.values
             .get("aws_region")
@@ -430,23 +636,107 @@ impl Raw {
             .unwrap_or_else(|| default_of("aws_region"))
     }
 
-    /// Type and check every variable.
+    /// Type and check every variable, reporting every bad one at once.
     pub fn check(&self) -> Result<Vars, VarError> {
-        let get = |key: &str| -> Result<(String, Origin), VarError> {
-            match self.values.get(key) {
-                Some(v) => Ok(v.clone()),
-                None => match DEFS.iter().find(|d| d.name == key).and_then(|d| d.default) {
-                    Some(d) => Ok((d.to_owned(), Origin::Default)),
-                    None => Err(VarError::Missing {
-                        key: key.to_owned(),
-                    }),
-                },
-            }
+        let mut errors = Vec::new();
+        // A missing or mistyped value gets a stand-in so the other checks still run; the rules
+        // of its key are dropped below, since its own error says more.
+        let e = &mut errors;
+        let vars = Vars {
+            aws_region: self.string("aws_region", e),
+            project_name: self.string("project_name", e),
+            environment: self.string("environment", e),
+            db_password: Secret(self.string("db_password", e)),
+            admin_password: Secret(self.string("admin_password", e)),
+            admin_email: self.string("admin_email", e),
+            db_instance_class: self.string("db_instance_class", e),
+            db_allocated_storage: self.number("db_allocated_storage", e),
+            db_engine_version: self.string("db_engine_version", e),
+            db_username: self.string("db_username", e),
+            db_name: self.string("db_name", e),
+            ecs_cpu: self.string("ecs_cpu", e),
+            ecs_memory: self.string("ecs_memory", e),
+            desired_count: self.number("desired_count", e),
+            prestashop_image: self.string("prestashop_image", e),
+            log_retention_days: self.number("log_retention_days", e),
         };
-        let string = |key: &str| get(key).map(|(v, _)| v);
-        let number = |key: &str| -> Result<i64, VarError> {
-            let (v, origin) = get(key)?;
-            v.trim().parse::<i64>().map_err(|_| VarError::Type {
+        let failed: Vec<String> = errors
+            .iter()
+            .filter_map(|e| e.key().map(str::to_owned))
+            .collect();
+        let origin = |key: &str| {
+            self.values
+                .get(key)
+                .map_or(Origin::Default, |(_, o)| o.clone())
+        };
+        // One error per key, with all its broken rules.
+        let mut by_key: Vec<(&'static str, Vec<String>)> = Vec::new();
+        for problem in rules(&vars) {
+            match problem {
+                Problem::Rule(key, _) if failed.iter().any(|f| f == key) => {}
+                Problem::Rule(key, rule) => match by_key.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, rules)) => rules.push(rule),
+                    None => by_key.push((key, vec![rule])),
+                },
+                Problem::Prefix(prefix) => errors.push(VarError::Prefix {
+                    prefix,
+                    project: origin("project_name"),
+                    environment: origin("environment"),
+                }),
+            }
+        }
+        errors.extend(by_key.into_iter().map(|(key, rules)| VarError::Invalid {
+            origin: origin(key),
+            key: key.to_owned(),
+            rule: rules.join(", and "),
+        }));
+        // In the table's order, whatever check found them.
+        errors.sort_by_key(|e| {
+            e.key()
+                .and_then(|k| DEFS.iter().position(|d| d.name == k))
+                .unwrap_or(usize::MAX)
+        });
+        VarError::all(errors)?;
+        Ok(vars)
+    }
+
+    /// The value of `key` and where it came from, its default if it has one; `None` if it is
+    /// required and has no value.
+    fn get(&self, key: &str) -> Option<(String, Origin)> {
+        match self.values.get(key) {
+            Some(v) => Some(v.clone()),
+            None => DEFS
+                .iter()
+                .find(|d| d.name == key)
+                .and_then(|d| d.default)
+                .map(|d| (d.to_owned(), Origin::Default)),
+        }
+    }
+
+    /// A string variable; an empty stand-in if it is missing, with the error in `errors`.
+    fn string(&self, key: &str, errors: &mut Vec<VarError>) -> String {
+        match self.get(key) {
+            Some((v, _)) => v,
+            None => {
+                errors.push(VarError::Missing {
+                    key: key.to_owned(),
+                });
+                String::new()
+            }
+        }
+    }
+
+    /// A whole-number variable; a stand-in 0 if it is missing or not a number, with the error
+    /// in `errors`.
+    fn number(&self, key: &str, errors: &mut Vec<VarError>) -> i64 {
+        let Some((v, origin)) = self.get(key) else {
+            errors.push(VarError::Missing {
+                key: key.to_owned(),
+            });
+            return 0;
+        };
+        v.trim().parse::<i64>().unwrap_or_else(|_| {
+            errors.push(VarError::Type {
                 got: if is_sensitive(key) {
                     "a value of type string (not shown: sensitive)".to_owned()
                 } else {
@@ -455,35 +745,9 @@ impl Raw {
                 origin,
                 key: key.to_owned(),
                 want: Type::Number,
-            })
-        };
-        let vars = Vars {
-            aws_region: string("aws_region")?,
-            project_name: string("project_name")?,
-            environment: string("environment")?,
-            db_password: Secret(string("db_password")?),
-            admin_password: Secret(string("admin_password")?),
-            admin_email: string("admin_email")?,
-            db_instance_class: string("db_instance_class")?,
-            db_allocated_storage: number("db_allocated_storage")?,
-            db_engine_version: string("db_engine_version")?,
-            db_username: string("db_username")?,
-            db_name: string("db_name")?,
-            ecs_cpu: string("ecs_cpu")?,
-            ecs_memory: string("ecs_memory")?,
-            desired_count: number("desired_count")?,
-            prestashop_image: string("prestashop_image")?,
-            log_retention_days: number("log_retention_days")?,
-        };
-        let origin = |key: &str| get(key).map(|(_, o)| o).unwrap_or(Origin::Default);
-        if let Some((key, rule)) = rules(&vars).into_iter().next() {
-            return Err(VarError::Invalid {
-                origin: origin(key),
-                key: key.to_owned(),
-                rule,
             });
-        }
-        Ok(vars)
+            0
+        })
     }
 }
 
@@ -530,76 +794,60 @@ fn fargate_memory(cpu: &str) -> Option<Vec<i64>> {
     })
 }
 
-/// Every rule AWS would enforce later, checked now: (key, what is wrong). Empty when all hold.
-fn rules(v: &Vars) -> Vec<(&'static str, String)> {
+/// One broken rule, found by [`rules`].
+enum Problem {
+    /// (key, what is wrong with its value).
+    Rule(&'static str, String),
+    /// `{project_name}-{environment}`, too long for the names built from it.
+    Prefix(String),
+}
+
+/// A name that goes into the RDS identifier `{prefix}-db`: a letter first, then letters, digits
+/// and single hyphens, no hyphen last (RDS's rules). Upper case is allowed: the modules lowercase
+/// the names that need it.
+fn name_ok(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+
+/// Every rule AWS would enforce later, checked now. Empty when all hold.
+fn rules(v: &Vars) -> Vec<Problem> {
     let mut bad = Vec::new();
+    // Every AWS name starts with the prefix; the tightest limit is MAX_PREFIX's.
+    let prefix = v.name_prefix();
+    if prefix.chars().count() > MAX_PREFIX {
+        bad.push(Problem::Prefix(prefix));
+    }
     let mut check = |ok: bool, key: &'static str, rule: String| {
         if !ok {
-            bad.push((key, rule));
+            bad.push(Problem::Rule(key, rule));
         }
     };
-    let region_ok = {
-        let parts: Vec<&str> = v.aws_region.split('-').collect();
-        parts.len() >= 3
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            })
-            && parts
-                .last()
-                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
-    };
     check(
-        region_ok,
+        REGIONS.iter().any(|(code, _, _)| *code == v.aws_region),
         "aws_region",
         format!(
-            "must be an AWS region such as eu-west-3, got {:?}",
-            v.aws_region
+            "must be an AWS region such as eu-west-3, got {:?}{}",
+            v.aws_region,
+            closest_region(&v.aws_region)
+                .map(|r| format!("; did you mean `{r}`?"))
+                .unwrap_or_default()
         ),
     );
-    let name_ok = !v.project_name.is_empty()
-        && v.project_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && v.project_name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && !v.project_name.ends_with('-')
-        // It prefixes the RDS identifier `{project}-db`, where RDS refuses `--`.
-        && !v.project_name.contains("--");
-    check(
-        name_ok,
-        "project_name",
-        format!(
-            "must start with a letter and hold only letters, digits and hyphens, with no two hyphens in a row and none at the end (RDS identifier rule), got {:?}",
-            v.project_name
-        ),
-    );
-    // `{project}-alb` and `{project}-tg` are limited to 32 characters by ELBv2;
-    // `{project}-ecs-task-execution-role` to 64 by IAM, the tighter of the two.
-    check(
-        v.project_name.len() <= 28,
-        "project_name",
-        format!(
-            "is {} characters; at most 28 fit in the load balancer name `{}-alb` (ELBv2 allows 32)",
-            v.project_name.len(),
-            v.project_name
-        ),
-    );
-    let env_ok = !v.environment.is_empty()
-        && v.environment
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    check(
-        env_ok,
-        "environment",
-        format!(
-            "must hold only letters, digits and hyphens, got {:?}",
-            v.environment
-        ),
-    );
+    for (key, value) in [
+        ("project_name", &v.project_name),
+        ("environment", &v.environment),
+    ] {
+        check(
+            name_ok(value),
+            key,
+            format!(
+                "must start with a letter and hold only letters, digits and hyphens, with no two hyphens in a row and none at the end (RDS identifier rule), got {value:?}",
+            ),
+        );
+    }
     for (key, secret) in [
         ("db_password", &v.db_password),
         ("admin_password", &v.admin_password),
@@ -658,7 +906,7 @@ fn rules(v: &Vars) -> Vec<(&'static str, String)> {
                 .all(|c| c.is_ascii_digit() || c == '.'),
         "db_engine_version",
         format!(
-            "must be a MySQL version such as 8.0, got {:?}",
+            "must be a MySQL version such as 8.4, got {:?}",
             v.db_engine_version
         ),
     );
@@ -668,7 +916,8 @@ fn rules(v: &Vars) -> Vec<(&'static str, String)> {
             && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    check(ident(&v.db_username, 32), "db_username", format!("must start with a letter, hold letters, digits and _ only, 1 to 32 characters, got {:?}", v.db_username));
+    // RDS for MySQL: the master user name is 1 to 16 characters.
+    check(ident(&v.db_username, 16), "db_username", format!("must start with a letter, hold letters, digits and _ only, 1 to 16 characters (RDS MySQL master user), got {:?}", v.db_username));
     check(ident(&v.db_name, 64), "db_name", format!("must start with a letter, hold letters, digits and _ only, 1 to 64 characters, got {:?}", v.db_name));
     match fargate_memory(&v.ecs_cpu) {
         None => check(
@@ -770,6 +1019,8 @@ mod tests {
                 "project_name=a-very-long-project-name-over-28",
                 "project_name",
             ),
+            ("environment=2024", "environment"),
+            ("db_username=abcdefghijklmnopq", "db_username"),
             ("aws_region=mars", "aws_region"),
             ("log_retention_days=8", "log_retention_days"),
         ] {
@@ -867,5 +1118,239 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("STACKCTL_VAR_db_password"), "{err}");
+    }
+
+    #[test]
+    fn one_bad_value_keeps_its_single_message() {
+        let err = check(&["desired_count=-1"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "-var: variable `desired_count` must be between 0 and 5000, got -1\n  hint: fix the -var desired_count=... argument"
+        );
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_in_one_run() {
+        let err = check(&[
+            "aws_region=eu-west-33",
+            "db_username=abcdefghijklmnopq",
+            "db_password=short",
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(&err, VarError::Many(all) if all.len() == 3),
+            "{err:?}"
+        );
+        let err = err.to_string();
+        for key in ["`aws_region`", "`db_username`", "`db_password`"] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        // Each keeps its hint; in the table's order; the count comes last.
+        assert_eq!(err.matches("\n  hint: ").count(), 3, "{err}");
+        let at = |s: &str| err.find(s).unwrap();
+        assert!(at("`aws_region`") < at("`db_password`"), "{err}");
+        assert!(at("`db_password`") < at("`db_username`"), "{err}");
+        assert!(err.ends_with("\n\n3 problems in the variables"), "{err}");
+        assert!(!err.contains("short"), "{err}");
+    }
+
+    #[test]
+    fn all_broken_rules_of_one_key_make_one_error() {
+        let err = check(&["db_password=a/b"]).unwrap_err().to_string();
+        assert!(
+            err.contains("must be at least 8 characters, and must not contain / \" @"),
+            "{err}"
+        );
+        assert_eq!(err.matches("hint:").count(), 1, "{err}");
+        assert!(!err.contains("a/b"), "{err}");
+    }
+
+    #[test]
+    fn both_missing_passwords_are_reported_together() {
+        let err = Raw::gather(&[], &[], std::iter::empty())
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("variable `db_password` is required"), "{err}");
+        assert!(
+            err.contains("variable `admin_password` is required"),
+            "{err}"
+        );
+        assert!(err.ends_with("2 problems in the variables"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_password_and_a_bad_value_are_reported_together() {
+        let flags = [
+            "admin_password=Admin456!".to_owned(),
+            "ecs_cpu=300".to_owned(),
+        ];
+        let err = Raw::gather(&[], &flags, std::iter::empty())
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`db_password` is required"), "{err}");
+        assert!(err.contains("`ecs_cpu` must be one of"), "{err}");
+        // The stand-in empty password breaks no rule of its own: it is only "required".
+        assert!(!err.contains("at least 8"), "{err}");
+        assert!(err.ends_with("2 problems in the variables"), "{err}");
+    }
+
+    #[test]
+    fn number_type_errors_are_reported_together() {
+        let err = check(&["desired_count=x", "log_retention_days=a week"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`desired_count` must be a whole number, got \"x\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("`log_retention_days` must be a whole number, got \"a week\""),
+            "{err}"
+        );
+        // The stand-in 0 is not also reported as out of range.
+        assert!(!err.contains("CloudWatch"), "{err}");
+        assert!(err.ends_with("2 problems in the variables"), "{err}");
+    }
+
+    #[test]
+    fn gather_reports_every_bad_key_of_every_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("two.toml");
+        std::fs::write(&path, "desired_cout = 1\nproject_name = true\n").unwrap();
+        let env = vec![("STACKCTL_VAR_regoin".to_owned(), "x".to_owned())];
+        let err = Raw::gather(
+            std::slice::from_ref(&path),
+            &["db_pasword=Hidden9Zq".into(), "desired_count".into()],
+            env.into_iter(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        for part in [
+            "STACKCTL_VAR_regoin: unknown variable `regoin`",
+            "unknown variable `desired_cout`",
+            "`project_name` must be a string",
+            "-var: unknown variable `db_pasword`",
+            "-var \"desired_count\" is not KEY=VALUE",
+            "5 problems in the variables",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        assert!(!err.contains("Hidden9Zq"), "{err}");
+    }
+
+    #[test]
+    fn regions_that_do_not_exist_are_refused_naming_the_closest() {
+        let err = check(&["aws_region=eu-west-33"]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("-var: variable `aws_region` must be an AWS region such as eu-west-3, got \"eu-west-33\"; did you mean `eu-west-3`?"),
+            "{err}"
+        );
+        assert!(err.contains("README.md"), "{err}");
+        assert!(err.contains("needs a newer stackctl"), "{err}");
+        let err = check(&["aws_region=mars-north-1"]).unwrap_err().to_string();
+        assert!(err.contains("`aws_region`"), "{err}");
+        assert!(err.contains("\"mars-north-1\""), "{err}");
+        let err = check(&["aws_region=EU-WEST-3"]).unwrap_err().to_string();
+        assert!(err.contains("did you mean `eu-west-3`?"), "{err}");
+        let err = check(&["aws_region=banana"]).unwrap_err().to_string();
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn every_known_region_is_accepted_with_its_partition() {
+        for (region, partition, _) in REGIONS {
+            let flag = format!("aws_region={region}");
+            let v = check(&[&flag]).unwrap();
+            assert_eq!(partition_of(&v.aws_region), *partition);
+        }
+        for new in [
+            "ap-southeast-5",
+            "ap-southeast-6",
+            "ap-southeast-7",
+            "mx-central-1",
+            "ap-east-2",
+        ] {
+            assert!(REGIONS.iter().any(|(r, _, _)| r == &new), "{new}");
+        }
+        assert_eq!(partition_of("eu-west-3"), "aws");
+        assert_eq!(partition_of("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("cn-south-9"), "aws-cn");
+        assert_eq!(partition_of(""), "aws");
+    }
+
+    #[test]
+    fn db_username_is_at_most_16_characters() {
+        let v = check(&["db_username=abcdefghijklmnop"]).unwrap();
+        assert_eq!(v.db_username.len(), 16);
+        let err = check(&["db_username=abcdefghijklmnopq"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`db_username`"), "{err}");
+        assert!(err.contains("1 to 16 characters"), "{err}");
+    }
+
+    #[test]
+    fn the_name_prefix_holds_both_and_is_at_most_28_characters() {
+        let v = check(&[]).unwrap();
+        assert_eq!(v.name_prefix(), "prestashop-dev");
+        // 24 + "-" + 3 = 28: fits.
+        let v = check(&["project_name=abcdefghijklmnopqrstuvwx"]).unwrap();
+        assert_eq!(v.name_prefix().len(), 28);
+        // 25 + "-" + 3 = 29.
+        let err = check(&["project_name=abcdefghijklmnopqrstuvwxy"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`project_name` and `environment`"), "{err}");
+        assert!(err.contains("29 characters; at most 28"), "{err}");
+        assert!(
+            err.contains("project_name (-var) or environment (default)"),
+            "{err}"
+        );
+        // The environment alone can make it too long.
+        let err = check(&["environment=a-very-long-environment-name"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`environment`"), "{err}");
+        assert!(err.contains("at most 28"), "{err}");
+    }
+
+    #[test]
+    fn environment_follows_the_project_name_rules() {
+        for bad in ["", "2024", "dev-", "dev--1", "dev_1", "dév"] {
+            let flag = format!("environment={bad}");
+            let err = check(&[&flag]).unwrap_err().to_string();
+            assert!(
+                err.contains("variable `environment` must start with a letter"),
+                "{bad}: {err}"
+            );
+        }
+        for good in ["prod", "Staging", "qa-2"] {
+            let flag = format!("environment={good}");
+            assert!(check(&[&flag]).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn mysql_8_0_is_valid_with_a_warning() {
+        let v = check(&[]).unwrap();
+        assert_eq!(v.db_engine_version, "8.4");
+        assert!(v.warnings().is_empty());
+        for version in ["8.0", "8.0.39"] {
+            let flag = format!("db_engine_version={version}");
+            let w = check(&[&flag]).unwrap().warnings();
+            assert_eq!(w.len(), 1, "{version}");
+            assert!(w[0].starts_with(&format!("db_engine_version {version}: MySQL 8.0 left RDS standard support on 2026-07-31")), "{w:?}");
+            assert!(w[0].contains("Use 8.4"), "{w:?}");
+        }
+        assert!(check(&["db_engine_version=8.4.3"])
+            .unwrap()
+            .warnings()
+            .is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! Bad inputs: every one makes `plan` exit 1 with a message naming where the value came from,
-//! the key and the rule, before any AWS request, leaving the state as it was.
+//! the key and the rule, before any AWS request, leaving the state as it was. Several bad inputs
+//! in one run are all reported. Last, `validate` warns about valid but costly values.
 //!
 //! `plan` is the command under test because it would call AWS: its endpoint is a listener of
 //! this test that must never see a connection.
@@ -41,6 +42,7 @@ enum Passwords {
     Both,
     NoDb,
     NoAdmin,
+    Neither,
 }
 
 /// One bad input and what its error must say.
@@ -113,6 +115,8 @@ fn rows() -> Vec<Row> {
     const STORAGE: &str = "between 20 and 65536 GB";
     const NO_CHARS: &str = "must not contain / \" @ or a space";
     const NAME: &str = "letters, digits and hyphens";
+    const PREFIX: &str = "variables `project_name` and `environment` make the name prefix";
+    const TWO: &str = "2 problems in the variables";
     vec![
         // Files that are not TOML, or not ours.
         row("malformed TOML", "desired_count", "not valid TOML")
@@ -178,6 +182,10 @@ fn rows() -> Vec<Row> {
         row("missing db_password", "db_password", "is required").passwords(Passwords::NoDb),
         row("missing admin_password", "admin_password", "is required")
             .passwords(Passwords::NoAdmin),
+        row("both passwords missing", "db_password", "is required")
+            .passwords(Passwords::Neither)
+            .also("`admin_password` is required")
+            .also(TWO),
         // Numbers out of range.
         row("desired_count -1", "desired_count", "between 0 and 5000").file("desired_count = -1\n"),
         row("storage 10", "db_allocated_storage", STORAGE).file("db_allocated_storage = 10\n"),
@@ -238,6 +246,13 @@ fn rows() -> Vec<Row> {
         row("region mars", "aws_region", "must be an AWS region").file("aws_region = \"mars\"\n"),
         row("region in capitals", "aws_region", "must be an AWS region")
             .var("aws_region=EU-WEST-3"),
+        row("region eu-west-33", "aws_region", "must be an AWS region")
+            .file("aws_region = \"eu-west-33\"\n")
+            .also("did you mean `eu-west-3`?")
+            .also("needs a newer stackctl"),
+        row("region mars-north-1", "aws_region", "must be an AWS region")
+            .var("aws_region=mars-north-1")
+            .also("\"mars-north-1\""),
         row("empty image", "prestashop_image", "container image").file("prestashop_image = \"\"\n"),
         row("image with a space", "prestashop_image", "container image")
             .var("prestashop_image=prestashop/prestashop latest"),
@@ -247,7 +262,18 @@ fn rows() -> Vec<Row> {
             "at most 28",
         )
         .file("project_name = \"shop-abcdefghijklmnopqrstuvwx\"\n")
-        .also("ELBv2 allows 32"),
+        .also("ELBv2 allows 32")
+        .also("33 characters"),
+        // 25 + `-dev`: one character too many for `{prefix}-alb`.
+        row("name prefix of 29 characters", "project_name", PREFIX)
+            .file("project_name = \"abcdefghijklmnopqrstuvwxy\"\n")
+            .also("\"abcdefghijklmnopqrstuvwxy-dev\", 29 characters"),
+        row(
+            "environment making the prefix too long",
+            "environment",
+            PREFIX,
+        )
+        .var("environment=production-eu-west-3-blue"),
         row("project_name with _", "project_name", NAME).file("project_name = \"my_shop\"\n"),
         row(
             "project_name starting with a digit",
@@ -263,11 +289,29 @@ fn rows() -> Vec<Row> {
         .var("project_name=my--shop"),
         row("empty environment", "environment", NAME).file("environment = \"\"\n"),
         row(
+            "environment starting with a digit",
+            "environment",
+            "start with a letter",
+        )
+        .var("environment=2024"),
+        row(
+            "environment with --",
+            "environment",
+            "no two hyphens in a row",
+        )
+        .file("environment = \"qa--1\"\n"),
+        row(
             "db_username starting with a digit",
             "db_username",
             "must start with a letter",
         )
         .file("db_username = \"1admin\"\n"),
+        row(
+            "db_username of 17 characters",
+            "db_username",
+            "1 to 16 characters",
+        )
+        .var("db_username=prestashop_user01"),
         row("db_name with -", "db_name", "letters, digits and _ only")
             .file("db_name = \"presta-shop\"\n"),
         row(
@@ -289,6 +333,44 @@ fn rows() -> Vec<Row> {
             "MySQL version",
         )
         .var("db_engine_version=latest"),
+        // Several bad inputs: all reported by one run.
+        row(
+            "two bad values in a file",
+            "aws_region",
+            "must be an AWS region",
+        )
+        .file("aws_region = \"eu-west-33\"\ndb_username = \"prestashop_user01\"\n")
+        .also("`db_username` must start with a letter")
+        .also(TWO),
+        row(
+            "bad values from three sources",
+            "desired_count",
+            "between 0 and 5000",
+        )
+        .file("desired_count = -1\n")
+        .var("ecs_cpu=300")
+        .env("STACKCTL_VAR_admin_password", "Adm1n!")
+        .secret("Adm1n!")
+        .also("`ecs_cpu` must be one of")
+        .also("STACKCTL_VAR_admin_password: variable `admin_password`")
+        .also("3 problems in the variables"),
+        row(
+            "two numbers of the wrong type",
+            "desired_count",
+            "must be a whole number",
+        )
+        .var("desired_count=two")
+        .var("log_retention_days=weekly")
+        .also("`log_retention_days` must be a whole number")
+        .also(TWO),
+        row(
+            "two unknown keys in a file",
+            "desired_cout",
+            "unknown variable",
+        )
+        .file("desired_cout = 3\nregion = \"eu-west-3\"\n")
+        .also("unknown variable `region`")
+        .also(TWO),
     ]
     .into_iter()
     .map(|mut r| {
@@ -329,10 +411,10 @@ fn check(
         })
     };
     let mut cmd = stack.bare(&["plan"]).env("AWS_ENDPOINT_URL", endpoint);
-    if r.passwords != Passwords::NoDb {
+    if !matches!(r.passwords, Passwords::NoDb | Passwords::Neither) {
         cmd = cmd.env("STACKCTL_VAR_db_password", DB_PASSWORD);
     }
-    if r.passwords != Passwords::NoAdmin {
+    if !matches!(r.passwords, Passwords::NoAdmin | Passwords::Neither) {
         cmd = cmd.env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD);
     }
     for (k, v) in &r.env {
@@ -462,4 +544,43 @@ fn the_listener_sees_a_plan_that_gets_past_the_checks() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(connected, "the plan never connected to AWS_ENDPOINT_URL");
+}
+
+/// MySQL 8.0 is valid but costs RDS extended support: `validate` says so on stderr and still
+/// succeeds; the default, 8.4, gets no warning.
+#[test]
+fn validate_warns_about_mysql_8_0_on_stderr() {
+    let stack = Stack::new();
+    let validate = |args: &[&str]| {
+        let mut cmd = stack
+            .bare(&["validate"])
+            .env("STACKCTL_VAR_db_password", DB_PASSWORD)
+            .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD);
+        for a in args {
+            cmd = cmd.arg(*a);
+        }
+        let run = cmd.run();
+        run.success();
+        assert!(
+            run.stdout.contains("Success! The configuration is valid."),
+            "{run:?}"
+        );
+        assert!(!run.stdout.contains("Warning"), "{run:?}");
+        run.stderr
+    };
+    let warning = "Warning: db_engine_version 8.0: MySQL 8.0 left RDS standard support on 2026-07-31; RDS now bills extended support for it. Use 8.4";
+    let stderr = validate(&["-var", "db_engine_version=8.0"]);
+    assert!(stderr.contains(warning), "{stderr}");
+    let file = stack.dir.path().join("mysql80.toml");
+    std::fs::write(&file, "db_engine_version = \"8.0.39\"\n").unwrap();
+    let stderr = validate(&["-var-file", &file.display().to_string()]);
+    assert!(
+        stderr.contains("Warning: db_engine_version 8.0.39: MySQL 8.0 left RDS standard support"),
+        "{stderr}"
+    );
+    for args in [&[][..], &["-var", "db_engine_version=8.4"][..]] {
+        let stderr = validate(args);
+        assert!(!stderr.contains("Warning"), "{args:?}: {stderr}");
+    }
+    common::assert_no_secrets(&stack);
 }

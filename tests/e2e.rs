@@ -153,10 +153,10 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let sdk = stack.sdk().await;
     let sg = read_security_groups(&sdk).await;
     let (alb_sg, ecs_sg, rds_sg, efs_sg) = (
-        &sg["prestashop-alb-sg"],
-        &sg["prestashop-ecs-sg"],
-        &sg["prestashop-rds-sg"],
-        &sg["prestashop-efs-sg"],
+        &sg["prestashop-dev-alb-sg"],
+        &sg["prestashop-dev-ecs-sg"],
+        &sg["prestashop-dev-rds-sg"],
+        &sg["prestashop-dev-efs-sg"],
     );
     assert_eq!(alb_sg.ingress, vec![("tcp".into(), 80, "0.0.0.0/0".into())]);
     assert_eq!(alb_sg.egress, vec![("-1".into(), 0, "0.0.0.0/0".into())]);
@@ -191,7 +191,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
     let lbs = elb
         .describe_load_balancers()
-        .names("prestashop-alb")
+        .names("prestashop-dev-alb")
         .send()
         .await
         .unwrap();
@@ -230,7 +230,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     let tgs = elb
         .describe_target_groups()
-        .names("prestashop-tg")
+        .names("prestashop-dev-tg")
         .send()
         .await
         .unwrap();
@@ -268,7 +268,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let efs = aws_sdk_efs::Client::new(&sdk);
     let fss = efs
         .describe_file_systems()
-        .creation_token("prestashop-efs")
+        .creation_token("prestashop-dev-efs")
         .send()
         .await
         .unwrap();
@@ -307,7 +307,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let rds = aws_sdk_rds::Client::new(&sdk);
     let sgroup = rds
         .describe_db_subnet_groups()
-        .db_subnet_group_name("prestashop-db-subnet-group")
+        .db_subnet_group_name("prestashop-dev-db-subnet-group")
         .send()
         .await
         .unwrap();
@@ -323,14 +323,14 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     let dbs = rds
         .describe_db_instances()
-        .db_instance_identifier("prestashop-db")
+        .db_instance_identifier("prestashop-dev-db")
         .send()
         .await
         .unwrap();
     let db = &dbs.db_instances()[0];
     assert_eq!(db.engine(), Some("mysql"));
     assert!(
-        db.engine_version().unwrap().starts_with("8.0"),
+        db.engine_version().unwrap().starts_with("8.4"),
         "{:?}",
         db.engine_version()
     );
@@ -350,7 +350,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     assert_eq!(
         db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
-        Some("prestashop-db-subnet-group")
+        Some("prestashop-dev-db-subnet-group")
     );
     assert_stack_tags(
         &db.tag_list()
@@ -414,7 +414,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let groups = logs
         .describe_log_groups()
-        .log_group_name_prefix("/ecs/prestashop")
+        .log_group_name_prefix("/ecs/prestashop-dev")
         .send()
         .await
         .unwrap();
@@ -423,7 +423,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let iam = aws_sdk_iam::Client::new(&sdk);
     let role = iam
         .get_role()
-        .role_name("prestashop-ecs-task-execution-role")
+        .role_name("prestashop-dev-ecs-task-execution-role")
         .send()
         .await
         .unwrap();
@@ -436,7 +436,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let exec_role_arn = role.role().unwrap().arn().to_owned();
     let attached = iam
         .list_attached_role_policies()
-        .role_name("prestashop-ecs-task-execution-role")
+        .role_name("prestashop-dev-ecs-task-execution-role")
         .send()
         .await
         .unwrap();
@@ -450,14 +450,14 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     let inline = iam
         .list_role_policies()
-        .role_name("prestashop-ecs-task-execution-role")
+        .role_name("prestashop-dev-ecs-task-execution-role")
         .send()
         .await
         .unwrap();
     assert_eq!(inline.policy_names().len(), 1);
     let doc = iam
         .get_role_policy()
-        .role_name("prestashop-ecs-task-execution-role")
+        .role_name("prestashop-dev-ecs-task-execution-role")
         .policy_name(&inline.policy_names()[0])
         .send()
         .await
@@ -476,11 +476,11 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     assert_eq!(
         statement["Resource"],
-        "arn:aws:secretsmanager:*:*:secret:prestashop-*"
+        "arn:aws:secretsmanager:eu-west-3:123456789012:secret:prestashop-dev-*"
     );
     let task_role = iam
         .get_role()
-        .role_name("prestashop-ecs-task-role")
+        .role_name("prestashop-dev-ecs-task-role")
         .send()
         .await
         .unwrap();
@@ -490,7 +490,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let ecs = aws_sdk_ecs::Client::new(&sdk);
     let clusters = ecs
         .describe_clusters()
-        .clusters("prestashop-cluster")
+        .clusters("prestashop-dev-cluster")
         .include(aws_sdk_ecs::types::ClusterField::Settings)
         .send()
         .await
@@ -505,8 +505,8 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     assert_eq!(insights, Some("enabled"));
     let services = ecs
         .describe_services()
-        .cluster("prestashop-cluster")
-        .services("prestashop-service")
+        .cluster("prestashop-dev-cluster")
+        .services("prestashop-dev-service")
         .send()
         .await
         .unwrap();
@@ -544,7 +544,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .await
         .unwrap();
     let td = td.task_definition().unwrap();
-    assert_eq!(td.family(), Some("prestashop"));
+    assert_eq!(td.family(), Some("prestashop-dev"));
     assert_eq!(
         td.requires_compatibilities()
             .iter()
@@ -605,7 +605,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             .unwrap()
             .get("awslogs-group")
             .map(String::as_str),
-        Some("/ecs/prestashop")
+        Some("/ecs/prestashop-dev")
     );
 
     // A plan right after the apply shows nothing to do.
@@ -648,8 +648,8 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     assert_eq!(url.stdout, format!("http://{dns}\n"));
     let json = stack.bare(&["output", "-json"]).run();
     let json: J = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(json["ecs_cluster_name"]["value"], "prestashop-cluster");
-    assert_eq!(json["ecs_service_name"]["value"], "prestashop-service");
+    assert_eq!(json["ecs_cluster_name"]["value"], "prestashop-dev-cluster");
+    assert_eq!(json["ecs_service_name"]["value"], "prestashop-dev-service");
 
     // The state: format version, serial, lineage; no password anywhere stackctl wrote or said.
     assert_eq!(state["format_version"], 1);
@@ -665,7 +665,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
 
     // Drift: a rule added by hand to the RDS group.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let rds_sg = read_security_groups(&sdk).await["prestashop-rds-sg"]
+    let rds_sg = read_security_groups(&sdk).await["prestashop-dev-rds-sg"]
         .id
         .clone();
     ec2.authorize_security_group_ingress()
@@ -739,8 +739,8 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     let ecs = aws_sdk_ecs::Client::new(&sdk);
     let services = ecs
         .describe_services()
-        .cluster("prestashop-cluster")
-        .services("prestashop-service")
+        .cluster("prestashop-dev-cluster")
+        .services("prestashop-dev-service")
         .send()
         .await
         .unwrap();
@@ -757,7 +757,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     // The replaced revision is deregistered, not left behind.
     let active = ecs
         .list_task_definitions()
-        .family_prefix("prestashop")
+        .family_prefix("prestashop-dev")
         .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
         .send()
         .await
@@ -771,15 +771,15 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let groups = logs
         .describe_log_groups()
-        .log_group_name_prefix("/ecs/prestashop")
+        .log_group_name_prefix("/ecs/prestashop-dev")
         .send()
         .await
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
     let sg = read_security_groups(&sdk).await;
     assert_eq!(
-        sg["prestashop-rds-sg"].ingress,
-        vec![("tcp".into(), 3306, sg["prestashop-ecs-sg"].id.clone())]
+        sg["prestashop-dev-rds-sg"].ingress,
+        vec![("tcp".into(), 3306, sg["prestashop-dev-ecs-sg"].id.clone())]
     );
     assert_no_secrets(&stack);
 }
@@ -815,9 +815,11 @@ fn a_first_plan_sends_every_lookup_at_once() {
         Faults::none().with_latency(std::time::Duration::from_millis(300)),
     );
     let (events, listing) = plan_through(&stack, &proxy, 2);
-    // The networking read comes first: the lookups need the VPC.
-    assert_eq!(events[0].operation, "DescribeSubnets", "{listing}");
-    let lookups = events.len() - 1;
+    // Who the credentials are comes first (nothing is planned in an account the state does
+    // not belong to), then the networking read: the lookups need the VPC.
+    assert_eq!(events[0].operation, "GetCallerIdentity", "{listing}");
+    assert_eq!(events[1].operation, "DescribeSubnets", "{listing}");
+    let lookups = events.len() - 2;
     for op in ["GetRole", "GetRolePolicy", "ListAttachedRolePolicies"] {
         assert!(events.iter().any(|e| e.operation == op), "{op}:\n{listing}");
     }
@@ -838,8 +840,9 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     let sdk = stack.sdk().await;
     let proxy = FaultProxy::start(&stack.moto.endpoint, Faults::none());
     let (events, listing) = plan_through(&stack, &proxy, 0);
+    // One request per resource at most, plus the identity check every run starts with.
     assert!(
-        events.len() <= ADDRESSES.len(),
+        events.len() <= ADDRESSES.len() + 1,
         "{} requests for {} resources:\n{listing}",
         events.len(),
         ADDRESSES.len()
@@ -858,6 +861,8 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
         // The default subnets name the default VPC.
         ("DescribeSubnets", 1),
         ("DescribeVpcs", 0),
+        // Who the credentials are, checked against the state's account before anything else.
+        ("GetCallerIdentity", 1),
     ] {
         assert_eq!(count(op), n, "{op}:\n{listing}");
     }
@@ -998,8 +1003,10 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
         "{}",
         apply.stderr
     );
+    // It is not this stack's (no tags): refused, never recorded.
     assert!(
-        apply.stderr.contains("ResourceExistsException"),
+        apply.stderr.contains("NotThisStacks")
+            && apply.stderr.contains("without this stack's tags"),
         "{}",
         apply.stderr
     );
@@ -1039,6 +1046,22 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
         );
     }
     assert!(!resources.contains_key("module.ecs.aws_ecs_service.main"));
+    assert!(!resources.contains_key("module.secrets.aws_secretsmanager_secret.db_password"));
+    // The other secret was left exactly as it was: its value, and no tag added.
+    let theirs = sm
+        .get_secret_value()
+        .secret_id("prestashop-dev-db-password")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.secret_string(), Some("not ours"));
+    let described = sm
+        .describe_secret()
+        .secret_id("prestashop-dev-db-password")
+        .send()
+        .await
+        .unwrap();
+    assert!(described.tags().is_empty(), "{:?}", described.tags());
 
     // Once the conflict is removed, the next apply does only what is left.
     sm.delete_secret()
@@ -1067,7 +1090,7 @@ async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
     let sdk = stack.sdk().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     logs.delete_log_group()
-        .log_group_name("/ecs/prestashop")
+        .log_group_name("/ecs/prestashop-dev")
         .send()
         .await
         .unwrap();
@@ -1088,7 +1111,7 @@ async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
     stack.cmd("apply").arg("-auto-approve").run().success();
     let groups = logs
         .describe_log_groups()
-        .log_group_name_prefix("/ecs/prestashop")
+        .log_group_name_prefix("/ecs/prestashop-dev")
         .send()
         .await
         .unwrap();
@@ -1198,7 +1221,7 @@ async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     assert!(subnet_groups
         .db_subnet_groups()
         .iter()
-        .all(|g| g.db_subnet_group_name() != Some("prestashop-db-subnet-group")));
+        .all(|g| g.db_subnet_group_name() != Some("prestashop-dev-db-subnet-group")));
     let sm = aws_sdk_secretsmanager::Client::new(sdk);
     assert!(sm
         .list_secrets()
@@ -1210,7 +1233,7 @@ async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
     assert!(logs
         .describe_log_groups()
-        .log_group_name_prefix("/ecs/prestashop")
+        .log_group_name_prefix("/ecs/prestashop-dev")
         .send()
         .await
         .unwrap()
@@ -1228,7 +1251,7 @@ async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     let ecs = aws_sdk_ecs::Client::new(sdk);
     let clusters = ecs
         .describe_clusters()
-        .clusters("prestashop-cluster")
+        .clusters("prestashop-dev-cluster")
         .send()
         .await
         .unwrap();

@@ -297,7 +297,7 @@ async fn a_lost_answer_to_a_revoke_during_an_update_converges() {
         .filters(
             aws_sdk_ec2::types::Filter::builder()
                 .name("group-name")
-                .values("prestashop-rds-sg")
+                .values("prestashop-dev-rds-sg")
                 .build(),
         )
         .send()
@@ -375,7 +375,7 @@ async fn a_lost_answer_to_register_task_definition_leaves_no_extra_revision() {
     let after_apply = account::snapshot(&sdk).await;
     stack.cmd("destroy").arg("-auto-approve").run().success();
     let after_destroy = account::snapshot(&sdk).await;
-    assert_eq!(after_apply["task_definitions_active"], ["prestashop"]);
+    assert_eq!(after_apply["task_definitions_active"], ["prestashop-dev"]);
     assert_same_account(&after_destroy, &empty, "after destroy");
 }
 

@@ -87,7 +87,7 @@ async fn state_list_show_and_rm_after_an_apply() {
             .map(|l| l.split_once(" = ").unwrap().1.to_owned())
     };
     assert_eq!(line("password").as_deref(), Some("(sensitive value)"));
-    assert_eq!(line("id").as_deref(), Some("\"prestashop-db\""));
+    assert_eq!(line("id").as_deref(), Some("\"prestashop-dev-db\""));
     assert_eq!(line("allocated_storage").as_deref(), Some("20"));
     assert!(!show.stdout.contains("fingerprint"), "{}", show.stdout);
     let unknown = stack
@@ -141,8 +141,8 @@ async fn state_list_show_and_rm_after_an_apply() {
     let ecs = aws_sdk_ecs::Client::new(&stack.sdk().await);
     let services = ecs
         .describe_services()
-        .cluster("prestashop-cluster")
-        .services("prestashop-service")
+        .cluster("prestashop-dev-cluster")
+        .services("prestashop-dev-service")
         .send()
         .await
         .unwrap();
@@ -176,7 +176,7 @@ async fn state_list_show_and_rm_after_an_apply() {
     stack.cmd("apply").arg("-auto-approve").run().success();
     let after = ecs
         .list_services()
-        .cluster("prestashop-cluster")
+        .cluster("prestashop-dev-cluster")
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@ use crate::ops::{self, Session};
 
 pub async fn exec(args: ApplyArgs) -> Result<ExitCode> {
     let session = Session::open(&super::options(&args.vars, &args.state, true), "apply").await?;
+    session.print_notices();
     let config = session.config().await?;
     let plan = session.plan(&config, Mode::Apply).await?;
     print!("{}", render::plan(&plan));

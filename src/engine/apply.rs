@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use stackctl_contract::{Instance, Kind, ResourceError, ResourceSpec, Val, Values};
+use stackctl_contract::{tags, Instance, Kind, ResourceError, ResourceSpec, Val, Values};
 
 use super::graph::Graph;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
@@ -70,10 +70,25 @@ impl Persist {
     }
 }
 
+/// What one change did in AWS: the apply summary counts these, not what was planned (a planned
+/// update that found nothing left to change changed nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// A resource found in AWS under its name and tags was recorded.
+    pub adopted: bool,
+    pub created: bool,
+    pub updated: bool,
+    pub deleted: bool,
+}
+
 /// How a walk ended.
 #[derive(Default)]
 pub struct Outcome {
     pub done: usize,
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    pub adopted: usize,
     pub failed: Vec<(String, String)>,
     pub skipped: Vec<String>,
     pub interrupted: bool,
@@ -155,9 +170,13 @@ pub async fn apply(
             Some((change, result)) = running.next() => {
                 let elapsed = started.get(&change.address).map(Instant::elapsed).unwrap_or_default();
                 match result {
-                    Ok(id) => {
+                    Ok((id, effect)) => {
                         progress.done(change, elapsed, id.as_deref());
                         outcome.done += 1;
+                        outcome.added += usize::from(effect.created);
+                        outcome.changed += usize::from(effect.updated);
+                        outcome.destroyed += usize::from(effect.deleted);
+                        outcome.adopted += usize::from(effect.adopted);
                         finished.insert(change.address.clone());
                     }
                     Err(e) => {
@@ -194,12 +213,12 @@ pub async fn apply(
     outcome
 }
 
-/// Carry out one change; the id of the resulting resource, if any.
+/// Carry out one change; the id of the resulting resource, if any, and what was done.
 async fn run(
     change: &Change,
     spec: Option<&ResourceSpec>,
     persist: &Persist,
-) -> Result<Option<String>, ResourceError> {
+) -> Result<(Option<String>, Effect), ResourceError> {
     let kind = &change.kind;
     tracing::debug!(address = %change.address, action = ?change.action, "starting");
     let salt = persist.salt();
@@ -208,14 +227,16 @@ async fn run(
             .record(&change.address, rs)
             .map_err(|e| ResourceError::new("writing state", e.to_string()))
     };
+    let mut effect = Effect::default();
 
     if change.action == Action::Delete {
         if let Some(live) = &change.live {
             kind.delete(live).await?;
             fail_point();
+            effect.deleted = true;
         }
         save(None)?;
-        return Ok(None);
+        return Ok((None, effect));
     }
 
     let spec = spec.ok_or_else(|| {
@@ -240,9 +261,20 @@ async fn run(
         Ok(Some(id))
     };
     // Take over a resource found in AWS: record it at once, then bring it to `desired` below.
-    let take = |found: Instance| -> Result<Instance, ResourceError> {
+    let take = |found: Instance, effect: &mut Effect| -> Result<Instance, ResourceError> {
         record(found.clone())?;
+        effect.adopted = true;
         Ok(scrub_instance(found, kind.sensitive(), &salt))
+    };
+    // Create, but record only what carries this stack's tags: a create can answer with a
+    // resource that already existed (ECS CreateCluster, an EFS creation token, ELBv2's
+    // idempotent creates), and that one is someone else's.
+    let create = || async {
+        let inst = kind.create(&values).await?;
+        if !owned(&inst, &values) {
+            return Err(not_ours(kind.as_ref(), &inst.id, &values));
+        }
+        Ok(inst)
     };
 
     let mut live = change
@@ -251,27 +283,36 @@ async fn run(
         .filter(|_| change.action != Action::Create);
     if change.adopt {
         if let Some(l) = live.take() {
-            live = Some(take(l)?);
+            live = Some(take(l, &mut effect)?);
         }
     }
-    if live.is_none() && !change.adopt_checked {
-        // The plan could not look for it (its name needed a resource that did not exist yet).
-        live = adopt_owned(kind.as_ref(), &values)
-            .await?
-            .map(take)
-            .transpose()?;
+    if live.is_none() {
+        if let Some(id) = &change.foreign {
+            return Err(not_ours(kind.as_ref(), id, &values));
+        }
+        if !change.adopt_checked {
+            // The plan could not look for it (its name needed a resource that did not exist
+            // yet).
+            live = match adopt_owned(kind.as_ref(), &values).await? {
+                Some(found) => Some(take(found, &mut effect)?),
+                None => None,
+            };
+        }
     }
     let live = match live {
         Some(l) => l,
-        None => match kind.create(&values).await {
+        None => match create().await {
             Ok(inst) => {
                 fail_point();
-                return record(inst);
+                effect.created = true;
+                return Ok((record(inst)?, effect));
             }
             // The create may have worked with its answer lost (a dropped connection that the
-            // retry turned into "already exists"), or worked half-way: take what is there.
+            // retry turned into "already exists"), or worked half-way: take what is there, if
+            // it is ours.
             Err(e) => match adopt_owned(kind.as_ref(), &values).await {
-                Ok(Some(found)) => take(found)?,
+                Ok(Some(found)) => take(found, &mut effect)?,
+                Err(not_ours) if not_ours.is(&[NOT_OURS]) => return Err(not_ours),
                 _ => return Err(e),
             },
         },
@@ -283,7 +324,7 @@ async fn run(
     if changed.is_empty() {
         // Nothing left to do: it only looked like a change while a dependency was unknown, or
         // the adopted resource already matches.
-        return Ok(Some(live.id.clone()));
+        return Ok((Some(live.id.clone()), effect));
     }
     if !changed
         .iter()
@@ -291,14 +332,15 @@ async fn run(
     {
         let inst = kind.update(&live, &values, &changed).await?;
         fail_point();
-        return record(inst);
+        effect.updated = true;
+        return Ok((record(inst)?, effect));
     }
     if kind.create_before_destroy() {
         // A replacement registered by an interrupted run is reused, not registered twice.
         let new = match adopt_owned(kind.as_ref(), &values).await? {
             Some(found) => found,
             None => {
-                let inst = kind.create(&values).await?;
+                let inst = create().await?;
                 fail_point();
                 inst
             }
@@ -314,23 +356,56 @@ async fn run(
             ..e
         })?;
         fail_point();
-        Ok(id)
+        effect.created = true;
+        effect.deleted = true;
+        Ok((id, effect))
     } else {
         kind.delete(&live).await?;
         fail_point();
         save(None)?;
-        let inst = kind.create(&values).await?;
+        effect.deleted = true;
+        let inst = create().await?;
         fail_point();
-        record(inst)
+        effect.created = true;
+        Ok((record(inst)?, effect))
     }
 }
 
-/// The resource AWS has under `values`' unique name, if it is this stack's.
+/// The code of [`not_ours`] errors.
+const NOT_OURS: &str = "NotThisStacks";
+
+/// The error for a resource that has this one's name in AWS but not this stack's tags: it is
+/// someone else's, so it is neither recorded nor changed.
+fn not_ours(kind: &dyn Kind, id: &str, values: &Values) -> ResourceError {
+    let want = values
+        .get("tags")
+        .and_then(serde_json::Value::as_object)
+        .map(|t| {
+            [tags::MANAGED_BY, tags::PROJECT, tags::ENVIRONMENT]
+                .iter()
+                .filter_map(|k| Some(format!("{k}={}", t.get(*k)?.as_str()?)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    ResourceError::new(
+        kind.type_name(),
+        format!(
+            "{id} already exists in AWS with this resource's name but without this stack's tags ({want}); stackctl recorded nothing and changed nothing"
+        ),
+    )
+    .with_code(NOT_OURS)
+    .with_hint("it belongs to another project, environment or tool: give this stack another project_name or environment, or rename or delete that resource yourself if it is unused")
+}
+
+/// The resource AWS has under `values`' unique name if it is this stack's; an error if one
+/// exists that is not.
 async fn adopt_owned(kind: &dyn Kind, values: &Values) -> Result<Option<Instance>, ResourceError> {
-    Ok(kind
-        .adopt(values)
-        .await?
-        .filter(|found| owned(found, values)))
+    match kind.adopt(values).await? {
+        Some(found) if owned(&found, values) => Ok(Some(found)),
+        Some(found) => Err(not_ours(kind, &found.id, values)),
+        None => Ok(None),
+    }
 }
 
 fn known_values(

@@ -64,6 +64,10 @@ pub struct Change {
     /// The plan already looked for such a resource; when it could not (the name depends on
     /// something not yet created), apply looks just before creating.
     pub adopt_checked: bool,
+    /// A resource with this one's unique name exists in AWS without this stack's tags (another
+    /// project's, environment's or tool's): apply refuses to create over it, since a create
+    /// can hand back the existing resource (ECS CreateCluster, an EFS creation token).
+    pub foreign: Option<String>,
 }
 
 /// A plan: the refreshed prior state plus the changes that would make AWS match the
@@ -434,7 +438,7 @@ pub async fn plan(
             for ((address, spec, desired, mut live), lookup) in items.into_iter().zip(lookups) {
                 let kind = spec.kind.clone();
                 let was_in_state = state.resources.contains_key(address);
-                let (mut adopt, mut adopt_checked, mut foreign) = (false, false, false);
+                let (mut adopt, mut adopt_checked, mut foreign) = (false, false, None);
                 if let Some((found, values)) = lookup? {
                     adopt_checked = true;
                     match found {
@@ -442,13 +446,16 @@ pub async fn plan(
                             adopt = true;
                             live = Some(scrub_instance(found, kind.sensitive(), &salt));
                         }
-                        Some(_) => foreign = true,
+                        Some(found) => foreign = Some(found.id),
                         None => {}
                     }
                 }
                 let (action, changed, note) = decide(kind.as_ref(), &desired, live.as_ref());
                 let note = match action {
-                    Action::Create if foreign => Some("a resource with its name exists in AWS but does not carry this stack's tags: apply will fail until it is removed or renamed".to_owned()),
+                    Action::Create if foreign.is_some() => Some(format!(
+                        "{} has its name in AWS but not this stack's tags: apply will refuse it until that resource is renamed or removed",
+                        foreign.as_deref().unwrap_or_default()
+                    )),
                     Action::Create => was_in_state.then(|| "it was deleted outside stackctl".to_owned()),
                     _ => note,
                 };
@@ -469,6 +476,7 @@ pub async fn plan(
                     depends_on: spec.dependencies().into_iter().collect(),
                     adopt,
                     adopt_checked,
+                    foreign,
                 });
             }
         }
@@ -516,6 +524,7 @@ pub async fn plan(
             depends_on: dependents,
             adopt: false,
             adopt_checked: false,
+            foreign: None,
         });
     }
     Ok(Plan {

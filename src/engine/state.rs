@@ -24,10 +24,22 @@ pub struct State {
     /// Random per state: the key of the fingerprints that stand in for secret values, so equal
     /// passwords in two states do not give equal fingerprints and no precomputed table helps.
     pub fingerprint_salt: String,
+    /// Where the stack lives: recorded at the first apply, checked by every later command, so a
+    /// state is never applied to, or destroyed from, another account or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Location>,
     #[serde(default)]
     pub resources: BTreeMap<String, ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Output>,
+}
+
+/// The AWS account, partition and region a state's resources live in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub account_id: String,
+    pub partition: String,
+    pub region: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,6 +85,20 @@ pub enum StateError {
         /// In the message; not named `source`, which `{:#}` would print a second time.
         error: std::io::Error,
     },
+    #[error("state {path} holds resources in AWS account {state_account}, but the credentials in use are for account {account}; nothing was changed\n  hint: switch to account {state_account}'s credentials (AWS_PROFILE), or give account {account} its own environment or -state")]
+    OtherAccount {
+        path: PathBuf,
+        state_account: String,
+        account: String,
+    },
+    #[error("state {path} holds resources in region {state_region}, but this run targets {region}{}; nothing was changed\n  hint: set aws_region = \"{state_region}\" for this stack, or give {region} its own environment or -state",
+        origin.as_ref().map(|o| format!(" (aws_region from {o})")).unwrap_or_default())]
+    OtherRegion {
+        path: PathBuf,
+        state_region: String,
+        region: String,
+        origin: Option<String>,
+    },
     #[error("no state file at {path}\n  hint: run `stackctl apply` first, or point at the state with -state PATH or the -var-file you applied with")]
     Missing { path: PathBuf },
     #[error("no resource {address} in state {path}{}\n  hint: `stackctl state list` prints the addresses; quote an address with brackets for the shell: 'module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]'",
@@ -92,6 +118,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             stackctl_version: env!("CARGO_PKG_VERSION").to_owned(),
             fingerprint_salt: hex(&rand::random::<[u8; 16]>()),
+            aws: None,
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
         }

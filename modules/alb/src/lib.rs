@@ -38,7 +38,9 @@ const BATCH: &str = "elbv2";
 
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
-    pub project: String,
+    /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
+    /// projects in one account never share a name.
+    pub name_prefix: String,
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
     /// The load balancer's security group: the security module's ALB group `id`.
@@ -77,7 +79,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let elb = Client::new(sdk);
 
     let lb = {
-        let name = format!("{}-alb", inputs.project);
+        let name = format!("{}-alb", inputs.name_prefix);
         let subnets = string_set(inputs.subnet_ids.iter().cloned());
         let sg = inputs.security_group.clone();
         let tags = inputs.tags.to_json();
@@ -102,7 +104,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     };
 
     let tg = {
-        let name = format!("{}-tg", inputs.project);
+        let name = format!("{}-tg", inputs.name_prefix);
         let vpc_id = inputs.vpc_id.clone();
         let tags = inputs.tags.to_json();
         ResourceSpec::new(

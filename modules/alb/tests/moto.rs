@@ -74,7 +74,7 @@ async fn alb_lifecycle_against_moto() {
         .to_owned();
 
     let inputs = Inputs {
-        project: "t".into(),
+        name_prefix: "t-dev".into(),
         vpc_id: net.vpc_id.clone(),
         subnet_ids: net.subnet_ids(),
         security_group: Ref::new(SG, "id"),
@@ -107,7 +107,7 @@ async fn alb_lifecycle_against_moto() {
 
     // Load balancer.
     let lb_desired = desired(spec(&specs, LB), &known);
-    assert_eq!(lb_desired["name"], json!("t-alb"));
+    assert_eq!(lb_desired["name"], json!("t-dev-alb"));
     assert_eq!(lb_desired["security_groups"], json!([sg_id]));
     let lb = lb_kind.create(&lb_desired).await.unwrap();
     assert_converged(LB, &lb_desired, &lb);
@@ -127,7 +127,7 @@ async fn alb_lifecycle_against_moto() {
     assert!(tg.attrs["arn_suffix"]
         .as_str()
         .unwrap()
-        .starts_with("targetgroup/t-tg/"));
+        .starts_with("targetgroup/t-dev-tg/"));
     let adopted = tg_kind.adopt(&tg_desired).await.unwrap().unwrap();
     assert_eq!(adopted.id, tg.id);
     known.record(TARGET_GROUP, &tg);
@@ -161,7 +161,7 @@ async fn alb_lifecycle_against_moto() {
     // A refresh reads the three together, with one DescribeTags: the same as reading each.
     // A target group that no longer exists makes AWS fail the whole DescribeTargetGroups;
     // it reads as gone and the others are still read.
-    let gone_tg = Instance::new(tg.id.replace("/t-tg/", "/t-gone/"), Values::new());
+    let gone_tg = Instance::new(tg.id.replace("/t-dev-tg/", "/t-gone/"), Values::new());
     let priors = [
         Prior {
             type_name: "aws_lb",

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// A failed AWS call, or a module bug, in the words a user can act on.
@@ -92,17 +91,41 @@ impl<T> Absent<T> for Result<T, ResourceError> {
     }
 }
 
+/// The innermost cause of an error chain, which names what really happened (`Connection
+/// refused`, `dns error: failed to lookup address`) where the outer layers say "dispatch failure".
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut e = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    // Display only: `DisplayErrorContext` would append the error's `Debug` form.
+    e.to_string()
+}
+
 /// Turn an SDK error into a [`ResourceError`] for `operation`, keeping AWS's code and message and
 /// adding a hint for the failures every user meets (no credentials, no network, no permission).
 pub fn aws_error<E, R>(operation: &str, err: SdkError<E, R>) -> ResourceError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let code = err.code().map(str::to_owned);
-    let message = match err.message() {
-        Some(m) => m.to_owned(),
-        None => DisplayErrorContext(&err).to_string(),
+    // The SDK's own rendering of an error without a message can carry the raw HTTP response
+    // (headers, body bytes): say what happened in words instead.
+    let message = match (err.message(), &err) {
+        (Some(m), _) => m.to_owned(),
+        (None, SdkError::DispatchFailure(_)) => format!("could not reach AWS ({})", root_cause(&err)),
+        (None, SdkError::TimeoutError(_)) => "AWS did not answer in time".to_owned(),
+        (None, SdkError::ResponseError(_)) => {
+            "AWS's answer could not be read (not a response of this service: check the region and -endpoint-url)".to_owned()
+        }
+        (None, SdkError::ConstructionFailure(_)) => {
+            format!("the request could not be built ({})", root_cause(&err))
+        }
+        (None, _) => match &code {
+            Some(c) => format!("AWS answered {c} without a message"),
+            None => root_cause(&err),
+        },
     };
     let mut e = ResourceError {
         operation: operation.to_owned(),

@@ -18,7 +18,7 @@ pub mod tags;
 pub mod value;
 pub mod wait;
 
-pub use error::{aws_error, Absent, ResourceError};
+pub use error::{aws_error, root_cause, Absent, ResourceError};
 pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec};
 pub use tags::Tags;
 pub use value::{Attrs, Val, Values, ValuesExt};

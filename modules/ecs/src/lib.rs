@@ -38,15 +38,23 @@ pub const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 pub const CONTAINER_NAME: &str = "prestashop";
 pub const CONTAINER_PORT: i64 = 80;
 
-/// AWS's managed policy that lets ECS pull images and write logs for a task.
-pub const EXECUTION_POLICY_ARN: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+/// AWS's managed policy that lets ECS pull images and write logs for a task, in `partition`
+/// (`aws`, `aws-cn`, `aws-us-gov`): an `arn:aws:` literal does not exist in China or GovCloud.
+pub fn execution_policy_arn(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+}
 
 /// What the module needs from the root: Terraform's module variables, with the values other
 /// modules produce passed as references to their attributes.
 pub struct Inputs {
-    pub project: String,
+    /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
+    /// projects in one account never share a name.
+    pub name_prefix: String,
     pub region: String,
+    /// The account and partition the credentials are for (STS GetCallerIdentity): the secrets
+    /// policy names this stack's secrets by full ARN.
+    pub account_id: String,
+    pub partition: String,
     pub tags: Tags,
     pub log_retention_days: i64,
     /// Fargate task size, as ECS spells it ("256", "512").
@@ -134,14 +142,19 @@ fn ecs_tasks_trust_policy() -> J {
     })
 }
 
-/// Read access to the project's secrets only, for the execution role that injects them.
-fn secrets_access_policy(project: &str) -> J {
+/// Read access to this environment's secrets only (`{project}-{environment}-*` in this account
+/// and region), for the execution role that injects them: staging's tasks cannot read prod's
+/// database password. The trailing `-` keeps `shop-dev` from matching `shop-dev2`'s secrets.
+fn secrets_access_policy(inputs: &Inputs) -> J {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": format!("arn:aws:secretsmanager:*:*:secret:{project}-*")
+            "Resource": format!(
+                "arn:{}:secretsmanager:{}:{}:secret:{}-*",
+                inputs.partition, inputs.region, inputs.account_id, inputs.name_prefix
+            )
         }]
     })
 }
@@ -150,9 +163,9 @@ fn secrets_access_policy(project: &str) -> J {
 /// cluster, the task definition and the service.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let k = Kinds::new(sdk);
-    let project = inputs.project.clone();
+    let prefix = inputs.name_prefix.clone();
     let tags = inputs.tags.to_json();
-    let log_group_name = format!("/ecs/{project}");
+    let log_group_name = format!("/ecs/{prefix}");
 
     let log_group = {
         let name = log_group_name.clone();
@@ -177,24 +190,25 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
             ])
         })
     };
-    let execution_role = role(EXECUTION_ROLE, format!("{project}-ecs-task-execution-role"));
-    let task_role = role(TASK_ROLE, format!("{project}-ecs-task-role"));
+    let execution_role = role(EXECUTION_ROLE, format!("{prefix}-ecs-task-execution-role"));
+    let task_role = role(TASK_ROLE, format!("{prefix}-ecs-task-role"));
 
     let execution_role_name = Ref::new(EXECUTION_ROLE, "name");
     let attachment = {
         let role = execution_role_name.clone();
+        let policy_arn = execution_policy_arn(&inputs.partition);
         ResourceSpec::new(EXECUTION_ROLE_POLICY, k.attachment.clone(), move |r| {
             attrs([
                 ("role", role.get(r)),
-                ("policy_arn", Val::from(EXECUTION_POLICY_ARN)),
+                ("policy_arn", Val::from(policy_arn.clone())),
             ])
         })
     };
 
     let secrets_policy = {
         let role = execution_role_name;
-        let name = format!("{project}-secrets-access");
-        let policy = secrets_access_policy(&project);
+        let name = format!("{prefix}-secrets-access");
+        let policy = secrets_access_policy(inputs);
         ResourceSpec::new(EXECUTION_SECRETS_POLICY, k.role_policy.clone(), move |r| {
             attrs([
                 ("role", role.get(r)),
@@ -205,7 +219,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     };
 
     let cluster = {
-        let name = format!("{project}-cluster");
+        let name = format!("{prefix}-cluster");
         let tags = tags.clone();
         ResourceSpec::new(CLUSTER, k.cluster.clone(), move |_| {
             attrs([
@@ -217,7 +231,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     };
 
     let task_definition = {
-        let family = project.clone();
+        let family = prefix.clone();
         let cpu = inputs.cpu.clone();
         let memory = inputs.memory.clone();
         let image = inputs.image.clone();
@@ -278,7 +292,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     };
 
     let mut service = {
-        let name = format!("{project}-service");
+        let name = format!("{prefix}-service");
         let desired_count = inputs.desired_count;
         let subnets = string_set(inputs.subnet_ids.clone());
         let security_group = inputs.security_group.clone();
@@ -405,8 +419,10 @@ mod tests {
 
     fn inputs() -> Inputs {
         Inputs {
-            project: "shop".into(),
+            name_prefix: "shop-dev".into(),
             region: "eu-west-3".into(),
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
             tags: Tags::stack("shop", "dev"),
             log_retention_days: 7,
             cpu: "512".into(),

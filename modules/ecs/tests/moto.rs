@@ -61,8 +61,10 @@ fn diff(desired: &Values, live: &Instance) -> Vec<String> {
 
 fn inputs(subnets: Vec<String>) -> Inputs {
     Inputs {
-        project: "t".into(),
+        name_prefix: "t-dev".into(),
         region: REGION.into(),
+        account_id: "123456789012".into(),
+        partition: "aws".into(),
         tags: Tags::stack("t", "test"),
         log_retention_days: 7,
         cpu: "512".into(),
@@ -201,7 +203,7 @@ async fn ecs_module_lifecycle_against_moto() {
     assert!(state.0[LOG_GROUP].attrs["arn"]
         .as_str()
         .unwrap()
-        .ends_with(":log-group:/ecs/t"));
+        .ends_with(":log-group:/ecs/t-dev"));
 
     // Adopting finds what exists: by unique name, and for the unnamed task definition revision,
     // the ACTIVE revision of the family with the same content.
@@ -339,7 +341,7 @@ async fn role_delete_strips_policies() {
     attach
         .create(&Values::from([
             ("role".to_owned(), json!("t-role")),
-            ("policy_arn".to_owned(), json!(EXECUTION_POLICY_ARN)),
+            ("policy_arn".to_owned(), json!(execution_policy_arn("aws"))),
         ]))
         .await
         .unwrap();

@@ -33,7 +33,9 @@ pub fn mount_target_address(availability_zone: &str) -> String {
 
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
-    pub project: String,
+    /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
+    /// projects in one account never share a name.
+    pub name_prefix: String,
     /// (availability zone, subnet id) pairs: one mount target is made in each.
     pub subnets: Vec<(String, String)>,
     /// The EFS security group's `id`.
@@ -57,7 +59,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         efs: Client::new(sdk),
     });
     let mt_kind: Arc<dyn Kind> = Arc::new(MountTargetKind::new(sdk));
-    let name = format!("{}-efs", inputs.project);
+    let name = format!("{}-efs", inputs.name_prefix);
     let tags = inputs.tags.clone().with("Name", name.clone());
     let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, fs_kind, move |_r| {
         Attrs::from([
@@ -728,7 +730,7 @@ mod tests {
             .region(aws_types::region::Region::new("eu-west-3"))
             .build();
         let inputs = Inputs {
-            project: "shop".into(),
+            name_prefix: "shop-dev".into(),
             subnets: vec![
                 ("eu-west-3a".into(), "subnet-a".into()),
                 ("eu-west-3b".into(), "subnet-b".into()),
@@ -740,10 +742,10 @@ mod tests {
         assert_eq!(specs.len(), 3);
         assert_eq!(specs[0].address, FILE_SYSTEM);
         let fs = specs[0].desired(&Fake);
-        assert_eq!(fs["creation_token"], Val::from("shop-efs"));
+        assert_eq!(fs["creation_token"], Val::from("shop-dev-efs"));
         assert_eq!(
             fs["tags"].known().and_then(|t| t.get("Name")),
-            Some(&json!("shop-efs"))
+            Some(&json!("shop-dev-efs"))
         );
         assert_eq!(specs[2].address, mount_target_address("eu-west-3b"));
         let mt = specs[2].desired(&Fake);

@@ -25,13 +25,17 @@ impl Network {
     }
 }
 
-/// Look up the default VPC and all its subnets, usually in one request.
+/// Look up the default VPC and its default subnets (one per availability zone), usually in one
+/// request.
 ///
 /// Every subnet of the region comes back from one `DescribeSubnets`; a subnet that is the
 /// default for its availability zone lives in the default VPC, so it names that VPC without a
 /// `DescribeVpcs`. Only a default VPC left with no default subnet costs that second request.
-/// The result is what Terraform's `aws_vpc` (default) and `aws_subnets` (by `vpc-id`) data
-/// sources give: every subnet of the default VPC, default or not.
+///
+/// Only default subnets are used, unlike Terraform's `aws_subnets` by `vpc-id`: a subnet
+/// someone added to the default VPC may be private (no route to the internet, so tasks with a
+/// public IP cannot pull their image) or a second one in a zone, which a load balancer refuses
+/// (one subnet per zone). Default subnets are public and there is exactly one per zone.
 pub async fn lookup(sdk: &aws_types::SdkConfig) -> Result<Network, ResourceError> {
     let ec2 = Client::new(sdk);
     let mut all = Vec::new();
@@ -51,7 +55,7 @@ pub async fn lookup(sdk: &aws_types::SdkConfig) -> Result<Network, ResourceError
     };
     let mut subnets: Vec<Subnet> = all
         .iter()
-        .filter(|s| s.vpc_id() == Some(vpc_id.as_str()))
+        .filter(|s| s.vpc_id() == Some(vpc_id.as_str()) && s.default_for_az() == Some(true))
         .map(|s| Subnet {
             id: s.subnet_id().unwrap_or_default().to_owned(),
             availability_zone: s.availability_zone().unwrap_or_default().to_owned(),
@@ -59,7 +63,7 @@ pub async fn lookup(sdk: &aws_types::SdkConfig) -> Result<Network, ResourceError
         .collect();
     subnets.sort_by(|a, b| (&a.availability_zone, &a.id).cmp(&(&b.availability_zone, &b.id)));
     if subnets.is_empty() {
-        return Err(ResourceError::new("DescribeSubnets", format!("the default VPC {vpc_id} has no subnets"))
+        return Err(ResourceError::new("DescribeSubnets", format!("the default VPC {vpc_id} has no default subnets"))
             .with_hint("create a default subnet in each availability zone with `aws ec2 create-default-subnet`"));
     }
     Ok(Network { vpc_id, subnets })

@@ -40,7 +40,9 @@ const CARRIED: &[&str] = &[
 
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
-    pub project: String,
+    /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
+    /// projects in one account never share a name.
+    pub name_prefix: String,
     /// `prod` keeps a final snapshot when the database is destroyed.
     pub environment: String,
     pub engine_version: String,
@@ -77,8 +79,8 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     });
 
     // AWS stores both names in lower case: asking for them so keeps plans quiet.
-    let group_name = format!("{}-db-subnet-group", inputs.project).to_lowercase();
-    let description = format!("Subnets of the {} database", inputs.project);
+    let group_name = format!("{}-db-subnet-group", inputs.name_prefix).to_lowercase();
+    let description = format!("Subnets of the {} database", inputs.name_prefix);
     let subnet_ids = string_set(inputs.subnet_ids.iter().cloned());
     let group_tags = inputs.tags.clone().with("Name", group_name.clone());
     let subnet_group = ResourceSpec::new(SUBNET_GROUP, sg_kind, move |_r| {
@@ -90,7 +92,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         ])
     });
 
-    let identifier = format!("{}-db", inputs.project).to_lowercase();
+    let identifier = format!("{}-db", inputs.name_prefix).to_lowercase();
     let prod = inputs.environment == "prod";
     let final_snapshot = if prod {
         J::from(format!("{identifier}-final"))
@@ -439,7 +441,14 @@ impl Kind for DbInstanceKind {
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        let snapshot = final_snapshot_name(prior, SystemTime::now());
+        // A per-process random value (std seeds every RandomState afresh), no extra crate.
+        let nonce = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish() as u16
+        };
+        let snapshot = final_snapshot_name(prior, SystemTime::now(), nonce);
         let requested = AtomicBool::new(false);
         let requested = &requested;
         let snapshot = &snapshot;
@@ -560,10 +569,11 @@ fn has_pending_changes(db: &DbInstance) -> bool {
     })
 }
 
-/// The identifier of the snapshot to take on deletion, or `None` to skip it. A timestamp
-/// suffix keeps a second destroy (after a restore, or of a re-created database) from colliding
-/// with the first one's snapshot.
-fn final_snapshot_name(prior: &Instance, now: SystemTime) -> Option<String> {
+/// The identifier of the snapshot to take on deletion, or `None` to skip it. A timestamp to
+/// the second and a random suffix keep a second destroy (after a restore, of a re-created
+/// database, or two in the same minute) from colliding with an earlier one's snapshot, which
+/// would make DeleteDBInstance fail with DBSnapshotAlreadyExists.
+fn final_snapshot_name(prior: &Instance, now: SystemTime, nonce: u16) -> Option<String> {
     let name = prior
         .attrs
         .get("final_snapshot_identifier")
@@ -577,18 +587,22 @@ fn final_snapshot_name(prior: &Instance, now: SystemTime) -> Option<String> {
         return None;
     }
     let base = name.map_or_else(|| format!("{}-final", prior.id), str::to_owned);
-    // `2026-11-22T02:13:45Z` -> `20261122-0213`
+    // `2026-11-22T02:13:45Z` -> `20261122-021345`
     let stamp: String = DateTime::from(now)
         .fmt(DateTimeFormat::DateTime)
         .unwrap_or_default()
         .chars()
-        .take(16)
+        .take(19)
         .filter(char::is_ascii_digit)
         .collect();
-    if stamp.len() != 12 {
-        return Some(base);
+    if stamp.len() != 14 {
+        return Some(format!("{base}-{nonce:04x}"));
     }
-    Some(format!("{base}-{}-{}", &stamp[..8], &stamp[8..]))
+    Some(format!(
+        "{base}-{}-{}-{nonce:04x}",
+        &stamp[..8],
+        &stamp[8..]
+    ))
 }
 
 /// The engine's major version: `8.0` for MySQL 8.0.35, `16` for PostgreSQL 16.4.
@@ -769,7 +783,7 @@ mod tests {
 
     fn inputs(environment: &str) -> Inputs {
         Inputs {
-            project: "Shop".into(),
+            name_prefix: "Shop-dev".into(),
             environment: environment.into(),
             engine_version: "8.0".into(),
             instance_class: "db.t3.micro".into(),
@@ -789,13 +803,13 @@ mod tests {
         assert_eq!(specs[0].address, SUBNET_GROUP);
         assert_eq!(specs[1].address, INSTANCE);
         let group = specs[0].desired(&Fake);
-        assert_eq!(group["name"], Val::from("shop-db-subnet-group"));
+        assert_eq!(group["name"], Val::from("shop-dev-db-subnet-group"));
         assert_eq!(
             group["subnet_ids"],
             Val::from(json!(["subnet-a", "subnet-b"]))
         );
         let db = specs[1].desired(&Fake);
-        assert_eq!(db["identifier"], Val::from("shop-db"));
+        assert_eq!(db["identifier"], Val::from("shop-dev-db"));
         assert_eq!(
             db["vpc_security_group_ids"],
             Val::from(json!(["module.security.aws_security_group.rds.id"]))
@@ -818,7 +832,10 @@ mod tests {
     fn prod_keeps_a_final_snapshot() {
         let db = specs(&sdk(), &inputs("prod"))[1].desired(&Fake);
         assert_eq!(db["skip_final_snapshot"], Val::from(false));
-        assert_eq!(db["final_snapshot_identifier"], Val::from("shop-db-final"));
+        assert_eq!(
+            db["final_snapshot_identifier"],
+            Val::from("shop-dev-db-final")
+        );
     }
 
     #[test]
@@ -839,7 +856,7 @@ mod tests {
                 ("final_snapshot_identifier".to_owned(), J::Null),
             ]),
         );
-        assert_eq!(final_snapshot_name(&prior, now), None);
+        assert_eq!(final_snapshot_name(&prior, now, 7), None);
         prior
             .attrs
             .insert("skip_final_snapshot".into(), json!(false));
@@ -847,8 +864,13 @@ mod tests {
             .attrs
             .insert("final_snapshot_identifier".into(), json!("p-db-final"));
         assert_eq!(
-            final_snapshot_name(&prior, now).as_deref(),
-            Some("p-db-final-20261122-0213")
+            final_snapshot_name(&prior, now, 0xbeef).as_deref(),
+            Some("p-db-final-20261122-021330-beef")
+        );
+        // Two destroys in the same second still differ.
+        assert_ne!(
+            final_snapshot_name(&prior, now, 1),
+            final_snapshot_name(&prior, now, 2)
         );
     }
 

@@ -155,7 +155,7 @@ async fn subnet_group_and_instance_against_moto() {
     assert_eq!(finals.len(), 1, "{finals:?}");
     assert_eq!(
         finals[0].len(),
-        "t-db-final-20261122-0213".len(),
+        "t-db-final-20261122-021345-beef".len(),
         "{finals:?}"
     );
     // Deleting what is already gone is not an error (an interrupted destroy re-run).

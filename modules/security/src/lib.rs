@@ -27,7 +27,9 @@ pub const EFS: &str = "module.security.aws_security_group.efs";
 
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
-    pub project: String,
+    /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
+    /// projects in one account never share a name.
+    pub name_prefix: String,
     pub vpc_id: String,
     pub tags: Tags,
 }
@@ -50,7 +52,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                  description: &str,
                  ingress: Ingress,
                  egress_all: bool| {
-        let name = format!("{}-{short}-sg", inputs.project);
+        let name = format!("{}-{short}-sg", inputs.name_prefix);
         let vpc_id = inputs.vpc_id.clone();
         let tags = inputs.tags.clone().with("Name", name.clone());
         let description = description.to_owned();
