@@ -48,6 +48,9 @@ pub struct Cmd<'a> {
     stack: &'a Stack,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Variables of the stack's environment to leave out (`AWS_ACCESS_KEY_ID` for a run
+    /// without credentials).
+    unset: Vec<String>,
 }
 
 impl Stack {
@@ -76,7 +79,15 @@ impl Stack {
     /// A command with the dev example's variables and the test passwords (from the
     /// environment, as users are told to pass them).
     pub fn cmd(&self, command: &str) -> Cmd<'_> {
-        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dev.toml");
+        self.cmd_for(command, "dev")
+    }
+
+    /// A command with the variables of `examples/{environment}.toml` (dev, staging, prod) and
+    /// the test passwords.
+    pub fn cmd_for(&self, command: &str, environment: &str) -> Cmd<'_> {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(format!("{environment}.toml"));
         Cmd {
             stack: self,
             args: vec![
@@ -88,6 +99,7 @@ impl Stack {
                 ("STACKCTL_VAR_db_password".into(), DB_PASSWORD.into()),
                 ("STACKCTL_VAR_admin_password".into(), ADMIN_PASSWORD.into()),
             ],
+            unset: Vec::new(),
         }
     }
 
@@ -97,6 +109,7 @@ impl Stack {
             stack: self,
             args: args.iter().map(|s| s.to_string()).collect(),
             env: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -157,6 +170,12 @@ impl Cmd<'_> {
         self
     }
 
+    /// Run without this variable of the stack's environment.
+    pub fn unset(mut self, key: &str) -> Self {
+        self.unset.push(key.into());
+        self
+    }
+
     /// The process to run, with this stack's environment and nothing of the caller's AWS or
     /// stackctl settings.
     fn command(&self) -> Command {
@@ -169,8 +188,14 @@ impl Cmd<'_> {
                 c.env_remove(k);
             }
         }
-        c.envs(self.stack.moto.env())
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c.envs(
+            self.stack
+                .moto
+                .env()
+                .into_iter()
+                .filter(|(k, _)| !self.unset.contains(k)),
+        )
+        .envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -67,6 +67,13 @@ pub enum Fault {
     /// Not in the default mix: the request IS forwarded (it takes effect in moto), then the
     /// connection is closed without relaying the answer.
     LostAnswer,
+    /// Not in the default mix: the service's access-denied answer (HTTP 403:
+    /// `UnauthorizedOperation` for EC2, `AccessDenied`, `AccessDeniedException`), as for an
+    /// identity that lacks a permission. Never retried by the SDK.
+    AccessDenied,
+    /// Not in the default mix: expired credentials (`ExpiredToken`, HTTP 403), as AWS answers
+    /// a session token past its end.
+    ExpiredToken,
 }
 
 impl fmt::Display for Fault {
@@ -78,6 +85,8 @@ impl fmt::Display for Fault {
             Fault::Drop => "drop",
             Fault::Timeout => "timeout",
             Fault::LostAnswer => "lost-answer",
+            Fault::AccessDenied => "access-denied",
+            Fault::ExpiredToken => "expired-token",
         })
     }
 }
@@ -191,6 +200,8 @@ pub struct Stats {
     pub lost_answers: u64,
     /// Forwarded requests the upstream did not answer (relayed as HTTP 502).
     pub upstream_errors: u64,
+    /// [`Fault::AccessDenied`] and [`Fault::ExpiredToken`] answers.
+    pub refusals: u64,
 }
 
 impl Stats {
@@ -202,6 +213,7 @@ impl Stats {
             + self.dropped
             + self.timeouts
             + self.lost_answers
+            + self.refusals
     }
 
     /// Injected faults over requests (0 when there was no request).
@@ -225,6 +237,7 @@ impl Stats {
             timeouts: self.timeouts - earlier.timeouts,
             lost_answers: self.lost_answers - earlier.lost_answers,
             upstream_errors: self.upstream_errors - earlier.upstream_errors,
+            refusals: self.refusals - earlier.refusals,
         }
     }
 }
@@ -249,6 +262,9 @@ impl fmt::Display for Stats {
         }
         if self.upstream_errors > 0 {
             write!(f, " upstream_errors={}", self.upstream_errors)?;
+        }
+        if self.refusals > 0 {
+            write!(f, " refusals={}", self.refusals)?;
         }
         Ok(())
     }
@@ -321,6 +337,7 @@ struct Counters {
     timeouts: AtomicU64,
     lost_answers: AtomicU64,
     upstream_errors: AtomicU64,
+    refusals: AtomicU64,
     /// Requests received and not yet answered (or dropped), and the most there were at once
     /// since [`FaultProxy::take_peak_in_flight`].
     in_flight: AtomicU64,
@@ -412,6 +429,7 @@ impl FaultProxy {
             timeouts: l(&c.timeouts),
             lost_answers: l(&c.lost_answers),
             upstream_errors: l(&c.upstream_errors),
+            refusals: l(&c.refusals),
         }
     }
 
@@ -639,6 +657,7 @@ impl Shared {
                 c.forwarded.fetch_add(1, Ordering::SeqCst);
                 &c.lost_answers
             }
+            Outcome::Fault(Fault::AccessDenied | Fault::ExpiredToken) => &c.refusals,
         };
         counter.fetch_add(1, Ordering::SeqCst);
         let mut events = self.events.lock().unwrap();
@@ -684,9 +703,11 @@ async fn serve_connection(
                         let _ = forward(&sh.upstream, &client, &req).await;
                         return;
                     }
-                    Fault::Http500 | Fault::Http503 | Fault::Throttle => {
-                        fault_answer(&req, fault, keep_alive)
-                    }
+                    Fault::Http500
+                    | Fault::Http503
+                    | Fault::Throttle
+                    | Fault::AccessDenied
+                    | Fault::ExpiredToken => fault_answer(&req, fault, keep_alive),
                 }
             }
             Decision::Forward => match forward(&sh.upstream, &client, &req).await {
@@ -935,7 +956,8 @@ fn answer_bytes(
     out
 }
 
-/// The answer for an injected 500, 503 or throttling fault, in the service's error format.
+/// The answer for an injected 500, 503, throttling, access-denied or expired-token fault, in
+/// the service's error format.
 fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec<u8> {
     let service = req.service();
     let protocol = req.protocol(&service);
@@ -949,6 +971,11 @@ fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec<u8> {
         (Fault::Http500, _) => (500, "InternalFailure", "The request processing has failed because of an unknown error. (injected by the fault proxy)", false),
         (Fault::Http503, Protocol::Ec2) => (503, "Unavailable", "The server is overloaded and can't handle the request. (injected by the fault proxy)", false),
         (Fault::Http503, _) => (503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server. (injected by the fault proxy)", false),
+        (Fault::AccessDenied, Protocol::Ec2) => (403, "UnauthorizedOperation", "You are not authorized to perform this operation. (injected by the fault proxy)", true),
+        (Fault::AccessDenied, Protocol::Query) => (403, "AccessDenied", "User is not authorized to perform this action (injected by the fault proxy)", true),
+        (Fault::AccessDenied, Protocol::Json) => (400, "AccessDeniedException", "User is not authorized to perform this action (injected by the fault proxy)", true),
+        (Fault::ExpiredToken, Protocol::Json) => (400, "ExpiredTokenException", "The security token included in the request is expired", true),
+        (Fault::ExpiredToken, _) => (403, "ExpiredToken", "The security token included in the request is expired", true),
         (Fault::Drop | Fault::Timeout | Fault::LostAnswer, _) => unreachable!("{fault} has no answer"),
     };
     let (content_type, body) = match protocol {
