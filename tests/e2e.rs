@@ -1155,6 +1155,14 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
         "{}",
         apply.stdout
     );
+    // The summary counts what was done: 24 recorded from AWS, one of them then changed.
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 24 adopted, 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        apply.stdout
+    );
     assert!(
         apply
             .stdout

@@ -10,30 +10,22 @@ use common::account::{self, Snapshot};
 use common::{Run, Stack};
 use stackctl_testkit::{Fault, FaultProxy, Faults};
 
-/// Every line of the account listing that names `environment`'s resources (all names carry it).
-fn of_env(snap: &Snapshot, environment: &str) -> Snapshot {
+/// The account listing split in two: the lines that name `environment`'s resources (every
+/// name carries it), and the rest.
+fn split_env(snap: &Snapshot, environment: &str) -> (Snapshot, Snapshot) {
     let tag = format!("-{environment}");
-    snap.iter()
-        .map(|(k, lines)| {
-            let mine = lines.iter().filter(|l| l.contains(&tag)).cloned().collect();
-            (*k, mine)
-        })
-        .collect()
+    let (mut mine, mut rest) = (Snapshot::new(), Snapshot::new());
+    for (k, lines) in snap {
+        let (a, b): (Vec<String>, Vec<String>) =
+            lines.iter().cloned().partition(|l| l.contains(&tag));
+        mine.insert(*k, a);
+        rest.insert(*k, b);
+    }
+    (mine, rest)
 }
 
-/// The listing without `environment`'s lines.
-fn without_env(snap: &Snapshot, environment: &str) -> Snapshot {
-    let tag = format!("-{environment}");
-    snap.iter()
-        .map(|(k, lines)| {
-            let rest = lines
-                .iter()
-                .filter(|l| !l.contains(&tag))
-                .cloned()
-                .collect();
-            (*k, rest)
-        })
-        .collect()
+fn of_env(snap: &Snapshot, environment: &str) -> Snapshot {
+    split_env(snap, environment).0
 }
 
 fn total(snap: &Snapshot) -> usize {
@@ -107,7 +99,7 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
     assert_eq!(total(&of_env(&after, "staging")), 0, "{after:#?}");
     assert_eq!(
         after,
-        without_env(&before, "staging"),
+        split_env(&before, "staging").1,
         "destroying staging changed dev or prod"
     );
     // Every attribute of dev and prod still matches their states: no drift, nothing to do.
@@ -315,6 +307,18 @@ async fn a_state_is_bound_to_its_account_and_region() {
     );
     let applied = account::snapshot(&sdk).await;
     assert_eq!(total(&of_env(&applied, "dev")), 22);
+
+    // Nor does a profile's region: the plan reads the same eu-west-3 stack and finds no change.
+    let config = stack.dir.path().join("aws-config");
+    std::fs::write(&config, "[profile shop]\nregion = ap-south-1\n").unwrap();
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .env("AWS_CONFIG_FILE", config.to_str().unwrap())
+        .env("AWS_PROFILE", "shop")
+        .unset("AWS_REGION")
+        .run();
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 
     // Another region for the same state: refused, naming both, before any AWS request.
     let proxy = FaultProxy::start(&stack.moto.endpoint, Faults::none());
