@@ -112,6 +112,9 @@ pub struct Session {
     pub state: State,
     pub sdk: aws_types::SdkConfig,
     pub identity: aws::Identity,
+    /// The state holds resources but no location: an earlier stackctl wrote it, before names
+    /// carried the environment.
+    legacy: bool,
     _lock: Lock,
 }
 
@@ -153,6 +156,7 @@ impl Session {
         }
         let lock = Lock::acquire(&state_path, command, opts.lock_timeout)?;
         let mut state = State::load(&state_path)?;
+        let legacy = state.aws.is_none() && !state.resources.is_empty();
         // The region: the variables' for plan and apply (aws_region wins over AWS_REGION and
         // the profile, as `provider "aws" { region = var.aws_region }` does); the state's for
         // destroy, which may run without the var file.
@@ -168,7 +172,9 @@ impl Session {
                     path: state_path,
                     state_region: loc.region.clone(),
                     region,
-                    origin: given_region.map(|(_, o)| o),
+                    origin: given_region
+                        .map(|(_, o)| o)
+                        .or_else(|| vars.is_some().then(|| "its default".to_owned())),
                 }
                 .into());
             }
@@ -199,6 +205,7 @@ impl Session {
             state,
             sdk,
             identity,
+            legacy,
             _lock: lock,
         })
     }
@@ -213,6 +220,12 @@ impl Session {
         }
         if let Some(n) = self.new_stack_notice() {
             println!("{n}");
+        }
+        if self.legacy {
+            println!(
+                "Warning: {} was written by an earlier stackctl, whose names did not carry the\n  environment. Names now start with <project>-<environment>, and a name cannot change in place:\n  the plan below replaces what was renamed, the database included (only prod keeps a final\n  snapshot). Read it before you apply.\n",
+                self.state_path.display()
+            );
         }
     }
 

@@ -513,3 +513,33 @@ fn credential_endpoint_and_permission_failures_each_give_one_line_quickly() {
     );
     assert_eq!(denied.stats().refusals, 1, "the denial was retried");
 }
+
+/// A state from an earlier stackctl (resources, no recorded location, names without the
+/// environment) is planned with a warning that renamed resources will be replaced; its first
+/// apply then records where it lives.
+#[test]
+fn a_state_from_before_environment_names_is_announced() {
+    let stack = Stack::applied();
+    let mut state = stack.state();
+    state.as_object_mut().unwrap().remove("aws");
+    std::fs::write(
+        stack.state_path(),
+        serde_json::to_vec_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    let plan = stack.cmd("plan").run();
+    plan.success();
+    assert!(
+        plan.stdout.contains("was written by an earlier stackctl"),
+        "{}",
+        plan.stdout
+    );
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    assert_eq!(stack.state()["aws"]["account_id"], "123456789012");
+    let again = stack.cmd("plan").run();
+    assert!(
+        !again.stdout.contains("earlier stackctl"),
+        "{}",
+        again.stdout
+    );
+}

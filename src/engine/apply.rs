@@ -443,3 +443,111 @@ pub fn compute_outputs(config: &Config, persist: &Persist) -> Result<(), StateEr
         .collect();
     persist.save_with(|s| s.outputs = outputs)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use stackctl_contract::Attrs;
+
+    use super::*;
+
+    /// A kind whose create answers with a resource that already existed and is not this
+    /// stack's, as ECS CreateCluster does for an existing name.
+    #[derive(Default)]
+    struct HandsBackTheirs {
+        creates: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Kind for HandsBackTheirs {
+        fn type_name(&self) -> &'static str {
+            "aws_ecs_cluster"
+        }
+        async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
+            Ok(None)
+        }
+        async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
+            self.creates.fetch_add(1, Ordering::SeqCst);
+            Ok(Instance::new(
+                "arn:aws:ecs:eu-west-3:123456789012:cluster/theirs",
+                Values::from([("tags".to_owned(), json!({ "team": "other" }))]),
+            ))
+        }
+        async fn update(
+            &self,
+            _: &Instance,
+            _: &Values,
+            _: &[String],
+        ) -> Result<Instance, ResourceError> {
+            Err(ResourceError::internal("not expected"))
+        }
+        async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
+            Err(ResourceError::internal("not expected"))
+        }
+    }
+
+    fn setup() -> (Arc<HandsBackTheirs>, ResourceSpec, Change) {
+        let kind = Arc::new(HandsBackTheirs::default());
+        let spec = ResourceSpec::new("module.ecs.aws_ecs_cluster.main", kind.clone(), |_| {
+            Attrs::from([
+                ("name".to_owned(), Val::from("p-dev-cluster")),
+                (
+                    "tags".to_owned(),
+                    Val::from(json!({
+                        "ManagedBy": "stackctl",
+                        "stackctl:project": "p",
+                        "stackctl:environment": "dev"
+                    })),
+                ),
+            ])
+        });
+        let change = Change {
+            address: spec.address.clone(),
+            kind: kind.clone(),
+            action: Action::Create,
+            live: None,
+            desired: spec.desired(&KnownResolver(&HashMap::new())),
+            changed: Vec::new(),
+            note: None,
+            depends_on: Vec::new(),
+            adopt: false,
+            adopt_checked: true,
+            foreign: None,
+        };
+        (kind, spec, change)
+    }
+
+    /// The check that holds when the plan could not see the resource (made between plan and
+    /// apply, or a create that answers with an existing one): nothing is recorded.
+    #[tokio::test]
+    async fn a_create_that_hands_back_another_stacks_resource_records_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let persist = Persist::new(path.clone(), State::new());
+        let (kind, spec, change) = setup();
+        let err = run(&change, Some(&spec), &persist).await.unwrap_err();
+        assert!(err.is(&[NOT_OURS]), "{err}");
+        assert!(err.message.contains("cluster/theirs"), "{err}");
+        assert!(err.message.contains("stackctl:environment=dev"), "{err}");
+        assert_eq!(kind.creates.load(Ordering::SeqCst), 1);
+        assert!(persist.into_state().resources.is_empty());
+        assert!(!path.exists(), "the state was written");
+    }
+
+    /// A same-named resource the plan found without the stack's tags: apply does not even
+    /// send the create, which could hand it back.
+    #[tokio::test]
+    async fn a_foreign_resource_the_plan_found_is_refused_before_any_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let persist = Persist::new(dir.path().join("s.json"), State::new());
+        let (kind, spec, mut change) = setup();
+        change.foreign = Some("arn:aws:ecs:eu-west-3:123456789012:cluster/theirs".to_owned());
+        let err = run(&change, Some(&spec), &persist).await.unwrap_err();
+        assert!(err.is(&[NOT_OURS]), "{err}");
+        assert_eq!(kind.creates.load(Ordering::SeqCst), 0);
+        assert!(persist.into_state().resources.is_empty());
+    }
+}
