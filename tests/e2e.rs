@@ -427,7 +427,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .send()
         .await
         .unwrap();
-    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    let trust = common::decode_policy(role.role().unwrap().assume_role_policy_document().unwrap());
     assert_eq!(
         trust["Statement"][0]["Principal"]["Service"],
         "ecs-tasks.amazonaws.com"
@@ -462,7 +462,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .send()
         .await
         .unwrap();
-    let doc = decode(doc.policy_document());
+    let doc = common::decode_policy(doc.policy_document());
     let statement = &doc["Statement"][0];
     assert_eq!(statement["Effect"], "Allow");
     let mut actions: Vec<String> = serde_json::from_value(statement["Action"].clone()).unwrap();
@@ -1411,23 +1411,4 @@ fn sorted(it: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = it.collect();
     v.sort();
     v
-}
-
-/// IAM policy documents come back URL-encoded.
-fn decode(doc: &str) -> J {
-    let mut bytes = Vec::new();
-    let raw = doc.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            if let Ok(b) = u8::from_str_radix(&doc[i + 1..i + 3], 16) {
-                bytes.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
-        i += 1;
-    }
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("policy {doc}: {e}"))
 }

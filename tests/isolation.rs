@@ -116,44 +116,12 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
         .send()
         .await
         .unwrap();
-    let doc = urlencoding_decode(policy.policy_document());
-    assert!(
-        doc.contains("arn:aws:secretsmanager:eu-west-3:123456789012:secret:prestashop-prod-*"),
+    let doc = common::decode_policy(policy.policy_document());
+    assert_eq!(
+        doc["Statement"][0]["Resource"],
+        "arn:aws:secretsmanager:eu-west-3:123456789012:secret:prestashop-prod-*",
         "{doc}"
     );
-}
-
-/// IAM returns policy documents URL-encoded.
-fn urlencoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Resources that have this stack's names but not its tags (someone else's, or made by hand):

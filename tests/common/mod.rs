@@ -243,3 +243,22 @@ pub fn assert_no_secrets(stack: &Stack) {
         );
     }
 }
+
+/// IAM policy documents come back URL-encoded.
+pub fn decode_policy(doc: &str) -> serde_json::Value {
+    let mut bytes = Vec::new();
+    let raw = doc.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            if let Ok(b) = u8::from_str_radix(&doc[i + 1..i + 3], 16) {
+                bytes.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
+        i += 1;
+    }
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("policy {doc}: {e}"))
+}

@@ -369,7 +369,7 @@ impl Kind for DbInstanceKind {
             .map_err(|e| {
                 let e = aws_error("CreateDBInstance", e);
                 if e.is(&["DBInstanceAlreadyExists"]) {
-                    e.with_hint("a database with this identifier exists outside the state: run apply again to adopt it, or pick another project name")
+                    e.with_hint("a database with this identifier exists outside the state: the next apply adopts it if it carries this stack's tags; if not, it is someone else's: pick another project_name or environment")
                 } else {
                     e
                 }
