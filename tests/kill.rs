@@ -213,3 +213,60 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
         24 - at_interrupt
     );
 }
+
+/// A second Ctrl-C stops at once, even while operations are still waiting on AWS (here every
+/// request takes 1.5 s, so the operations running at the first interrupt cannot finish within
+/// the second's deadline). The state stays whole, and the next apply converges without
+/// duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_stops_at_once_and_the_rerun_converges() {
+    let stack = Stack::new();
+    let reference = {
+        let clean = Stack::applied();
+        account::snapshot(&clean.sdk().await).await
+    };
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(Duration::from_millis(1500)),
+    );
+    let child = stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .spawn_piped();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !stack.state_path().exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(stack.state_path().exists(), "nothing was recorded in 120 s");
+    let interrupt = || {
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(200));
+    let second = std::time::Instant::now();
+    interrupt();
+    let out = child.wait_with_output().unwrap();
+    let took = second.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Second interrupt: stopping now"),
+        "{stdout}"
+    );
+    // Well under one request's latency: it did not wait for the running operations.
+    assert!(
+        took < Duration::from_millis(1000),
+        "exited {took:?} after the second Ctrl-C"
+    );
+    // The state is whole JSON, and the re-run ends with the account of a clean apply.
+    let _: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(stack.state_path()).unwrap()).unwrap();
+    finish_and_compare(&stack, "apply", &reference, "after a second Ctrl-C").await;
+    eprintln!("second Ctrl-C: exited {took:?} after it");
+}

@@ -143,8 +143,7 @@ pub async fn apply(
     let mut started: HashMap<String, Instant> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let mut interrupts = Interrupts::listen();
 
     loop {
         if !outcome.interrupted {
@@ -197,7 +196,16 @@ pub async fn apply(
                     }
                 }
             }
-            _ = &mut ctrl_c, if !outcome.interrupted => {
+            Some(()) = interrupts.next() => {
+                if outcome.interrupted {
+                    // A second interrupt stops at once, as Terraform's does: a wait can last an
+                    // hour. Every finished operation is already in the state; holding the state
+                    // lock while exiting means no write is cut in half (each is an atomic
+                    // rename anyway). What was still running is found and adopted next time.
+                    progress.aborted(running.len());
+                    let _no_write_in_flight = persist.lock();
+                    std::process::exit(1);
+                }
                 progress.interrupted(running.len());
                 outcome.interrupted = true;
             }
@@ -211,6 +219,33 @@ pub async fn apply(
         progress.skipped(s);
     }
     outcome
+}
+
+/// Ctrl-C (SIGINT), every time it is pressed. On unix it is a signal stream; elsewhere tokio's
+/// `ctrl_c`, asked again after each press.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        Interrupts {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// The next press; never resolves when interrupts cannot be listened for.
+    async fn next(&mut self) -> Option<()> {
+        #[cfg(unix)]
+        match &mut self.signal {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok()
+    }
 }
 
 /// Carry out one change; the id of the resulting resource, if any, and what was done.

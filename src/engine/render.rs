@@ -234,6 +234,10 @@ impl Progress {
     }
 
     pub fn interrupted(&self, running: usize) {
-        self.line(format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded..."));
+        self.line(format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded... (press Ctrl-C again to stop at once)"));
+    }
+
+    pub fn aborted(&self, running: usize) {
+        self.line(format!("Second interrupt: stopping now. Every finished operation is in the state; {running} were still running in AWS. Run the same command again: it finds and adopts what they made."));
     }
 }
