@@ -172,11 +172,7 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     while recorded(&stack) < 3 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -239,18 +235,10 @@ async fn a_second_ctrl_c_stops_at_once_and_the_rerun_converges() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(stack.state_path().exists(), "nothing was recorded in 120 s");
-    let interrupt = || {
-        let ok = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok);
-    };
-    interrupt();
+    interrupt(&child);
     std::thread::sleep(Duration::from_millis(200));
     let second = std::time::Instant::now();
-    interrupt();
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let took = second.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -269,4 +257,13 @@ async fn a_second_ctrl_c_stops_at_once_and_the_rerun_converges() {
         serde_json::from_str(&std::fs::read_to_string(stack.state_path()).unwrap()).unwrap();
     finish_and_compare(&stack, "apply", &reference, "after a second Ctrl-C").await;
     eprintln!("second Ctrl-C: exited {took:?} after it");
+}
+
+/// Ctrl-C, as a terminal sends it: SIGINT to the process.
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

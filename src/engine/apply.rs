@@ -306,10 +306,10 @@ async fn run(
     // idempotent creates), and that one is someone else's.
     let create = || async {
         let inst = kind.create(&values).await?;
-        if !owned(&inst, &values) {
-            return Err(not_ours(kind.as_ref(), &inst.id, &values));
+        if owned(&inst, &values) {
+            return Ok(inst);
         }
-        Ok(inst)
+        confirm_not_ours(kind.as_ref(), inst, &values).await
     };
 
     let mut live = change
@@ -404,6 +404,31 @@ async fn run(
         effect.created = true;
         Ok((record(inst)?, effect))
     }
+}
+
+/// A create answered with a resource that does not carry this stack's tags. It is someone
+/// else's (a create that handed back an existing resource), or ours read back before AWS
+/// showed its tags (tags are a separate, eventually consistent read for ELBv2 and CloudWatch
+/// Logs). Look it up again a few times, about 3.5 s in all, before calling it foreign: taking
+/// our own resource for someone else's would fail the apply and leave it unrecorded.
+async fn confirm_not_ours(
+    kind: &dyn Kind,
+    created: Instance,
+    values: &Values,
+) -> Result<Instance, ResourceError> {
+    for delay in [500, 1000, 2000] {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        match kind.adopt(values).await {
+            Ok(Some(found)) if found.id == created.id && owned(&found, values) => {
+                tracing::debug!(id = %found.id, "tags showed up on a later read");
+                return Ok(found);
+            }
+            Ok(Some(found)) if found.id == created.id => {}
+            // Gone, another one, or the read failed: nothing shows it is ours.
+            _ => break,
+        }
+    }
+    Err(not_ours(kind, &created.id, values))
 }
 
 /// The code of [`not_ours`] errors.
@@ -570,6 +595,54 @@ mod tests {
         assert_eq!(kind.creates.load(Ordering::SeqCst), 1);
         assert!(persist.into_state().resources.is_empty());
         assert!(!path.exists(), "the state was written");
+    }
+
+    /// Our own resource read back before AWS shows its tags is recorded once a later read
+    /// shows them, not taken for someone else's.
+    #[tokio::test]
+    async fn a_create_whose_tags_show_up_late_is_recorded() {
+        struct LateTags;
+        #[async_trait::async_trait]
+        impl Kind for LateTags {
+            fn type_name(&self) -> &'static str {
+                "aws_cloudwatch_log_group"
+            }
+            async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
+                Ok(None)
+            }
+            async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+                Ok(Some(Instance::new("ours", desired.clone())))
+            }
+            async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
+                Ok(Instance::new(
+                    "ours",
+                    Values::from([("tags".to_owned(), json!({}))]),
+                ))
+            }
+            async fn update(
+                &self,
+                _: &Instance,
+                _: &Values,
+                _: &[String],
+            ) -> Result<Instance, ResourceError> {
+                Err(ResourceError::internal("not expected"))
+            }
+            async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
+                Err(ResourceError::internal("not expected"))
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let persist = Persist::new(dir.path().join("s.json"), State::new());
+        let (_, theirs_spec, mut change) = setup();
+        let kind: Arc<dyn Kind> = Arc::new(LateTags);
+        let spec = ResourceSpec::new(theirs_spec.address.clone(), kind.clone(), move |r| {
+            theirs_spec.desired(r)
+        });
+        change.kind = kind;
+        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        assert_eq!(id.as_deref(), Some("ours"));
+        assert!(effect.created);
+        assert!(persist.into_state().resources.contains_key(&change.address));
     }
 
     /// A same-named resource the plan found without the stack's tags: apply does not even
