@@ -34,6 +34,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use stackctl_testkit::{FaultProxy, Faults, Moto, MOTO_VERSION, REGION};
 
+#[path = "stack/timeline.rs"]
+mod timeline;
+
 const SPAWNER_ENV: &str = "STACKCTL_BENCH_SPAWNER";
 const DB_PASSWORD: &str = "DbPass-bench-5e1f07";
 const ADMIN_PASSWORD: &str = "AdminPass-bench-9a3c2d";
@@ -146,6 +149,21 @@ fn main() {
     .unwrap();
     let cp = critical_path(&traced, &state, latency);
 
+    // Real AWS's timeline, scaled: a 300 s database takes 300 x BENCH_TIME_SCALE seconds.
+    let scale: f64 = std::env::var("BENCH_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| *s > 0.0 && *s <= 1.0)
+        .unwrap_or(0.1);
+    let med_req = |k: &str| median(&series[k].iter().map(|m| m.requests).collect::<Vec<_>>());
+    let med_wall = |k: &str| median_dur(&series[k].iter().map(|m| m.wall).collect::<Vec<_>>());
+    let timeline = timeline::run(
+        &b,
+        scale,
+        (med_req("apply"), med_req("destroy")),
+        (med_wall("apply"), med_wall("destroy")),
+    );
+
     let report = Report {
         runs,
         latency,
@@ -159,7 +177,12 @@ fn main() {
         traced,
         cp,
     };
-    let text = report.markdown();
+    let mut text = report.markdown();
+    text.push('\n');
+    text.push_str(&timeline.markdown());
+    if !timeline.on_target() {
+        eprintln!("warning: the run under the realistic profile missed a target (see the table)");
+    }
     println!("{text}");
     let out = std::env::var_os("BENCH_OUT")
         .map(PathBuf::from)

@@ -150,8 +150,7 @@ async fn state_list_show_and_rm_after_an_apply() {
     assert_eq!(services.services()[0].status(), Some("ACTIVE"));
 
     // The configuration still declares it, so the next plan finds it in AWS by its name and
-    // this stack's tags and adopts it back rather than creating a duplicate (moto does not
-    // store the grace period, which the adopted service then gets set again).
+    // this stack's tags and adopts it back, as it is, rather than creating a duplicate.
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
     let headers: Vec<&str> = plan
@@ -162,14 +161,14 @@ async fn state_list_show_and_rm_after_an_apply() {
     assert_eq!(
         headers,
         [format!(
-            "  # {SERVICE} will be updated in place (found in AWS, not in the state)"
+            "  # {SERVICE} will be adopted into the state (found in AWS, not in the state)"
         )],
         "{}",
         plan.stdout
     );
     assert!(
         plan.stdout
-            .contains("Plan: 1 to adopt, 0 to add, 1 to change, 0 to destroy."),
+            .contains("Plan: 1 to adopt, 0 to add, 0 to change, 0 to destroy."),
         "{}",
         plan.stdout
     );

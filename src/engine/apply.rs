@@ -295,11 +295,21 @@ async fn run(
         }))?;
         Ok(Some(id))
     };
-    // Take over a resource found in AWS: record it at once, then bring it to `desired` below.
-    let take = |found: Instance, effect: &mut Effect| -> Result<Instance, ResourceError> {
-        record(found.clone())?;
+    // Take over a resource found in AWS: record it at once; if it was found mid-creation, wait
+    // for it as create would (plan never waits, apply does) and record it as it is then, so
+    // that its dependents see its final attributes; then bring it to `desired` below.
+    let take = |found: Instance, effect: &mut Effect| {
         effect.adopted = true;
-        Ok(scrub_instance(found, kind.sensitive(), &salt))
+        let record = &record;
+        let salt = &salt;
+        async move {
+            record(found.clone())?;
+            let settled = kind.settle(found.clone()).await?;
+            if settled != found {
+                record(settled.clone())?;
+            }
+            Ok::<_, ResourceError>(scrub_instance(settled, kind.sensitive(), salt))
+        }
     };
     // Create, but record only what carries this stack's tags: a create can answer with a
     // resource that already existed (ECS CreateCluster, an EFS creation token, ELBv2's
@@ -318,7 +328,7 @@ async fn run(
         .filter(|_| change.action != Action::Create);
     if change.adopt {
         if let Some(l) = live.take() {
-            live = Some(take(l, &mut effect)?);
+            live = Some(take(l, &mut effect).await?);
         }
     }
     if live.is_none() {
@@ -329,7 +339,7 @@ async fn run(
             // The plan could not look for it (its name needed a resource that did not exist
             // yet).
             live = match adopt_owned(kind.as_ref(), &values).await? {
-                Some(found) => Some(take(found, &mut effect)?),
+                Some(found) => Some(take(found, &mut effect).await?),
                 None => None,
             };
         }
@@ -346,7 +356,7 @@ async fn run(
             // retry turned into "already exists"), or worked half-way: take what is there, if
             // it is ours.
             Err(e) => match adopt_owned(kind.as_ref(), &values).await {
-                Ok(Some(found)) => take(found, &mut effect)?,
+                Ok(Some(found)) => take(found, &mut effect).await?,
                 Err(not_ours) if not_ours.is(&[NOT_OURS]) => return Err(not_ours),
                 _ => return Err(e),
             },

@@ -190,20 +190,17 @@ impl Kind for LoadBalancerKind {
             .await
             .map_err(|e| aws_error("DescribeLoadBalancers", e))
             .absent_if(LB_GONE)?;
+        // Found mid-creation (a run killed while waiting), it is returned as it is: `settle`
+        // waits, in apply only.
         match out.as_ref().and_then(|out| out.load_balancers().first()) {
-            Some(lb)
-                if lb.state().and_then(|s| s.code()) == Some(&LoadBalancerStateEnum::Active) =>
-            {
-                self.instance(lb).await
-            }
-            // Found mid-creation (a run killed while waiting): wait as create would.
-            Some(lb) => {
-                let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
-                let lb = self.wait_active(&arn).await?;
-                self.instance(&lb).await
-            }
+            Some(lb) => self.instance(lb).await,
             None => Ok(None),
         }
+    }
+
+    async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
+        let lb = self.wait_active(&found.id).await?;
+        self.instance(&lb).await?.ok_or_else(|| vanished(&found.id))
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -311,7 +308,8 @@ impl LoadBalancerKind {
     async fn wait_active(&self, arn: &str) -> Result<LoadBalancer, ResourceError> {
         wait::until(
         &format!("load balancer {arn} to be active"),
-        Backoff::standard(Duration::from_secs(600)),
+        // `provisioning` lasts 2 to 3 minutes.
+        Backoff::expecting(Duration::from_secs(150), Duration::from_secs(600)),
         || async {
             // A new load balancer may not be visible to Describe for a moment.
             let Some(lb) = self.describe_arn(arn).await? else {
@@ -1003,10 +1001,10 @@ async fn tags_of(elb: &Client, arns: &[String]) -> Result<BTreeMap<String, Tags>
                         })),
                     );
                 }
-                // An ARN AWS answered nothing for still exists: it has no tags.
-                for arn in chunk {
-                    out.entry(arn.clone()).or_default();
-                }
+                // AWS answers for every ARN it knows (with an empty list when it has no tags)
+                // and fails the call for one it does not: an ARN missing from the answer is
+                // not known to have no tags, so it is left out (read as gone, and read again
+                // next time) rather than taken for an untagged resource.
             }
             Err(e) if e.is(ALL_GONE) => {
                 for arn in chunk {
@@ -1021,30 +1019,31 @@ async fn tags_of(elb: &Client, arns: &[String]) -> Result<BTreeMap<String, Tags>
     Ok(out)
 }
 
-/// The resource's tags, or `None` when AWS says the resource is gone (`gone` codes).
+/// The resource's tags, or `None` when AWS says the resource is gone (`gone` codes) or does
+/// not answer for it.
 async fn read_tags(elb: &Client, arn: &str, gone: &[&str]) -> Result<Option<Tags>, ResourceError> {
-    elb.describe_tags()
+    let Some(out) = elb
+        .describe_tags()
         .resource_arns(arn)
         .send()
         .await
         .map_err(|e| aws_error("DescribeTags", e))
-        .absent_if(gone)
-        .map(|o| {
-            o.map(|out| {
-                Tags::from_pairs(
-                    out.tag_descriptions()
-                        .iter()
-                        .filter(|d| d.resource_arn() == Some(arn))
-                        .flat_map(|d| d.tags())
-                        .map(|t| {
-                            (
-                                t.key().unwrap_or_default().to_owned(),
-                                t.value().unwrap_or_default().to_owned(),
-                            )
-                        }),
+        .absent_if(gone)?
+    else {
+        return Ok(None);
+    };
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .find(|d| d.resource_arn() == Some(arn))
+        .map(|d| {
+            Tags::from_pairs(d.tags().iter().map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
                 )
-            })
-        })
+            }))
+        }))
 }
 
 /// Add and remove tags to go from the prior tags to the desired ones.

@@ -89,6 +89,14 @@ pub trait Kind: Send + Sync {
         Ok(None)
     }
 
+    /// Wait until a resource [`adopt`](Kind::adopt) found mid-creation (a run killed during
+    /// its wait) is usable, as [`create`](Kind::create) waits for a new one, and return it as
+    /// read then. `adopt` itself never waits, so that `plan` never holds the lock for the
+    /// minutes a database takes: `apply` calls this before its dependents start.
+    async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
+        Ok(found)
+    }
+
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError>;
 
     /// Change `changed` attributes in place; only called with attributes outside `force_new`.

@@ -1,9 +1,36 @@
 //! Waiting for AWS to finish something: poll soon, then back off, never sleep a fixed long time.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::error::ResourceError;
+
+/// How long an answer from an AWS that has not caught up yet is retried: a describe that says
+/// "not found" right after a create, a role ECS cannot assume yet. AWS documents seconds; two
+/// minutes covers its bad days without hiding a real error for long.
+pub const CONSISTENCY: Duration = Duration::from_secs(120);
+
+/// Test seconds per real second for every wait and poll (`STACKCTL_TIME_SCALE`, default 1).
+///
+/// Only for tests that replay real AWS's timeline scaled down (the test kit's lifecycle layer
+/// plays a 300 s database create in 3 s at 0.01): stackctl's polls and time limits shrink by
+/// the same factor, so the run is real AWS's in miniature. Values outside (0, 1] are ignored.
+pub fn time_scale() -> f64 {
+    static SCALE: OnceLock<f64> = OnceLock::new();
+    *SCALE.get_or_init(|| {
+        std::env::var("STACKCTL_TIME_SCALE")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| *s > 0.0 && *s <= 1.0)
+            .unwrap_or(1.0)
+    })
+}
+
+/// A real-AWS duration on the run's clock ([`time_scale`]).
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(time_scale())
+}
 
 /// How to poll: the first interval, the factor it grows by, its cap, and the overall limit.
 #[derive(Clone, Copy, Debug)]
@@ -12,6 +39,9 @@ pub struct Backoff {
     pub factor: f64,
     pub max: Duration,
     pub timeout: Duration,
+    /// After the first check, no poll before this much time has passed: what AWS takes at
+    /// the least, so minutes of waiting cost a handful of requests. Zero: poll per `first`.
+    pub quiet: Duration,
 }
 
 impl Backoff {
@@ -23,6 +53,32 @@ impl Backoff {
             factor: 1.6,
             max: Duration::from_secs(10),
             timeout,
+            quiet: Duration::ZERO,
+        }
+    }
+
+    /// For things AWS takes minutes over, typically `typical`: check at once (an instance
+    /// found already available, an emulator), then not before half the typical time (AWS's
+    /// fastest runs in public logs stay above that), then every 10 s. A 5-minute database
+    /// costs about 17 polls instead of 37, and the wait ends at most 10 s after AWS is done.
+    pub const fn expecting(typical: Duration, timeout: Duration) -> Self {
+        Backoff {
+            first: Duration::from_secs(10),
+            factor: 1.0,
+            max: Duration::from_secs(10),
+            timeout,
+            quiet: Duration::from_millis(typical.as_millis() as u64 / 2),
+        }
+    }
+
+    /// The same schedule on the run's clock ([`time_scale`]).
+    fn scaled(self) -> Self {
+        Backoff {
+            first: scaled(self.first),
+            max: scaled(self.max),
+            timeout: scaled(self.timeout),
+            quiet: scaled(self.quiet),
+            ..self
         }
     }
 }
@@ -35,7 +91,9 @@ pub enum Poll<T> {
 }
 
 /// Call `check` until it returns `Ready`, sleeping per `backoff` in between (the first check is
-/// immediate: AWS often answers ready at once). Errors from `check` end the wait.
+/// immediate: AWS often answers ready at once). Errors from `check` end the wait, but for a
+/// [retryable](ResourceError::retryable) one (a resource not visible yet, throttling), which is
+/// a pending state for up to [`CONSISTENCY`] in a row.
 pub async fn until<T, F, Fut>(
     what: &str,
     backoff: Backoff,
@@ -45,12 +103,27 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, ResourceError>>,
 {
+    let backoff = backoff.scaled();
     let start = Instant::now();
     let mut interval = backoff.first;
+    let mut first = true;
+    let mut unsettled_since: Option<Instant> = None;
     loop {
-        let last = match check().await? {
-            Poll::Ready(v) => return Ok(v),
-            Poll::Pending(state) => state,
+        let last = match check().await {
+            Ok(Poll::Ready(v)) => return Ok(v),
+            Ok(Poll::Pending(state)) => {
+                unsettled_since = None;
+                state
+            }
+            Err(e) if e.retryable => {
+                let since = *unsettled_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= scaled(CONSISTENCY) {
+                    return Err(e);
+                }
+                tracing::debug!(what, error = %e, "AWS has not caught up yet; checking again");
+                e.to_string()
+            }
+            Err(e) => return Err(e),
         };
         let elapsed = start.elapsed();
         if elapsed >= backoff.timeout {
@@ -60,9 +133,42 @@ where
             )
             .with_hint("AWS is slower than usual or the resource is stuck: check it in the console, then run apply again"));
         }
-        tracing::debug!(what, state = %last, ?interval, "waiting");
-        tokio::time::sleep(interval.min(backoff.timeout - elapsed)).await;
-        interval = interval.mul_f64(backoff.factor).min(backoff.max);
+        // After the first check, sleep through the quiet period at once.
+        let sleep = if first && !backoff.quiet.is_zero() {
+            backoff.quiet
+        } else {
+            interval
+        };
+        first = false;
+        tracing::debug!(what, state = %last, ?sleep, "waiting");
+        tokio::time::sleep(sleep.min(backoff.timeout - elapsed)).await;
+        if sleep == interval {
+            interval = interval.mul_f64(backoff.factor).min(backoff.max);
+        }
+    }
+}
+
+/// Make a call again while AWS has not caught up with an earlier one: while its error is
+/// [retryable](ResourceError::retryable) (a resource created a moment ago not visible yet, an
+/// IAM role ECS cannot assume yet, throttling that outlasted the SDK's own retries), for up to
+/// [`CONSISTENCY`]. Any other error, or the same one after that, is returned.
+pub async fn eventually<T, F, Fut>(what: &str, mut call: F) -> Result<T, ResourceError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ResourceError>>,
+{
+    let start = Instant::now();
+    let mut interval = scaled(Duration::from_millis(250));
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.retryable && start.elapsed() < scaled(CONSISTENCY) => {
+                tracing::debug!(what, error = %e, ?interval, "AWS has not caught up yet; retrying");
+                tokio::time::sleep(interval).await;
+                interval = interval.mul_f64(1.6).min(scaled(Duration::from_secs(5)));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -135,12 +241,93 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_known_duration_is_waited_through_with_few_polls() {
+        // Typical 400 ms: a check at once, none before 200 ms, then every 10 ms... scaled to
+        // these test durations by hand (the schedule's shape is what is tested).
+        let b = Backoff {
+            first: Duration::from_millis(50),
+            factor: 1.0,
+            max: Duration::from_millis(50),
+            timeout: Duration::from_secs(5),
+            quiet: Duration::from_millis(200),
+        };
+        let start = Instant::now();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        until("thing", b, || async {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(if start.elapsed() >= Duration::from_millis(400) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending("creating".into())
+            })
+        })
+        .await
+        .unwrap();
+        let calls = calls.load(std::sync::atomic::Ordering::SeqCst);
+        // At 0, 200, 250, 300, 350, 400 (give or take a poll for timer slack).
+        assert!((5..=7).contains(&calls), "{calls} polls");
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            start.elapsed()
+        );
+        // The real schedule: a 5-minute create costs at most one poll per 10 s of waiting.
+        let real = Backoff::expecting(Duration::from_secs(300), Duration::from_secs(3600));
+        assert_eq!(real.quiet, Duration::from_secs(150));
+        assert_eq!(real.max, Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn a_retryable_error_is_a_pending_state_then_the_wait_goes_on() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let v = until("thing", fast(), || async {
+            match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(aws("DBInstanceNotFound", "not visible yet").retryable()),
+                _ => Ok(Poll::Ready(7)),
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 7);
+        // A non-retryable one still ends the wait.
+        let err = until::<(), _, _>("thing", fast(), || async { Err(aws("AccessDenied", "no")) })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+    }
+
+    #[tokio::test]
+    async fn eventually_retries_what_aws_has_not_caught_up_with_only() {
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let v = eventually("role", || async {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                Err(aws("ClientException", "Role is not valid").retryable())
+            } else {
+                Ok(3)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!((v, calls.load(std::sync::atomic::Ordering::SeqCst)), (3, 3));
+        let once = std::sync::atomic::AtomicUsize::new(0);
+        let err = eventually::<(), _, _>("role", || async {
+            once.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(aws("ValidationError", "bad"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("ValidationError"));
+        assert_eq!(once.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn times_out_with_last_state() {
         let b = Backoff {
             first: Duration::from_millis(5),
             factor: 2.0,
             max: Duration::from_millis(20),
             timeout: Duration::from_millis(60),
+            quiet: Duration::ZERO,
         };
         let err = until::<(), _, _>("thing", b, || async {
             Ok(Poll::Pending("creating".into()))
@@ -156,6 +343,7 @@ mod tests {
             factor: 2.0,
             max: Duration::from_millis(20),
             timeout: Duration::from_millis(60),
+            quiet: Duration::ZERO,
         }
     }
 

@@ -116,15 +116,22 @@ impl Kind for ClusterKind {
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let out = self
-            .ecs
-            .create_cluster()
-            .cluster_name(desired.get_str("name")?)
-            .settings(insights_setting(desired.get_str("container_insights")?))
-            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0))
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateCluster", e))?;
+        let name = desired.get_str("name")?;
+        let insights = desired.get_str("container_insights")?;
+        let tags = ecs_tags(&Tags::from_json(desired.get("tags")).0);
+        // On an account that never used ECS, AWS creates the service-linked role with the first
+        // cluster and refuses that call while the role propagates.
+        let out = wait::eventually(&format!("ECS cluster {name}"), || async {
+            self.ecs
+                .create_cluster()
+                .cluster_name(name)
+                .settings(insights_setting(insights))
+                .set_tags(tags.clone())
+                .send()
+                .await
+                .map_err(|e| crate::propagating(aws_error("CreateCluster", e)))
+        })
+        .await?;
         let arn = out
             .cluster()
             .and_then(|c| c.cluster_arn())

@@ -395,6 +395,26 @@ fn to_i32(key: &str, v: i64) -> Result<i32, ResourceError> {
         .map_err(|_| ResourceError::internal(format!("attribute `{key}` is out of range: {v}")))
 }
 
+/// Marks as retryable the answers ECS gives while IAM has not propagated a role created a
+/// moment ago, or a listener has not reached ECS yet: the same call succeeds seconds later
+/// (Terraform's AWS provider retries the same messages).
+pub(crate) fn propagating(e: ResourceError) -> ResourceError {
+    const MESSAGES: [&str; 5] = [
+        "Unable to assume the service linked role",
+        "Role is not valid",
+        "Unable to assume role",
+        "Please verify that the ECS service role being passed has the proper permissions",
+        "does not have an associated load balancer",
+    ];
+    if e.is(&["ClientException", "InvalidParameterException"])
+        && MESSAGES.iter().any(|m| e.message.contains(m))
+    {
+        e.retryable()
+    } else {
+        e
+    }
+}
+
 /// A resource that cannot be found right after it was created or changed: most likely AWS's
 /// eventual consistency, so the engine may retry.
 fn vanished(operation: &str, what: &str) -> ResourceError {

@@ -125,10 +125,9 @@ fn load_balancer(desired: &Values) -> Result<Option<LoadBalancer>, ResourceError
     ))
 }
 
-/// The canonical attributes of a service. ECS may leave out the health check grace period
-/// (the test emulator does not store it): then the prior value stands, as nothing says it
-/// changed.
-fn to_instance(s: &Service, prior: Option<&Values>) -> Instance {
+/// The canonical attributes of a service, as AWS answers them: a grace period AWS does not
+/// report is unknown, not the value stackctl last set (drift in it must show).
+fn to_instance(s: &Service, _prior: Option<&Values>) -> Instance {
     let arn = s.service_arn().unwrap_or_default();
     let vpc = s
         .network_configuration()
@@ -144,13 +143,9 @@ fn to_instance(s: &Service, prior: Option<&Values>) -> Instance {
             })
         })
         .unwrap_or(J::Null);
-    let grace = match s.health_check_grace_period_seconds() {
-        Some(v) => J::from(v),
-        None => prior
-            .and_then(|p| p.get("health_check_grace_period_seconds"))
-            .cloned()
-            .unwrap_or(J::Null),
-    };
+    let grace = s
+        .health_check_grace_period_seconds()
+        .map_or(J::Null, J::from);
     Instance::new(
         arn,
         Values::from([
@@ -229,7 +224,7 @@ impl Kind for ServiceKind {
         let cluster = desired.get_str("cluster")?;
         // Tasks are not waited for: they take minutes to pass the health checks, and a
         // service that never gets healthy is visible in its events; Terraform does the same.
-        let out = self
+        let request = self
             .ecs
             .create_service()
             .cluster(cluster)
@@ -243,10 +238,17 @@ impl Kind for ServiceKind {
                 "health_check_grace_period_seconds",
                 desired.get_i64("health_check_grace_period_seconds")?,
             )?)
-            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0))
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateService", e))?;
+            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0));
+        // A listener created a moment ago may not have reached ECS yet ("does not have an
+        // associated load balancer"): the same call succeeds seconds later.
+        let out = wait::eventually("ECS service", || async {
+            request
+                .clone()
+                .send()
+                .await
+                .map_err(|e| crate::propagating(aws_error("CreateService", e)))
+        })
+        .await?;
         let arn = out
             .service()
             .and_then(Service::service_arn)
@@ -296,7 +298,6 @@ impl Kind for ServiceKind {
         if has("tags") {
             sync_ecs_tags(&self.ecs, &prior.id, prior, desired).await?;
         }
-        // What was just set stands where ECS does not echo it back.
         let mut attrs = prior.attrs.clone();
         attrs.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.read_back(&cluster, &Instance::new(prior.id.clone(), attrs))
@@ -339,7 +340,8 @@ impl Kind for ServiceKind {
         // The target group and the security group can only go once the tasks have stopped.
         wait::until(
             &format!("ECS service {} to drain", prior.id),
-            Backoff::standard(DRAIN),
+            // Tasks stop within about a minute (the target group's deregistration delay).
+            Backoff::expecting(Duration::from_secs(60), DRAIN),
             || async {
                 Ok(match self.describe(&cluster, &prior.id).await? {
                     None => Poll::Ready(()),

@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
 use aws_sdk_ecs::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::{string_map, string_set};
+use stackctl_contract::wait;
 use stackctl_contract::{
     aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
@@ -321,7 +322,7 @@ impl Kind for TaskDefinitionKind {
             .into_iter()
             .map(|c| Compatibility::from(c.as_str()))
             .collect();
-        let out = self
+        let request = self
             .ecs
             .register_task_definition()
             .family(desired.get_str("family")?)
@@ -333,10 +334,16 @@ impl Kind for TaskDefinitionKind {
             .task_role_arn(desired.get_str("task_role_arn")?)
             .container_definitions(Self::container(desired)?)
             .volumes(Self::volume(desired)?)
-            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0))
-            .send()
-            .await
-            .map_err(|e| aws_error("RegisterTaskDefinition", e))?;
+            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0));
+        // Roles created a moment ago are "not valid" to ECS until IAM has propagated them.
+        let out = wait::eventually("ECS task definition", || async {
+            request
+                .clone()
+                .send()
+                .await
+                .map_err(|e| crate::propagating(aws_error("RegisterTaskDefinition", e)))
+        })
+        .await?;
         let arn = out
             .task_definition()
             .and_then(TaskDefinition::task_definition_arn)

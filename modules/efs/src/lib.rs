@@ -124,11 +124,13 @@ impl Kind for FileSystemKind {
         else {
             return Ok(None);
         };
-        // Found mid-creation (a run killed while waiting): wait as create would.
-        match fs.life_cycle_state().as_str() {
-            "available" => Ok(Some(fs_instance(&fs))),
-            _ => self.wait_available(fs.file_system_id()).await.map(Some),
-        }
+        // Found mid-creation (a run killed while waiting), it is returned as it is: `settle`
+        // waits, in apply only.
+        Ok(Some(fs_instance(&fs)))
+    }
+
+    async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
+        self.wait_available(&found.id).await
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -208,9 +210,10 @@ impl Kind for FileSystemKind {
         // FileSystemInUse means wait for them, not fail.
         // Set once AWS accepts the delete; stays unset when the file system was already gone.
         let requested = AtomicBool::new(false);
-        wait::delete_when_released(
+        wait::delete_when_released_with(
             &format!("EFS file system {} to have no mount targets", prior.id),
-            EFS_TIMEOUT,
+            // Its mount targets' deletion (waited for already) lets go within about a minute.
+            Backoff::expecting(Duration::from_secs(60), EFS_TIMEOUT),
             &["FileSystemInUse"],
             &["FileSystemNotFound"],
             || async {
@@ -395,14 +398,16 @@ impl Kind for MountTargetKind {
             .iter()
             .find(|mt| mt.subnet_id() == subnet_id && !is_gone(mt.life_cycle_state().as_str()))
             .cloned();
+        // Found mid-creation (a run killed while waiting), it is returned as it is: `settle`
+        // waits, in apply only.
         match found {
-            Some(mt) if mt.life_cycle_state().as_str() == "available" => {
-                self.with_groups(&mt).await
-            }
-            // Found mid-creation (a run killed while waiting): wait as create would.
-            Some(mt) => self.wait_available(mt.mount_target_id()).await.map(Some),
+            Some(mt) => self.with_groups(&mt).await,
             None => Ok(None),
         }
+    }
+
+    async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
+        self.wait_available(&found.id).await
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -461,7 +466,8 @@ impl Kind for MountTargetKind {
         // interface is released, which is when AWS stops knowing the mount target.
         wait::until(
             &format!("EFS mount target {} to be deleted", prior.id),
-            Backoff::standard(EFS_TIMEOUT),
+            // Its network interface takes about a minute to go.
+            Backoff::expecting(Duration::from_secs(60), EFS_TIMEOUT),
             || async {
                 Ok(match self.describe(&prior.id).await? {
                     Some(mt) if mt.life_cycle_state().as_str() != "deleted" => {
@@ -591,7 +597,8 @@ impl MountTargetKind {
     async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {
         let mt = wait::until(
             &format!("EFS mount target {id} to be available"),
-            Backoff::standard(EFS_TIMEOUT),
+            // A mount target takes 60 to 90 s.
+            Backoff::expecting(Duration::from_secs(75), EFS_TIMEOUT),
             || async {
                 let mt = self.describe(id).await?.ok_or_else(|| {
                     ResourceError::new(

@@ -335,14 +335,18 @@ impl Kind for DbInstanceKind {
         let Some(db) = self.describe(id).await? else {
             return Ok(None);
         };
-        // Found mid-creation (a run killed while waiting): wait as create would, so what depends
-        // on it gets an endpoint.
-        let db = if db.db_instance_status() == Some("available") {
-            db
-        } else {
-            self.wait_available(id, false).await?
-        };
+        // Found mid-creation (a run killed while waiting), it is returned as it is: `settle`
+        // waits, in apply only.
         Ok(Some(db_instance(&db, desired)))
+    }
+
+    async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
+        if found.attrs.get("status").and_then(J::as_str) == Some("available") {
+            return Ok(found);
+        }
+        // What depends on it needs its endpoint, which exists once it is available.
+        let db = self.wait_available(&found.id, false).await?;
+        Ok(db_instance(&db, &found.attrs))
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -456,7 +460,8 @@ impl Kind for DbInstanceKind {
         // (InvalidDBInstanceState): keep asking until it accepts, then until it is gone.
         wait::until(
             &format!("database {} to be deleted", prior.id),
-            Backoff::standard(DB_TIMEOUT),
+            // A delete takes 2 to 4 minutes.
+            Backoff::expecting(Duration::from_secs(180), DB_TIMEOUT),
             move || async move {
                 let Some(db) = self.describe(&prior.id).await? else {
                     return Ok(Poll::Ready(()));
@@ -479,7 +484,14 @@ impl Kind for DbInstanceKind {
                 match call.send().await {
                     Ok(_) => {
                         requested.store(true, Ordering::SeqCst);
-                        Ok(Poll::Pending("deleting".into()))
+                        // Look once more at once: an instance that goes at once (an emulator)
+                        // should not wait out the quiet period of a real delete.
+                        Ok(match self.describe(&prior.id).await? {
+                            None => Poll::Ready(()),
+                            Some(db) => Poll::Pending(
+                                db.db_instance_status().unwrap_or("deleting").to_owned(),
+                            ),
+                        })
                     }
                     Err(e) => {
                         let e = aws_error("DeleteDBInstance", e);
@@ -516,7 +528,11 @@ impl DbInstanceKind {
     async fn wait_available(&self, id: &str, modified: bool) -> Result<DbInstance, ResourceError> {
         wait::until(
             &format!("database {id} to be available"),
-            Backoff::standard(DB_TIMEOUT),
+            // A create takes about 5 minutes, a modification about 4.
+            Backoff::expecting(
+                Duration::from_secs(if modified { 240 } else { 300 }),
+                DB_TIMEOUT,
+            ),
             || async {
                 let db = self.describe(id).await?.ok_or_else(|| {
                     ResourceError::new(

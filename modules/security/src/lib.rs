@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
-use stackctl_contract::wait;
+use stackctl_contract::wait::{self, Backoff};
 use stackctl_contract::{
     aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
     Values, ValuesExt,
@@ -275,9 +275,10 @@ impl Kind for SecurityGroupKind {
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
         // A group stays referenced for a while after the tasks, mount targets or database that
         // used it are gone (their network interfaces drain): DependencyViolation means wait.
-        wait::delete_when_released(
+        wait::delete_when_released_with(
             &format!("security group {} to be released", prior.id),
-            Duration::from_secs(900),
+            // A deleted service's task interfaces go 1 to 5 minutes after it.
+            Backoff::expecting(Duration::from_secs(120), Duration::from_secs(900)),
             &["DependencyViolation"],
             &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"],
             || async {
@@ -322,16 +323,20 @@ impl SecurityGroupKind {
         Ok(found)
     }
 
+    /// The group as AWS has it now, waiting out EC2's eventual consistency right after a create.
     async fn read_back(&self, id: &str) -> Result<Instance, ResourceError> {
-        self.read(&Instance::new(id, Values::new()))
-            .await?
-            .ok_or_else(|| {
-                ResourceError::new(
-                    "DescribeSecurityGroups",
-                    format!("security group {id} vanished right after it was changed"),
-                )
-                .retryable()
-            })
+        wait::eventually(&format!("security group {id}"), || async {
+            self.read(&Instance::new(id, Values::new()))
+                .await?
+                .ok_or_else(|| {
+                    ResourceError::new(
+                        "DescribeSecurityGroups",
+                        format!("security group {id} vanished right after it was changed"),
+                    )
+                    .retryable()
+                })
+        })
+        .await
     }
 
     /// Authorize the rules `desired` has that `prior` lacks and revoke the ones it no longer has.
@@ -368,23 +373,29 @@ impl SecurityGroupKind {
             }
             if !add.is_empty() {
                 let res = if egress {
-                    self.ec2
-                        .authorize_security_group_egress()
-                        .group_id(&prior.id)
-                        .set_ip_permissions(Some(add))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| aws_error("AuthorizeSecurityGroupEgress", e))
+                    wait::eventually(&format!("security group {}", prior.id), || async {
+                        self.ec2
+                            .authorize_security_group_egress()
+                            .group_id(&prior.id)
+                            .set_ip_permissions(Some(add.clone()))
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| fresh_group(aws_error("AuthorizeSecurityGroupEgress", e)))
+                    })
+                    .await
                 } else {
-                    self.ec2
-                        .authorize_security_group_ingress()
-                        .group_id(&prior.id)
-                        .set_ip_permissions(Some(add))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| aws_error("AuthorizeSecurityGroupIngress", e))
+                    wait::eventually(&format!("security group {}", prior.id), || async {
+                        self.ec2
+                            .authorize_security_group_ingress()
+                            .group_id(&prior.id)
+                            .set_ip_permissions(Some(add.clone()))
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| fresh_group(aws_error("AuthorizeSecurityGroupIngress", e)))
+                    })
+                    .await
                 };
                 // A rule that already exists (added by hand, or by an interrupted run) is fine.
                 if let Err(e) = res {
@@ -395,6 +406,16 @@ impl SecurityGroupKind {
             }
         }
         Ok(())
+    }
+}
+
+/// EC2 is eventually consistent: a rule naming a group created a moment ago (or on a group
+/// created a moment ago) can be refused as `InvalidGroup.NotFound` for a few seconds.
+fn fresh_group(e: ResourceError) -> ResourceError {
+    if e.is(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"]) {
+        e.retryable()
+    } else {
+        e
     }
 }
 

@@ -5,9 +5,11 @@
 //! resources. `scripts/install-moto.sh` installs the pinned moto; `MOTO_SERVER` may name
 //! another `moto_server` executable.
 
+pub mod lifecycle;
 pub mod proxy;
 
-pub use proxy::{Event, Fault, FaultProxy, Faults, Stats};
+pub use lifecycle::{CriticalPath, Failure, Graph, LayerStats, Profile};
+pub use proxy::{Event, Fault, FaultProxy, Faults, Outcome, Stats};
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -21,10 +23,18 @@ pub const MOTO_VERSION: &str = "5.2.5";
 pub const REGION: &str = "eu-west-3";
 
 /// A running moto server, killed when dropped.
+///
+/// `endpoint` is moto behind the lifecycle layer at [`Profile::instant`]: every resource
+/// ready at once as in moto, but with the fields moto drops (a service's health-check grace
+/// period, its deployment configuration) answered as AWS echoes them, so that the product can
+/// believe what AWS says. `raw_endpoint` is moto itself.
 pub struct Moto {
+    /// Dropped before the server.
+    _echo: FaultProxy,
     child: Child,
     pub port: u16,
     pub endpoint: String,
+    pub raw_endpoint: String,
 }
 
 /// Where the pinned moto_server is: `MOTO_SERVER`, else the project's venv, else `PATH`.
@@ -74,10 +84,17 @@ impl Moto {
                     break;
                 }
                 if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    let raw_endpoint = format!("http://127.0.0.1:{port}");
+                    let echo = FaultProxy::start(
+                        &raw_endpoint,
+                        Faults::none().with_lifecycle(Profile::instant()),
+                    );
                     return Moto {
+                        endpoint: echo.endpoint.clone(),
+                        _echo: echo,
                         child,
                         port,
-                        endpoint: format!("http://127.0.0.1:{port}"),
+                        raw_endpoint,
                     };
                 }
                 std::thread::sleep(Duration::from_millis(100));

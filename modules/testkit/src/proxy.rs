@@ -120,6 +120,9 @@ pub struct Faults {
     pub operations: Vec<String>,
     /// Inject at most this many faults, then forward everything.
     pub max_faults: Option<u64>,
+    /// An AWS with time ([`crate::lifecycle`]): transitional states, refusals and stale reads
+    /// replayed over moto per this profile. `None`: moto as it is.
+    pub lifecycle: Option<crate::lifecycle::Profile>,
 }
 
 impl Default for Faults {
@@ -132,6 +135,7 @@ impl Default for Faults {
             mix: DEFAULT_MIX.to_vec(),
             operations: Vec::new(),
             max_faults: None,
+            lifecycle: None,
         }
     }
 }
@@ -180,6 +184,12 @@ impl Faults {
     /// At most this many faults in all.
     pub fn at_most(mut self, faults: u64) -> Faults {
         self.max_faults = Some(faults);
+        self
+    }
+
+    /// Replay real AWS's timeline over moto with this profile ([`crate::lifecycle`]).
+    pub fn with_lifecycle(mut self, profile: crate::lifecycle::Profile) -> Faults {
+        self.lifecycle = Some(profile);
         self
     }
 }
@@ -279,6 +289,9 @@ pub enum Outcome {
     UpstreamError,
     /// Answered with this fault instead.
     Fault(Fault),
+    /// Refused by the lifecycle layer with this error code, as AWS refuses during a window
+    /// (`DependencyViolation`, `FileSystemInUse`...); not forwarded.
+    Refused(String),
 }
 
 /// One request the proxy handled.
@@ -301,6 +314,9 @@ impl fmt::Display for Event {
                 write!(f, "{} {} -> upstream error", self.service, self.operation)
             }
             Outcome::Fault(x) => write!(f, "{} {} -> fault {}", self.service, self.operation, x),
+            Outcome::Refused(code) => {
+                write!(f, "{} {} -> refused {}", self.service, self.operation, code)
+            }
         }
     }
 }
@@ -319,6 +335,7 @@ const MAX_EVENTS: usize = 200_000;
 
 struct Shared {
     cfg: Faults,
+    lifecycle: Option<crate::lifecycle::Lifecycle>,
     upstream: String,
     /// The generator, and how many faults it decided so far.
     rng: Mutex<(XorShift, u64)>,
@@ -385,6 +402,7 @@ impl FaultProxy {
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("listener address");
         let shared = Arc::new(Shared {
+            lifecycle: cfg.lifecycle.clone().map(crate::lifecycle::Lifecycle::new),
             rng: Mutex::new((XorShift::new(cfg.seed), 0)),
             cfg,
             upstream,
@@ -440,6 +458,15 @@ impl FaultProxy {
         let c = &self.shared.counters;
         let now = c.in_flight.load(Ordering::SeqCst);
         c.peak_in_flight.swap(now, Ordering::SeqCst)
+    }
+
+    /// What the lifecycle layer did (zeros without one).
+    pub fn layer_stats(&self) -> crate::lifecycle::LayerStats {
+        self.shared
+            .lifecycle
+            .as_ref()
+            .map(|l| l.stats())
+            .unwrap_or_default()
     }
 
     /// Every request handled so far, in the order the decisions were made.
@@ -558,6 +585,22 @@ impl Request {
         }
     }
 
+    /// The request as the lifecycle layer reads it.
+    fn call(&self) -> crate::lifecycle::Call {
+        let form = self
+            .header("content-type")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded");
+        crate::lifecycle::Call::new(
+            self.service(),
+            self.operation(),
+            &self.path,
+            &self.body,
+            form,
+        )
+    }
+
     fn operation(&self) -> String {
         if let Some(target) = self.header("x-amz-target") {
             return target.rsplit('.').next().unwrap_or(target).to_owned();
@@ -658,6 +701,7 @@ impl Shared {
                 &c.lost_answers
             }
             Outcome::Fault(Fault::AccessDenied | Fault::ExpiredToken) => &c.refusals,
+            Outcome::Refused(_) => &c.refusals,
         };
         counter.fetch_add(1, Ordering::SeqCst);
         let mut events = self.events.lock().unwrap();
@@ -710,24 +754,54 @@ async fn serve_connection(
                     | Fault::ExpiredToken => fault_answer(&req, fault, keep_alive),
                 }
             }
-            Decision::Forward => match forward(&sh.upstream, &client, &req).await {
-                Ok((status, headers, body)) => {
-                    sh.record(&req, Outcome::Forwarded(status));
-                    answer_bytes(&req, status, &headers, &body, keep_alive, true)
+            Decision::Forward => {
+                let call = sh.lifecycle.as_ref().map(|_| req.call());
+                let refusal = match (&sh.lifecycle, &call) {
+                    (Some(l), Some(c)) => l.before(c),
+                    _ => None,
+                };
+                if let Some(r) = refusal {
+                    sh.record(&req, Outcome::Refused(r.code.clone()));
+                    let answer =
+                        error_answer(&req, r.status, &r.code, &r.message, true, keep_alive);
+                    if sock.write_all(&answer).await.is_err() || sock.flush().await.is_err() {
+                        return;
+                    }
+                    continue;
                 }
-                Err(e) => {
-                    sh.record(&req, Outcome::UpstreamError);
-                    let body = format!("fault proxy: upstream error: {e}");
-                    answer_bytes(
-                        &req,
-                        502,
-                        &[("content-type".into(), b"text/plain".to_vec())],
-                        body.as_bytes(),
-                        keep_alive,
-                        false,
-                    )
+                match forward(&sh.upstream, &client, &req).await {
+                    Ok((status, mut headers, body)) => {
+                        sh.record(&req, Outcome::Forwarded(status));
+                        let (status, body) = match (&sh.lifecycle, &call) {
+                            (Some(l), Some(c)) => {
+                                let mut body = body.to_vec();
+                                let new = l.after(c, status, &mut body);
+                                if new != status && (200..300).contains(&new) {
+                                    // An answer for moto: its error headers no longer apply.
+                                    headers.retain(|(k, _)| {
+                                        !k.eq_ignore_ascii_case("x-amzn-errortype")
+                                    });
+                                }
+                                (new, Bytes::from(body))
+                            }
+                            _ => (status, body),
+                        };
+                        answer_bytes(&req, status, &headers, &body, keep_alive, true)
+                    }
+                    Err(e) => {
+                        sh.record(&req, Outcome::UpstreamError);
+                        let body = format!("fault proxy: upstream error: {e}");
+                        answer_bytes(
+                            &req,
+                            502,
+                            &[("content-type".into(), b"text/plain".to_vec())],
+                            body.as_bytes(),
+                            keep_alive,
+                            false,
+                        )
+                    }
                 }
-            },
+            }
         };
         if sock.write_all(&answer).await.is_err() || sock.flush().await.is_err() {
             return;
@@ -961,7 +1035,6 @@ fn answer_bytes(
 fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec<u8> {
     let service = req.service();
     let protocol = req.protocol(&service);
-    let request_id = "fa017000-0000-4000-8000-000000000000";
     // (status, code, message, query fault type)
     let (status, code, message, sender) = match (fault, protocol) {
         (Fault::Throttle, Protocol::Ec2) => (503, "RequestLimitExceeded", "Request limit exceeded.", false),
@@ -978,6 +1051,22 @@ fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec<u8> {
         (Fault::ExpiredToken, _) => (403, "ExpiredToken", "The security token included in the request is expired", true),
         (Fault::Drop | Fault::Timeout | Fault::LostAnswer, _) => unreachable!("{fault} has no answer"),
     };
+    error_answer(req, status, code, message, sender, keep_alive)
+}
+
+/// An AWS error answer in the service's protocol: `sender` is the query protocol's fault type
+/// (the caller's fault rather than the service's).
+fn error_answer(
+    req: &Request,
+    status: u16,
+    code: &str,
+    message: &str,
+    sender: bool,
+    keep_alive: bool,
+) -> Vec<u8> {
+    let service = req.service();
+    let protocol = req.protocol(&service);
+    let request_id = "fa017000-0000-4000-8000-000000000000";
     let (content_type, body) = match protocol {
         Protocol::Ec2 => (
             "text/xml;charset=UTF-8".to_owned(),
@@ -1049,6 +1138,7 @@ mod tests {
         let draw = |seed| {
             let sh = Shared {
                 cfg: Faults::rate(0.2).with_seed(seed),
+                lifecycle: None,
                 upstream: String::new(),
                 rng: Mutex::new((XorShift::new(seed), 0)),
                 counters: Counters::default(),
@@ -1081,6 +1171,7 @@ mod tests {
                 .only(Fault::LostAnswer)
                 .for_operations(&["CreateSecret"])
                 .at_most(2),
+            lifecycle: None,
             upstream: String::new(),
             rng: Mutex::new((XorShift::new(1), 0)),
             counters: Counters::default(),

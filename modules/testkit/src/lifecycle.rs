@@ -1,0 +1,1678 @@
+//! An AWS with time, in front of moto: what real AWS does during the minutes a resource takes.
+//!
+//! Moto makes every resource ready at once, never answers a stale read and never fails a
+//! deployment. This layer of the [proxy](crate::proxy) replays real AWS's timeline over moto:
+//! moto stays the source of truth for what exists, the layer only **rewrites** answers (a load
+//! balancer `provisioning`, a database `creating` without an endpoint, a service's deployment
+//! `IN_PROGRESS` with its running count rising), **refuses** calls AWS refuses meanwhile (a mount
+//! target on a file system still creating, a security group still held by the network
+//! interfaces of a deleted service's tasks) and **answers for moto** where it drops a field (the
+//! service's health-check grace period) or forgets a resource AWS still shows (a database
+//! `deleting`).
+//!
+//! The durations come from a [`Profile`] (`profiles/realistic.toml`: each figure with its
+//! source), in real-AWS seconds, and a time scale: at 0.01 a 300 s database create takes 3 s.
+//! The layer keeps its own clock from the proxy's start; a resource's window starts when moto
+//! answers the call that created (or changed, or deleted) it.
+//!
+//! It is test tooling: the product never knows it is there.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// One duration of the profile, in real-AWS seconds.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct Figure {
+    /// The figure the layer uses.
+    pub seconds: f64,
+    /// What was observed, low and high.
+    #[serde(default)]
+    pub range: Option<[f64; 2]>,
+    /// Where the figure comes from.
+    pub source: String,
+}
+
+/// How a deployment of an image fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The image cannot be pulled: each task stops with `CannotPullContainerError`.
+    CannotPull,
+    /// The tasks start but never pass the load balancer's health check.
+    Unhealthy,
+}
+
+/// Every figure a profile must have: a typo in the file is an error, not a zero.
+pub const FIGURES: [&str; 16] = [
+    "rds_create",
+    "rds_backing_up",
+    "rds_modify",
+    "rds_delete",
+    "alb_create",
+    "efs_create",
+    "efs_delete",
+    "mount_target_create",
+    "mount_target_delete",
+    "ecs_service_steady",
+    "ecs_service_drain",
+    "eni_release",
+    "ecs_task_failure",
+    "ecs_health_failure",
+    "ec2_consistency",
+    "iam_propagation",
+];
+
+/// The realistic profile's text (`profiles/realistic.toml`).
+pub const REALISTIC: &str = include_str!("../profiles/realistic.toml");
+
+/// Durations (real-AWS seconds), the time scale that maps them to test time, and the images
+/// whose deployments fail.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub figures: BTreeMap<String, Figure>,
+    /// Test seconds per real-AWS second: 0.01 plays 300 s in 3 s.
+    pub scale: f64,
+    /// Images (matched as substrings of the task definition's image) that fail to deploy.
+    pub failing_images: Vec<(String, Failure)>,
+    /// Whether the first CreateCluster of the account fails with "Unable to assume the service
+    /// linked role", as on an account that never used ECS.
+    pub fresh_account: bool,
+}
+
+impl Profile {
+    /// The realistic profile at a scale of 1 (real time).
+    pub fn realistic() -> Profile {
+        Profile::parse(REALISTIC).expect("profiles/realistic.toml is valid")
+    }
+
+    /// A profile from TOML: one table per figure, each with `seconds`, `range`, `source`.
+    pub fn parse(text: &str) -> Result<Profile, String> {
+        let figures: BTreeMap<String, Figure> =
+            toml::from_str(text).map_err(|e| format!("profile: {e}"))?;
+        for key in FIGURES {
+            if !figures.contains_key(key) {
+                return Err(format!("profile: figure `{key}` is missing"));
+            }
+        }
+        for (key, f) in &figures {
+            if !FIGURES.contains(&key.as_str()) {
+                return Err(format!("profile: unknown figure `{key}`"));
+            }
+            if f.seconds < 0.0 || f.source.trim().is_empty() {
+                return Err(format!("profile: `{key}` needs seconds >= 0 and a source"));
+            }
+        }
+        Ok(Profile {
+            figures,
+            scale: 1.0,
+            failing_images: Vec::new(),
+            fresh_account: true,
+        })
+    }
+
+    /// AWS at once: every duration zero and an account that used ECS before, so the layer
+    /// only answers what moto drops (see [`crate::Moto`]).
+    pub fn instant() -> Profile {
+        let mut p = Profile::realistic().fresh_account(false);
+        for f in p.figures.values_mut() {
+            f.seconds = 0.0;
+        }
+        p
+    }
+
+    /// Play the durations at this many test seconds per real second.
+    pub fn scaled(mut self, scale: f64) -> Profile {
+        assert!(scale > 0.0, "the time scale must be positive");
+        self.scale = scale;
+        self
+    }
+
+    /// Override one figure (a test that needs a longer or shorter window).
+    pub fn with(mut self, key: &str, seconds: f64) -> Profile {
+        let f = self
+            .figures
+            .get_mut(key)
+            .unwrap_or_else(|| panic!("no figure `{key}` in the profile"));
+        f.seconds = seconds;
+        self
+    }
+
+    /// Deployments of an image containing `pattern` fail this way.
+    pub fn failing_image(mut self, pattern: &str, failure: Failure) -> Profile {
+        self.failing_images.push((pattern.to_owned(), failure));
+        self
+    }
+
+    /// Whether the first CreateCluster fails once (default: yes).
+    pub fn fresh_account(mut self, fresh: bool) -> Profile {
+        self.fresh_account = fresh;
+        self
+    }
+
+    /// A figure in real seconds.
+    pub fn seconds(&self, key: &str) -> f64 {
+        self.figures
+            .get(key)
+            .unwrap_or_else(|| panic!("no figure `{key}` in the profile"))
+            .seconds
+    }
+}
+
+/// The longest chain of real-AWS waits through a stack's dependency graph: what an apply or a
+/// destroy cannot beat, however it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriticalPath {
+    /// Real-AWS seconds.
+    pub seconds: f64,
+    /// The chain, first to last: address and its own seconds.
+    pub path: Vec<(String, f64)>,
+    /// Every wait's seconds added up (what polls are counted against).
+    pub waiting: f64,
+}
+
+/// A stack's graph: address -> (resource type, addresses it depends on).
+pub type Graph = BTreeMap<String, (String, Vec<String>)>;
+
+impl Profile {
+    /// What real AWS makes `apply` wait for after creating a resource of this type, in real
+    /// seconds: until it is usable by what depends on it. A service counts 0: apply does not
+    /// wait for its tasks (Terraform's default, `wait_for_steady_state = false`).
+    pub fn create_seconds(&self, type_name: &str) -> f64 {
+        match type_name {
+            "aws_db_instance" => self.seconds("rds_create"),
+            "aws_lb" => self.seconds("alb_create"),
+            "aws_efs_file_system" => self.seconds("efs_create"),
+            "aws_efs_mount_target" => self.seconds("mount_target_create"),
+            _ => 0.0,
+        }
+    }
+
+    /// What real AWS makes `destroy` wait for when deleting this resource, once everything
+    /// that depends on it is gone: a security group a service's tasks used is held by their
+    /// network interfaces for `eni_release` after the service has drained.
+    pub fn destroy_seconds(&self, address: &str, graph: &Graph) -> f64 {
+        let Some((type_name, _)) = graph.get(address) else {
+            return 0.0;
+        };
+        match type_name.as_str() {
+            "aws_ecs_service" => self.seconds("ecs_service_drain"),
+            "aws_db_instance" => self.seconds("rds_delete"),
+            "aws_efs_mount_target" => self.seconds("mount_target_delete"),
+            "aws_efs_file_system" => self.seconds("efs_delete"),
+            "aws_security_group" => {
+                let used_by_tasks = graph
+                    .values()
+                    .any(|(t, deps)| t == "aws_ecs_service" && deps.iter().any(|d| d == address));
+                if used_by_tasks {
+                    self.seconds("eni_release")
+                } else {
+                    0.0
+                }
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The critical path of an apply from empty (each resource after what it depends on) or of
+    /// a destroy (each resource after what depends on it), from this profile and the graph
+    /// alone.
+    pub fn critical_path(&self, graph: &Graph, destroy: bool) -> CriticalPath {
+        // Predecessors: what must be done before a resource starts.
+        let before = |addr: &str| -> Vec<String> {
+            if destroy {
+                graph
+                    .iter()
+                    .filter(|(_, (_, deps))| deps.iter().any(|d| d == addr))
+                    .map(|(a, _)| a.clone())
+                    .collect()
+            } else {
+                graph
+                    .get(addr)
+                    .map(|(_, deps)| {
+                        deps.iter()
+                            .filter(|d| graph.contains_key(*d))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        let own = |addr: &str| {
+            if destroy {
+                self.destroy_seconds(addr, graph)
+            } else {
+                graph.get(addr).map_or(0.0, |(t, _)| self.create_seconds(t))
+            }
+        };
+        // Longest finish time per node, memoised (the graph is a DAG).
+        fn finish(
+            addr: &str,
+            before: &dyn Fn(&str) -> Vec<String>,
+            own: &dyn Fn(&str) -> f64,
+            memo: &mut BTreeMap<String, (f64, Option<String>)>,
+        ) -> f64 {
+            if let Some((f, _)) = memo.get(addr) {
+                return *f;
+            }
+            let mut best: (f64, Option<String>) = (0.0, None);
+            for p in before(addr) {
+                let f = finish(&p, before, own, memo);
+                if f > best.0 || best.1.is_none() {
+                    best = (f.max(best.0), Some(p));
+                }
+            }
+            let f = best.0 + own(addr);
+            memo.insert(addr.to_owned(), (f, best.1));
+            f
+        }
+        let mut memo = BTreeMap::new();
+        let mut end: Option<(f64, String)> = None;
+        for addr in graph.keys() {
+            let f = finish(addr, &before, &own, &mut memo);
+            if end.as_ref().is_none_or(|(e, _)| f > *e) {
+                end = Some((f, addr.clone()));
+            }
+        }
+        let mut path = Vec::new();
+        let mut at = end.as_ref().map(|(_, a)| a.clone());
+        while let Some(a) = at {
+            path.push((a.clone(), own(&a)));
+            at = memo.get(&a).and_then(|(_, p)| p.clone());
+        }
+        path.reverse();
+        // Keep the chain readable: only the links that wait.
+        path.retain(|(_, s)| *s > 0.0);
+        CriticalPath {
+            seconds: end.map_or(0.0, |(f, _)| f),
+            path,
+            waiting: graph.keys().map(|a| own(a)).sum(),
+        }
+    }
+}
+
+/// One call as the layer sees it.
+pub(crate) struct Call {
+    pub service: String,
+    pub operation: String,
+    /// The path without the query string.
+    pub path: String,
+    /// Form parameters (query protocol) and query-string parameters.
+    pub params: HashMap<String, String>,
+    /// The JSON body, `Null` when there is none.
+    pub json: Value,
+}
+
+impl Call {
+    pub fn new(service: String, operation: String, target: &str, body: &[u8], form: bool) -> Call {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let mut params = parse_form(query);
+        if form {
+            params.extend(parse_form(std::str::from_utf8(body).unwrap_or_default()));
+        }
+        let json = if form || body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(body).unwrap_or(Value::Null)
+        };
+        Call {
+            service,
+            operation,
+            path: path.to_owned(),
+            params,
+            json,
+        }
+    }
+
+    fn param(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    /// Values of the parameters whose names match `prefix.N[.suffix]`, such as `GroupId.1`.
+    fn params_like(&self, prefix: &str, suffix: &str) -> Vec<&str> {
+        self.params
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    .is_some_and(|n| {
+                        !n.is_empty()
+                            && n.split('.')
+                                .all(|p| p.chars().all(|c| c.is_ascii_alphanumeric()))
+                    })
+            })
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The last segment of the path (the id of a REST call).
+    fn path_id(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+
+    fn str(&self, key: &str) -> Option<&str> {
+        self.json.get(key).and_then(Value::as_str)
+    }
+}
+
+/// What AWS would answer instead of doing the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+fn refuse(status: u16, code: &str, message: impl Into<String>) -> Option<Refusal> {
+    Some(Refusal {
+        status,
+        code: code.to_owned(),
+        message: message.into(),
+    })
+}
+
+#[derive(Default)]
+struct Db {
+    created: f64,
+    modified: Option<f64>,
+    deleted: Option<f64>,
+    /// Moto's last `<DBInstance>` element for it, to show while AWS still lists it.
+    block: String,
+    subnet_group: String,
+    security_groups: Vec<String>,
+}
+
+struct Efs {
+    created: f64,
+    deleted: Option<f64>,
+    last: Value,
+}
+
+struct MountTarget {
+    fs: String,
+    created: f64,
+    deleted: Option<f64>,
+    security_groups: Vec<String>,
+    last: Value,
+}
+
+struct Deployment {
+    id: String,
+    task_definition: String,
+    started: f64,
+}
+
+struct EcsService {
+    name: String,
+    desired: i64,
+    deployments: Vec<Deployment>,
+    grace: Option<i64>,
+    deployment_configuration: Option<Value>,
+    target_groups: Vec<String>,
+    security_groups: Vec<String>,
+    deleted: Option<f64>,
+    desired_before_delete: i64,
+}
+
+#[derive(Default)]
+struct World {
+    dbs: HashMap<String, Db>,
+    lbs: HashMap<String, f64>,
+    file_systems: HashMap<String, Efs>,
+    mount_targets: HashMap<String, MountTarget>,
+    security_groups: HashMap<String, f64>,
+    /// (group, source group) pairs whose ingress already failed once.
+    ingress_failed: HashSet<(String, String)>,
+    roles: HashMap<String, f64>,
+    cluster_refused: bool,
+    /// Task definition ARN -> (image, roles it names).
+    task_definitions: HashMap<String, (String, Vec<String>)>,
+    services: HashMap<String, EcsService>,
+    deployments: u64,
+}
+
+/// Counts of what the layer did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerStats {
+    /// Calls refused as AWS refuses them during a window.
+    pub refused: u64,
+    /// Answers rewritten (a state, a count, a dropped field) or answered for moto.
+    pub rewritten: u64,
+}
+
+/// The layer's state: the profile, its clock and what it saw created.
+pub(crate) struct Lifecycle {
+    profile: Profile,
+    start: Instant,
+    world: Mutex<World>,
+    stats: Mutex<LayerStats>,
+}
+
+impl Lifecycle {
+    pub fn new(profile: Profile) -> Lifecycle {
+        Lifecycle {
+            profile,
+            start: Instant::now(),
+            world: Mutex::new(World::default()),
+            stats: Mutex::new(LayerStats::default()),
+        }
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        *self.stats.lock().unwrap()
+    }
+
+    /// Real-AWS seconds since the proxy started.
+    fn now(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() / self.profile.scale
+    }
+
+    fn secs(&self, key: &str) -> f64 {
+        self.profile.seconds(key)
+    }
+
+    /// Before forwarding: a refusal, or `None` to forward.
+    pub fn before(&self, call: &Call) -> Option<Refusal> {
+        let refusal = self.decide(call);
+        if refusal.is_some() {
+            self.stats.lock().unwrap().refused += 1;
+        }
+        refusal
+    }
+
+    fn decide(&self, call: &Call) -> Option<Refusal> {
+        let now = self.now();
+        let mut w = self.world.lock().unwrap();
+        let w = &mut *w;
+        match (call.service.as_str(), call.operation.as_str()) {
+            ("ec2", "DescribeSecurityGroups") => {
+                // Named by id, AWS answers NotFound; through a filter, it leaves the group out
+                // (see `rewrite`).
+                let ids = call.params_like("GroupId", "");
+                let fresh = ids.into_iter().find(|id| {
+                    w.security_groups
+                        .get(*id)
+                        .is_some_and(|t| now - t < self.secs("ec2_consistency"))
+                })?;
+                refuse(
+                    400,
+                    "InvalidGroup.NotFound",
+                    format!("The security group '{fresh}' does not exist"),
+                )
+            }
+            ("ec2", "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress") => {
+                let group = call.param("GroupId").unwrap_or_default().to_owned();
+                let sources = call.params_like("IpPermissions", ".GroupId");
+                // A describe can already see the group while a rule naming it still fails
+                // once: the rule's check lags further (observed up to ten times the describe's
+                // window).
+                let fresh = sources.into_iter().find(|s| {
+                    w.security_groups
+                        .get(*s)
+                        .is_some_and(|t| now - t < 10.0 * self.secs("ec2_consistency"))
+                        && !w.ingress_failed.contains(&(group.clone(), s.to_string()))
+                })?;
+                w.ingress_failed.insert((group, fresh.to_owned()));
+                refuse(
+                    400,
+                    "InvalidGroup.NotFound",
+                    format!("The security group '{fresh}' does not exist"),
+                )
+            }
+            ("ec2", "DeleteSecurityGroup") => {
+                let id = call.param("GroupId")?;
+                let holder = self.holder_of_group(w, id, now)?;
+                refuse(
+                    400,
+                    "DependencyViolation",
+                    format!("resource {id} has a dependent object ({holder})"),
+                )
+            }
+            ("elasticloadbalancing", "DeleteTargetGroup") => {
+                let arn = call.param("TargetGroupArn")?;
+                let svc = w.services.values().find(|s| {
+                    s.target_groups.iter().any(|t| t == arn)
+                        && s.deleted
+                            .is_none_or(|d| now - d < self.secs("ecs_service_drain"))
+                })?;
+                refuse(
+                    400,
+                    "ResourceInUse",
+                    format!(
+                        "Target group '{arn}' is currently in use by a listener or a rule (ECS service {} still registers targets)",
+                        svc.name
+                    ),
+                )
+            }
+            ("rds", "DeleteDBSubnetGroup") => {
+                let name = call.param("DBSubnetGroupName")?;
+                let (id, _) = w.dbs.iter().find(|(_, db)| {
+                    db.subnet_group == name
+                        && db
+                            .deleted
+                            .is_some_and(|d| now - d < self.secs("rds_delete"))
+                })?;
+                refuse(
+                    400,
+                    "InvalidDBSubnetGroupStateFault",
+                    format!("Cannot delete the subnet group '{name}' because at least one database instance: {id} is still using it."),
+                )
+            }
+            ("rds", "ModifyDBInstance") => {
+                let id = call.param("DBInstanceIdentifier")?;
+                let db = w.dbs.get(id)?;
+                let status = self.db_status(db, now)?;
+                (status != "available").then(|| Refusal {
+                    status: 400,
+                    code: "InvalidDBInstanceState".into(),
+                    message: format!(
+                        "Database instance is not in available state (it is {status})."
+                    ),
+                })
+            }
+            ("elasticfilesystem", "POST /2015-02-01/mount-targets") => {
+                let fs = call.str("FileSystemId")?;
+                let created = w.file_systems.get(fs)?.created;
+                (now - created < self.secs("efs_create")).then(|| Refusal {
+                    status: 409,
+                    code: "IncorrectFileSystemLifeCycleState".into(),
+                    message: format!("File system '{fs}' is in the creating state; mount targets can only be created on an available file system."),
+                })
+            }
+            ("elasticfilesystem", "DELETE /2015-02-01/file-systems/{id}") => {
+                let fs = call.path_id();
+                let busy = w.mount_targets.values().any(|mt| {
+                    mt.fs == fs
+                        && mt
+                            .deleted
+                            .is_some_and(|d| now - d < self.secs("mount_target_delete"))
+                });
+                busy.then(|| Refusal {
+                    status: 409,
+                    code: "FileSystemInUse".into(),
+                    message: format!("File system '{fs}' has mount targets being deleted."),
+                })
+            }
+            ("ecs", "CreateCluster") if self.profile.fresh_account && !w.cluster_refused => {
+                w.cluster_refused = true;
+                refuse(
+                    400,
+                    "InvalidParameterException",
+                    "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+                )
+            }
+            ("ecs", "RegisterTaskDefinition") => {
+                let fresh = ["executionRoleArn", "taskRoleArn"]
+                    .iter()
+                    .filter_map(|k| call.str(k))
+                    .find(|arn| {
+                        w.roles
+                            .get(*arn)
+                            .is_some_and(|t| now - t < self.secs("iam_propagation"))
+                    })?;
+                refuse(
+                    400,
+                    "ClientException",
+                    format!("Role is not valid: ECS cannot assume {fresh} yet"),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// What still holds a security group: the tasks of a service (until their network
+    /// interfaces are released), a mount target, a database.
+    fn holder_of_group(&self, w: &World, id: &str, now: f64) -> Option<String> {
+        for s in w.services.values() {
+            let held = match s.deleted {
+                None => true,
+                Some(d) => now - d < self.secs("ecs_service_drain") + self.secs("eni_release"),
+            };
+            if held && s.security_groups.iter().any(|g| g == id) {
+                return Some(format!("network interfaces of ECS service {}", s.name));
+            }
+        }
+        for (mid, mt) in &w.mount_targets {
+            let held = mt
+                .deleted
+                .is_none_or(|d| now - d < self.secs("mount_target_delete"));
+            if held && mt.security_groups.iter().any(|g| g == id) {
+                return Some(format!("network interface of EFS mount target {mid}"));
+            }
+        }
+        for (did, db) in &w.dbs {
+            let held = db.deleted.is_none_or(|d| now - d < self.secs("rds_delete"));
+            if held && db.security_groups.iter().any(|g| g == id) {
+                return Some(format!("network interface of database {did}"));
+            }
+        }
+        None
+    }
+
+    fn db_status(&self, db: &Db, now: f64) -> Option<&'static str> {
+        if let Some(d) = db.deleted {
+            return (now - d < self.secs("rds_delete")).then_some("deleting");
+        }
+        let age = now - db.created;
+        if age < self.secs("rds_create") - self.secs("rds_backing_up") {
+            return Some("creating");
+        }
+        if age < self.secs("rds_create") {
+            return Some("backing-up");
+        }
+        if db
+            .modified
+            .is_some_and(|m| now - m < self.secs("rds_modify"))
+        {
+            return Some("modifying");
+        }
+        Some("available")
+    }
+
+    /// After moto answered: record what was created, rewrite the answer as AWS would give it.
+    /// Returns the status to send (an answer for moto turns a 404 into a 200).
+    pub fn after(&self, call: &Call, status: u16, body: &mut Vec<u8>) -> u16 {
+        let Ok(text) = std::str::from_utf8(body) else {
+            return status;
+        };
+        let out = self.rewrite(call, status, text);
+        match out {
+            Some((s, new)) => {
+                if new != text || s != status {
+                    self.stats.lock().unwrap().rewritten += 1;
+                }
+                *body = new.into_bytes();
+                s
+            }
+            None => status,
+        }
+    }
+
+    fn rewrite(&self, call: &Call, status: u16, text: &str) -> Option<(u16, String)> {
+        let now = self.now();
+        let mut w = self.world.lock().unwrap();
+        let w = &mut *w;
+        let ok = (200..300).contains(&status);
+        match (call.service.as_str(), call.operation.as_str()) {
+            ("ec2", "CreateSecurityGroup") if ok => {
+                let id = tag_text(text, "groupId")?;
+                w.security_groups.insert(id.to_owned(), now);
+                None
+            }
+            ("ec2", "DescribeSecurityGroups") if ok => {
+                let mut out = text.to_owned();
+                for (start, end) in items(text, "securityGroupInfo", "item").into_iter().rev() {
+                    let block = &text[start..end];
+                    let fresh = tag_text(block, "groupId")
+                        .and_then(|id| w.security_groups.get(id))
+                        .is_some_and(|t| now - t < self.secs("ec2_consistency"));
+                    if fresh {
+                        out.replace_range(start - "<item>".len()..end + "</item>".len(), "");
+                    }
+                }
+                Some((status, out))
+            }
+            ("iam", "CreateRole") if ok => {
+                let arn = tag_text(text, "Arn")?;
+                w.roles.insert(arn.to_owned(), now);
+                None
+            }
+            ("elasticloadbalancing", "CreateLoadBalancer") if ok => {
+                let arn = tag_text(text, "LoadBalancerArn")?;
+                w.lbs.insert(arn.to_owned(), now);
+                self.provisioning(w, text, now)
+            }
+            ("elasticloadbalancing", "DescribeLoadBalancers") if ok => {
+                self.provisioning(w, text, now)
+            }
+            ("rds", "CreateDBInstance") if ok => {
+                let block = element(text, "DBInstance")?.to_owned();
+                let id = tag_text(&block, "DBInstanceIdentifier")?.to_owned();
+                let db = Db {
+                    created: now,
+                    subnet_group: call
+                        .param("DBSubnetGroupName")
+                        .unwrap_or_default()
+                        .to_owned(),
+                    security_groups: call
+                        .params_like("VpcSecurityGroupIds", "")
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    block,
+                    ..Db::default()
+                };
+                w.dbs.insert(id, db);
+                self.db_answer(w, call, text, now)
+            }
+            ("rds", "ModifyDBInstance") if ok => {
+                let id = call.param("DBInstanceIdentifier")?;
+                let reboots = call.param("DBInstanceClass").is_some()
+                    || call.param("AllocatedStorage").is_some();
+                if call.param("ApplyImmediately") == Some("true") && reboots {
+                    if let Some(db) = w.dbs.get_mut(id) {
+                        db.modified = Some(now);
+                    }
+                }
+                self.db_answer(w, call, text, now)
+            }
+            ("rds", "DeleteDBInstance") if ok => {
+                let id = call.param("DBInstanceIdentifier")?;
+                if let Some(db) = w.dbs.get_mut(id) {
+                    db.deleted = Some(now);
+                    if let Some(block) = element(text, "DBInstance") {
+                        db.block = block.to_owned();
+                    }
+                }
+                self.db_answer(w, call, text, now)
+            }
+            ("rds", "DescribeDBInstances") => self.db_answer(w, call, text, now),
+            ("elasticfilesystem", "POST /2015-02-01/file-systems") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let id = v.get("FileSystemId")?.as_str()?.to_owned();
+                w.file_systems.insert(
+                    id,
+                    Efs {
+                        created: now,
+                        deleted: None,
+                        last: v.clone(),
+                    },
+                );
+                let mut v = v;
+                v["LifeCycleState"] = json!("creating");
+                Some((status, v.to_string()))
+            }
+            ("elasticfilesystem", "DELETE /2015-02-01/file-systems/{id}") if ok => {
+                if let Some(fs) = w.file_systems.get_mut(call.path_id()) {
+                    fs.deleted = Some(now);
+                }
+                None
+            }
+            ("elasticfilesystem", "GET /2015-02-01/file-systems") => {
+                self.fs_answer(w, call, status, text, now)
+            }
+            ("elasticfilesystem", "POST /2015-02-01/mount-targets") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let id = v.get("MountTargetId")?.as_str()?.to_owned();
+                let groups = call
+                    .json
+                    .get("SecurityGroups")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|g| g.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                w.mount_targets.insert(
+                    id,
+                    MountTarget {
+                        fs: v.get("FileSystemId")?.as_str()?.to_owned(),
+                        created: now,
+                        deleted: None,
+                        security_groups: groups,
+                        last: v.clone(),
+                    },
+                );
+                let mut v = v;
+                v["LifeCycleState"] = json!("creating");
+                Some((status, v.to_string()))
+            }
+            ("elasticfilesystem", "DELETE /2015-02-01/mount-targets/{id}") if ok => {
+                if let Some(mt) = w.mount_targets.get_mut(call.path_id()) {
+                    mt.deleted = Some(now);
+                }
+                None
+            }
+            ("elasticfilesystem", "GET /2015-02-01/mount-targets") => {
+                self.mt_answer(w, call, status, text, now)
+            }
+            ("ecs", "RegisterTaskDefinition") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let td = v.get("taskDefinition")?;
+                let arn = td.get("taskDefinitionArn")?.as_str()?.to_owned();
+                let image = td
+                    .pointer("/containerDefinitions/0/image")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let roles = ["executionRoleArn", "taskRoleArn"]
+                    .iter()
+                    .filter_map(|k| td.get(*k).and_then(Value::as_str).map(str::to_owned))
+                    .collect();
+                w.task_definitions.insert(arn, (image, roles));
+                None
+            }
+            ("ecs", "CreateService") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let arn = v.pointer("/service/serviceArn")?.as_str()?.to_owned();
+                let td = v.pointer("/service/taskDefinition")?.as_str()?.to_owned();
+                w.deployments += 1;
+                let svc = EcsService {
+                    name: call.str("serviceName").unwrap_or_default().to_owned(),
+                    desired: call
+                        .json
+                        .get("desiredCount")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
+                    deployments: vec![Deployment {
+                        id: format!(
+                            "ecs-svc/{:019}",
+                            4_000_000_000_000_000_000u64 + w.deployments
+                        ),
+                        task_definition: td,
+                        started: now,
+                    }],
+                    grace: call
+                        .json
+                        .get("healthCheckGracePeriodSeconds")
+                        .and_then(Value::as_i64),
+                    deployment_configuration: call.json.get("deploymentConfiguration").cloned(),
+                    target_groups: target_groups(&call.json),
+                    security_groups: security_groups(&call.json),
+                    deleted: None,
+                    desired_before_delete: 0,
+                };
+                w.services.insert(arn, svc);
+                self.services_answer(w, text, now, "/service")
+            }
+            ("ecs", "UpdateService") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let arn = v.pointer("/service/serviceArn")?.as_str()?.to_owned();
+                let td = v.pointer("/service/taskDefinition")?.as_str()?.to_owned();
+                let next_id = w.deployments + 1;
+                let svc = w.services.get_mut(&arn)?;
+                if let Some(n) = call.json.get("desiredCount").and_then(Value::as_i64) {
+                    svc.desired = n;
+                }
+                if let Some(g) = call
+                    .json
+                    .get("healthCheckGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                {
+                    svc.grace = Some(g);
+                }
+                if let Some(c) = call.json.get("deploymentConfiguration") {
+                    svc.deployment_configuration = Some(c.clone());
+                }
+                if call.json.get("networkConfiguration").is_some() {
+                    svc.security_groups = security_groups(&call.json);
+                }
+                let current = svc.deployments.last().map(|d| d.task_definition.clone());
+                let new_deployment = current.as_deref() != Some(td.as_str())
+                    || call.json.get("forceNewDeployment").and_then(Value::as_bool) == Some(true)
+                    || call.json.get("networkConfiguration").is_some();
+                if new_deployment {
+                    svc.deployments.push(Deployment {
+                        id: format!("ecs-svc/{:019}", 4_000_000_000_000_000_000u64 + next_id),
+                        task_definition: td,
+                        started: now,
+                    });
+                    w.deployments = next_id;
+                }
+                self.services_answer(w, text, now, "/service")
+            }
+            ("ecs", "DeleteService") if ok => {
+                let v: Value = serde_json::from_str(text).ok()?;
+                let arn = v.pointer("/service/serviceArn")?.as_str()?.to_owned();
+                let svc = w.services.get_mut(&arn)?;
+                svc.deleted = Some(now);
+                svc.desired_before_delete = self.running(svc, now).max(svc.desired);
+                self.services_answer(w, text, now, "/service")
+            }
+            ("ecs", "DescribeServices") if ok => self.services_answer(w, text, now, "/services"),
+            _ => None,
+        }
+    }
+
+    fn provisioning(&self, w: &World, text: &str, now: f64) -> Option<(u16, String)> {
+        let mut out = text.to_owned();
+        for (start, end) in items(text, "LoadBalancers", "member").into_iter().rev() {
+            let block = &text[start..end];
+            let Some(arn) = tag_text(block, "LoadBalancerArn") else {
+                continue;
+            };
+            let fresh = w
+                .lbs
+                .get(arn)
+                .is_some_and(|t| now - t < self.secs("alb_create"));
+            if fresh {
+                let new = block.replacen("<Code>active</Code>", "<Code>provisioning</Code>", 1);
+                out.replace_range(start..end, &new);
+            }
+        }
+        Some((200, out))
+    }
+
+    /// DescribeDBInstances (and the single-instance answers): the status AWS would show, no
+    /// endpoint while creating, and an instance being deleted still listed.
+    fn db_answer(&self, w: &mut World, call: &Call, text: &str, now: f64) -> Option<(u16, String)> {
+        let wanted = call.param("DBInstanceIdentifier");
+        let describe = call.operation == "DescribeDBInstances";
+        if describe && text.contains("DBInstanceNotFound") {
+            // Moto forgot it at once; AWS lists it as `deleting` for minutes.
+            let id = wanted?;
+            let db = w.dbs.get(id)?;
+            if self.db_status(db, now) != Some("deleting") {
+                return None;
+            }
+            let block = set_tag_text(&db.block, "DBInstanceStatus", "deleting");
+            return Some((
+                200,
+                format!(
+                    "<DescribeDBInstancesResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><DescribeDBInstancesResult><DBInstances><DBInstance>{block}</DBInstance></DBInstances></DescribeDBInstancesResult><ResponseMetadata><RequestId>11f00000-0000-4000-8000-000000000000</RequestId></ResponseMetadata></DescribeDBInstancesResponse>"
+                ),
+            ));
+        }
+        let container = if describe { "DBInstances" } else { "" };
+        let mut out = text.to_owned();
+        let mut seen = HashSet::new();
+        let ranges = if describe {
+            items(text, container, "DBInstance")
+        } else {
+            element_range(text, "DBInstance").into_iter().collect()
+        };
+        for (start, end) in ranges.into_iter().rev() {
+            let block = &text[start..end];
+            let Some(id) = tag_text(block, "DBInstanceIdentifier").map(str::to_owned) else {
+                continue;
+            };
+            seen.insert(id.clone());
+            let Some(db) = w.dbs.get_mut(&id) else {
+                continue;
+            };
+            if db.deleted.is_none() {
+                db.block = block.to_owned();
+            }
+            let Some(status) = self.db_status(db, now) else {
+                continue;
+            };
+            let mut new = set_tag_text(block, "DBInstanceStatus", status);
+            if status == "creating" {
+                new = remove_element(&new, "Endpoint");
+            }
+            out.replace_range(start..end, &new);
+        }
+        if describe && wanted.is_none() {
+            // Instances being deleted are still listed.
+            let mut ghosts = String::new();
+            for (id, db) in &w.dbs {
+                if !seen.contains(id) && self.db_status(db, now) == Some("deleting") {
+                    ghosts.push_str("<DBInstance>");
+                    ghosts.push_str(&set_tag_text(&db.block, "DBInstanceStatus", "deleting"));
+                    ghosts.push_str("</DBInstance>");
+                }
+            }
+            if !ghosts.is_empty() {
+                out = if out.contains("</DBInstances>") {
+                    out.replacen("</DBInstances>", &format!("{ghosts}</DBInstances>"), 1)
+                } else {
+                    out.replacen(
+                        "<DBInstances/>",
+                        &format!("<DBInstances>{ghosts}</DBInstances>"),
+                        1,
+                    )
+                };
+            }
+        }
+        Some((200, out))
+    }
+
+    fn fs_answer(
+        &self,
+        w: &mut World,
+        call: &Call,
+        status: u16,
+        text: &str,
+        now: f64,
+    ) -> Option<(u16, String)> {
+        let wanted = call
+            .param("FileSystemId")
+            .map(str::to_owned)
+            .or_else(|| (call.path_id() != "file-systems").then(|| call.path_id().to_owned()));
+        if status == 404 {
+            let fs = w.file_systems.get(wanted.as_deref()?)?;
+            let deleting = fs
+                .deleted
+                .is_some_and(|d| now - d < self.secs("efs_delete"));
+            if !deleting {
+                return None;
+            }
+            let mut ghost = fs.last.clone();
+            ghost["LifeCycleState"] = json!("deleting");
+            return Some((200, json!({ "FileSystems": [ghost] }).to_string()));
+        }
+        let mut v: Value = serde_json::from_str(text).ok()?;
+        for fs in v.get_mut("FileSystems")?.as_array_mut()? {
+            let Some(id) = fs.get("FileSystemId").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(known) = w.file_systems.get_mut(id) else {
+                continue;
+            };
+            known.last = fs.clone();
+            if now - known.created < self.secs("efs_create") {
+                fs["LifeCycleState"] = json!("creating");
+            }
+        }
+        Some((status, v.to_string()))
+    }
+
+    fn mt_answer(
+        &self,
+        w: &mut World,
+        call: &Call,
+        status: u16,
+        text: &str,
+        now: f64,
+    ) -> Option<(u16, String)> {
+        let deleting = |mt: &MountTarget| {
+            mt.deleted
+                .is_some_and(|d| now - d < self.secs("mount_target_delete"))
+        };
+        let ghost = |mt: &MountTarget| {
+            let mut g = mt.last.clone();
+            g["LifeCycleState"] = json!("deleting");
+            g
+        };
+        if status == 404 {
+            let mt = w.mount_targets.get(call.param("MountTargetId")?)?;
+            if !deleting(mt) {
+                return None;
+            }
+            return Some((200, json!({ "MountTargets": [ghost(mt)] }).to_string()));
+        }
+        let mut v: Value = serde_json::from_str(text).ok()?;
+        let list = v.get_mut("MountTargets")?.as_array_mut()?;
+        let mut seen = HashSet::new();
+        for mt in list.iter_mut() {
+            let Some(id) = mt
+                .get("MountTargetId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let Some(known) = w.mount_targets.get_mut(&id) else {
+                continue;
+            };
+            seen.insert(id);
+            known.last = mt.clone();
+            if now - known.created < self.secs("mount_target_create") {
+                mt["LifeCycleState"] = json!("creating");
+            }
+        }
+        if let Some(fs) = call.param("FileSystemId") {
+            for (id, mt) in &w.mount_targets {
+                if mt.fs == fs && !seen.contains(id) && deleting(mt) {
+                    list.push(ghost(mt));
+                }
+            }
+        }
+        Some((status, v.to_string()))
+    }
+
+    /// Tasks running for a service now.
+    fn running(&self, s: &EcsService, now: f64) -> i64 {
+        self.service_view(s, now).running
+    }
+
+    fn failure_of(&self, w: &World, task_definition: &str) -> Option<(Failure, String)> {
+        let (image, _) = w.task_definitions.get(task_definition)?;
+        self.profile
+            .failing_images
+            .iter()
+            .find(|(p, _)| image.contains(p.as_str()))
+            .map(|(_, f)| (*f, image.clone()))
+    }
+
+    fn service_view(&self, s: &EcsService, now: f64) -> View {
+        // Placeholder for services without a known failure; `services_answer` fills failures.
+        self.view_with(s, now, &|_| None)
+    }
+
+    fn view_with(
+        &self,
+        s: &EcsService,
+        now: f64,
+        failure: &dyn Fn(&str) -> Option<(Failure, String)>,
+    ) -> View {
+        let steady = self.secs("ecs_service_steady").max(f64::EPSILON);
+        if let Some(d) = s.deleted {
+            let drain = self.secs("ecs_service_drain");
+            let left = if now - d < drain {
+                ((s.desired_before_delete as f64) * (1.0 - (now - d) / drain)).ceil() as i64
+            } else {
+                0
+            };
+            return View {
+                status: if now - d < drain {
+                    "DRAINING"
+                } else {
+                    "INACTIVE"
+                },
+                running: left,
+                deployments: Vec::new(),
+                task_definition: None,
+                events: Vec::new(),
+            };
+        }
+        let breaker = s
+            .deployment_configuration
+            .as_ref()
+            .and_then(|c| c.pointer("/deploymentCircuitBreaker"));
+        let breaker_on = breaker
+            .and_then(|b| b.get("enable"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let rollback = breaker
+            .and_then(|b| b.get("rollback"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        // Walk the deployments in order: each either completes, fails (and may roll back to
+        // the last one that completed) or is still in progress.
+        let mut stable: Option<(String, String)> = None; // (deployment id, task definition)
+        let mut view = View {
+            status: "ACTIVE",
+            running: 0,
+            deployments: Vec::new(),
+            task_definition: None,
+            events: Vec::new(),
+        };
+        let desired = s.desired;
+        for (i, dep) in s.deployments.iter().enumerate() {
+            let superseded_at = s.deployments.get(i + 1).map(|n| n.started);
+            let end = superseded_at.unwrap_or(now);
+            let age = end - dep.started;
+            match failure(&dep.task_definition) {
+                None => {
+                    if age >= steady {
+                        stable = Some((dep.id.clone(), dep.task_definition.clone()));
+                        if superseded_at.is_none() {
+                            view.deployments = vec![deployment_json(
+                                dep,
+                                "PRIMARY",
+                                "COMPLETED",
+                                desired,
+                                desired,
+                                0,
+                                format!("ECS deployment {} completed.", dep.id),
+                            )];
+                            view.running = desired;
+                            view.task_definition = Some(dep.task_definition.clone());
+                            view.events
+                                .push(format!("(service {}) has reached a steady state.", s.name));
+                        }
+                    } else if superseded_at.is_none() {
+                        let new = ((desired as f64) * age / steady).floor() as i64;
+                        let mut deps = vec![deployment_json(
+                            dep,
+                            "PRIMARY",
+                            "IN_PROGRESS",
+                            desired,
+                            new.min(desired),
+                            0,
+                            format!("ECS deployment {} in progress.", dep.id),
+                        )];
+                        let old = stable.as_ref().map_or(0, |_| desired);
+                        if let Some((sid, std)) = &stable {
+                            deps.push(json!({
+                                "id": sid, "status": "ACTIVE", "taskDefinition": std,
+                                "desiredCount": old, "runningCount": old, "pendingCount": 0,
+                                "failedTasks": 0, "rolloutState": "COMPLETED",
+                                "rolloutStateReason": format!("ECS deployment {sid} completed."),
+                            }));
+                        }
+                        view.deployments = deps;
+                        view.running = new.min(desired) + old;
+                        view.task_definition = Some(dep.task_definition.clone());
+                        view.events.push(format!(
+                            "(service {}) has started {} tasks.",
+                            s.name,
+                            new.min(desired)
+                        ));
+                    }
+                }
+                Some((kind, image)) => {
+                    let cycle = match kind {
+                        Failure::CannotPull => self.secs("ecs_task_failure"),
+                        Failure::Unhealthy => self.secs("ecs_health_failure"),
+                    }
+                    .max(f64::EPSILON);
+                    let reason = match kind {
+                        Failure::CannotPull => format!(
+                            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {}: not found",
+                            image
+                        ),
+                        Failure::Unhealthy => "Task failed ELB health checks in (target-group)".to_owned(),
+                    };
+                    let per_cycle = desired.max(1);
+                    let failed = ((age / cycle).floor() as i64) * per_cycle;
+                    let threshold = ((desired as f64 * 0.5).ceil() as i64).clamp(3, 200);
+                    let tripped = breaker_on && failed >= threshold;
+                    if superseded_at.is_some() {
+                        continue;
+                    }
+                    let old = stable.as_ref().map_or(0, |_| desired);
+                    if failed > 0 {
+                        view.events.push(format!(
+                            "(service {}) (deployment {}) {} tasks stopped: {reason}",
+                            s.name, dep.id, failed
+                        ));
+                    }
+                    if tripped {
+                        view.events.push(format!(
+                            "(service {}) (deployment {}) deployment failed: tasks failed to start.",
+                            s.name, dep.id
+                        ));
+                        let failed_dep = deployment_json(
+                            dep,
+                            "ACTIVE",
+                            "FAILED",
+                            0,
+                            0,
+                            failed,
+                            "ECS deployment circuit breaker: tasks failed to start.".into(),
+                        );
+                        match (&stable, rollback) {
+                            (Some((sid, std)), true) => {
+                                view.events.push(format!(
+                                    "(service {}) rolling back to deployment {sid}.",
+                                    s.name
+                                ));
+                                view.deployments = vec![
+                                    json!({
+                                        "id": sid, "status": "PRIMARY", "taskDefinition": std,
+                                        "desiredCount": desired, "runningCount": desired,
+                                        "pendingCount": 0, "failedTasks": 0,
+                                        "rolloutState": "COMPLETED",
+                                        "rolloutStateReason": format!("ECS deployment {sid} completed."),
+                                    }),
+                                    failed_dep,
+                                ];
+                                view.running = desired;
+                                view.task_definition = Some(std.clone());
+                            }
+                            _ => {
+                                let mut primary = failed_dep;
+                                primary["status"] = json!("PRIMARY");
+                                view.deployments = vec![primary];
+                                view.running = old;
+                                view.task_definition = Some(dep.task_definition.clone());
+                            }
+                        }
+                    } else {
+                        let mut deps = vec![deployment_json(
+                            dep,
+                            "PRIMARY",
+                            "IN_PROGRESS",
+                            desired,
+                            0,
+                            failed,
+                            format!("ECS deployment {} in progress.", dep.id),
+                        )];
+                        if let Some((sid, std)) = &stable {
+                            deps.push(json!({
+                                "id": sid, "status": "ACTIVE", "taskDefinition": std,
+                                "desiredCount": desired, "runningCount": desired,
+                                "pendingCount": 0, "failedTasks": 0,
+                                "rolloutState": "COMPLETED",
+                                "rolloutStateReason": format!("ECS deployment {sid} completed."),
+                            }));
+                        }
+                        view.deployments = deps;
+                        view.running = old;
+                        view.task_definition = Some(dep.task_definition.clone());
+                    }
+                }
+            }
+        }
+        view
+    }
+
+    fn services_answer(
+        &self,
+        w: &World,
+        text: &str,
+        now: f64,
+        pointer: &str,
+    ) -> Option<(u16, String)> {
+        let mut v: Value = serde_json::from_str(text).ok()?;
+        let mut one = |svc: &mut Value| {
+            let Some(arn) = svc.get("serviceArn").and_then(Value::as_str) else {
+                return;
+            };
+            let Some(known) = w.services.get(arn) else {
+                return;
+            };
+            let images: HashMap<&str, Option<(Failure, String)>> = known
+                .deployments
+                .iter()
+                .map(|d| {
+                    (
+                        d.task_definition.as_str(),
+                        self.failure_of(w, &d.task_definition),
+                    )
+                })
+                .collect();
+            let view = self.view_with(known, now, &|td| images.get(td).cloned().flatten());
+            svc["status"] = json!(view.status);
+            svc["runningCount"] = json!(view.running);
+            svc["pendingCount"] = json!((known.desired - view.running).max(0));
+            if view.status == "ACTIVE" {
+                svc["deployments"] = Value::Array(view.deployments);
+                if let Some(td) = view.task_definition {
+                    svc["taskDefinition"] = json!(td);
+                }
+            } else {
+                svc["desiredCount"] = json!(0);
+            }
+            // What moto drops and AWS echoes.
+            if let Some(g) = known.grace {
+                svc["healthCheckGracePeriodSeconds"] = json!(g);
+            }
+            if let Some(c) = &known.deployment_configuration {
+                svc["deploymentConfiguration"] = c.clone();
+            }
+            let at = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            let events: Vec<Value> = view
+                .events
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, m)| json!({ "id": format!("lifecycle-{i}"), "createdAt": at, "message": m }))
+                .collect();
+            if !events.is_empty() {
+                svc["events"] = Value::Array(events);
+            }
+        };
+        match v.pointer_mut(pointer)? {
+            Value::Array(list) => list.iter_mut().for_each(&mut one),
+            svc @ Value::Object(_) => one(svc),
+            _ => return None,
+        }
+        Some((200, v.to_string()))
+    }
+}
+
+struct View {
+    status: &'static str,
+    running: i64,
+    deployments: Vec<Value>,
+    task_definition: Option<String>,
+    events: Vec<String>,
+}
+
+fn deployment_json(
+    dep: &Deployment,
+    status: &str,
+    rollout: &str,
+    desired: i64,
+    running: i64,
+    failed: i64,
+    reason: String,
+) -> Value {
+    json!({
+        "id": dep.id,
+        "status": status,
+        "taskDefinition": dep.task_definition,
+        "desiredCount": desired,
+        "runningCount": running,
+        "pendingCount": (desired - running).max(0),
+        "failedTasks": failed,
+        "launchType": "FARGATE",
+        "rolloutState": rollout,
+        "rolloutStateReason": reason,
+    })
+}
+
+fn target_groups(req: &Value) -> Vec<String> {
+    req.get("loadBalancers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|lb| lb.get("targetGroupArn").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn security_groups(req: &Value) -> Vec<String> {
+    req.pointer("/networkConfiguration/awsvpcConfiguration/securityGroups")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `a=1&b=x%20y` as a map, percent- and plus-decoded.
+fn parse_form(s: &str) -> HashMap<String, String> {
+    s.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (url_decode(k), url_decode(v))
+        })
+        .collect()
+}
+
+fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The text of the first `<tag>...</tag>`.
+fn tag_text<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    Some(&xml[start..end])
+}
+
+/// `block` with the first `<tag>`'s text set to `value`.
+fn set_tag_text(block: &str, tag: &str, value: &str) -> String {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let Some(s) = block.find(&open).map(|i| i + open.len()) else {
+        return block.to_owned();
+    };
+    let Some(e) = block[s..].find(&close).map(|i| s + i) else {
+        return block.to_owned();
+    };
+    format!("{}{value}{}", &block[..s], &block[e..])
+}
+
+/// `block` without its first `<tag>...</tag>` element.
+fn remove_element(block: &str, tag: &str) -> String {
+    match element_range(block, tag) {
+        Some((s, e)) => {
+            let open = format!("<{tag}>");
+            let close = format!("</{tag}>");
+            format!("{}{}", &block[..s - open.len()], &block[e + close.len()..])
+        }
+        None => block.to_owned(),
+    }
+}
+
+/// The inner text of the first `<tag>` element, nested elements of the same name included.
+fn element<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
+    element_range(xml, tag).map(|(s, e)| &xml[s..e])
+}
+
+fn element_range(xml: &str, tag: &str) -> Option<(usize, usize)> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = matching_close(xml, start, tag)?;
+    Some((start, end))
+}
+
+/// Where the `</tag>` closing an element whose content starts at `from` begins.
+fn matching_close(xml: &str, from: usize, tag: &str) -> Option<usize> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut depth = 1;
+    let mut at = from;
+    loop {
+        let next_open = xml[at..].find(&open).map(|i| at + i);
+        let next_close = at + xml[at..].find(&close)?;
+        match next_open {
+            Some(o) if o < next_close => {
+                depth += 1;
+                at = o + open.len();
+            }
+            _ => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(next_close);
+                }
+                at = next_close + close.len();
+            }
+        }
+    }
+}
+
+/// The inner ranges of the top-level `<item>` elements of the first `<container>` element.
+fn items(xml: &str, container: &str, item: &str) -> Vec<(usize, usize)> {
+    let Some((cs, ce)) = element_range(xml, container) else {
+        return Vec::new();
+    };
+    let open = format!("<{item}>");
+    let close = format!("</{item}>");
+    let mut out = Vec::new();
+    let mut at = cs;
+    while let Some(i) = xml[at..ce].find(&open) {
+        let start = at + i + open.len();
+        let Some(end) = matching_close(xml, start, item) else {
+            break;
+        };
+        out.push((start, end));
+        at = end + close.len();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_realistic_profile_has_every_figure_with_a_source() {
+        let p = Profile::realistic();
+        for key in FIGURES {
+            let f = &p.figures[key];
+            assert!(!f.source.is_empty(), "{key}");
+            if let Some([lo, hi]) = f.range {
+                assert!(
+                    lo <= f.seconds && f.seconds <= hi,
+                    "{key}: {} not in [{lo}, {hi}]",
+                    f.seconds
+                );
+            }
+        }
+        assert_eq!(p.seconds("rds_create"), 300.0);
+        assert!(Profile::parse("[rds_create]\nseconds = 1\nsource = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_critical_path_follows_the_longest_chain_of_waits() {
+        let g: Graph = [
+            ("sg.rds", "aws_security_group", vec![]),
+            ("sg.ecs", "aws_security_group", vec![]),
+            ("db", "aws_db_instance", vec!["sg.rds"]),
+            ("lb", "aws_lb", vec![]),
+            ("svc", "aws_ecs_service", vec!["db", "lb", "sg.ecs"]),
+        ]
+        .into_iter()
+        .map(|(a, t, d)| {
+            (
+                a.to_owned(),
+                (t.to_owned(), d.into_iter().map(str::to_owned).collect()),
+            )
+        })
+        .collect();
+        let p = Profile::realistic();
+        let apply = p.critical_path(&g, false);
+        assert_eq!(apply.seconds, 300.0);
+        assert_eq!(apply.path, [("db".to_owned(), 300.0)]);
+        assert_eq!(apply.waiting, 455.0);
+        let destroy = p.critical_path(&g, true);
+        // The service drains (60), then its group waits for the task interfaces (180); the
+        // database's delete (180) runs meanwhile.
+        assert_eq!(destroy.seconds, 240.0);
+        assert_eq!(
+            destroy.path,
+            [("svc".to_owned(), 60.0), ("sg.ecs".to_owned(), 180.0)]
+        );
+    }
+
+    #[test]
+    fn xml_items_skip_nested_members() {
+        let xml = "<R><LoadBalancers><member><A>1</A><AvailabilityZones><member>z</member></AvailabilityZones><State><Code>active</Code></State></member><member><A>2</A></member></LoadBalancers></R>";
+        let found: Vec<&str> = items(xml, "LoadBalancers", "member")
+            .into_iter()
+            .map(|(s, e)| &xml[s..e])
+            .collect();
+        assert_eq!(found.len(), 2);
+        assert!(found[0].ends_with("</State>"), "{}", found[0]);
+        assert_eq!(tag_text(found[1], "A"), Some("2"));
+        assert_eq!(
+            remove_element(
+                "<x><Endpoint><Address>a</Address></Endpoint><y/></x>",
+                "Endpoint"
+            ),
+            "<x><y/></x>"
+        );
+        assert_eq!(
+            set_tag_text("<S>available</S>", "S", "creating"),
+            "<S>creating</S>"
+        );
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_matched_by_index() {
+        let call = Call::new(
+            "ec2".into(),
+            "AuthorizeSecurityGroupIngress".into(),
+            "/",
+            b"Action=AuthorizeSecurityGroupIngress&GroupId=sg-1&IpPermissions.1.Groups.1.GroupId=sg-2&IpPermissions.1.IpRanges.1.Description=a+b%2Fc",
+            true,
+        );
+        assert_eq!(call.params_like("IpPermissions", ".GroupId"), ["sg-2"]);
+        assert_eq!(
+            call.param("IpPermissions.1.IpRanges.1.Description"),
+            Some("a b/c")
+        );
+        assert!(call.params_like("GroupId", "").is_empty());
+    }
+}
