@@ -140,7 +140,7 @@ pub const DEFS: &[Def] = &[
         "log_retention_days",
         Type::Number,
         Some("7"),
-        "CloudWatch Logs retention in days",
+        "CloudWatch Logs retention in days (0: never expire)",
     ),
 ];
 
@@ -958,11 +958,12 @@ fn rules(v: &Vars) -> Vec<Problem> {
             v.prestashop_image
         ),
     );
+    // 0 is "never expire", as in Terraform: the log group keeps no retention policy.
     const RETENTION: &[i64] = &[
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+        0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
         2922, 3288, 3653,
     ];
-    check(RETENTION.contains(&v.log_retention_days), "log_retention_days", format!("must be one of CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...), got {}", v.log_retention_days));
+    check(RETENTION.contains(&v.log_retention_days), "log_retention_days", format!("must be 0 (never expire) or one of CloudWatch's values (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...), got {}", v.log_retention_days));
     bad
 }
 

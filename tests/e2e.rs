@@ -701,7 +701,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
     );
     assert!(out.contains("~ retention_in_days = 3 -> 14"), "{out}");
     assert!(
-        out.contains("# module.ecs.aws_ecs_task_definition.main must be replaced"),
+        out.contains("# module.ecs.aws_ecs_task_definition.main must be replaced (cpu, memory cannot change in place; the old revision stays registered for a rollback)"),
         "{out}"
     );
     assert!(
@@ -713,7 +713,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         "{out}"
     );
     assert!(
-        out.contains("Plan: 1 to add, 3 to change, 1 to destroy."),
+        out.contains("Plan: 1 to add, 3 to change, 0 to destroy."),
         "{out}"
     );
 
@@ -749,7 +749,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         .unwrap();
     assert_eq!(td.task_definition().unwrap().cpu(), Some("512"));
     assert_eq!(td.task_definition().unwrap().revision(), 2);
-    // The replaced revision is deregistered, not left behind.
+    // The replaced revision stays ACTIVE for a rollback (tests/updates.rs covers which go).
     let active = ecs
         .list_task_definitions()
         .family_prefix("prestashop-dev")
@@ -759,7 +759,7 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         .unwrap();
     assert_eq!(
         active.task_definition_arns().len(),
-        1,
+        2,
         "{:?}",
         active.task_definition_arns()
     );

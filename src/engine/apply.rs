@@ -391,6 +391,11 @@ async fn run(
             }
         };
         let id = record(new)?;
+        effect.created = true;
+        if kind.keeps_replaced().is_some() {
+            // The old one stays for whatever still uses it; the kind retires it later.
+            return Ok((id, effect));
+        }
         kind.delete(&live).await.map_err(|e| ResourceError {
             message: format!(
                 "the replacement {} was created, but the old {} could not be deleted: {}",
@@ -401,7 +406,6 @@ async fn run(
             ..e
         })?;
         fail_point();
-        effect.created = true;
         effect.deleted = true;
         Ok((id, effect))
     } else {
@@ -653,6 +657,85 @@ mod tests {
         assert_eq!(id.as_deref(), Some("ours"));
         assert!(effect.created);
         assert!(persist.into_state().resources.contains_key(&change.address));
+    }
+
+    /// A replacement whose kind keeps the replaced resource (a task definition revision, which
+    /// the service still runs and a rollback needs) creates the new one, records it, and never
+    /// deletes the old one; the plan counts no destroy for it.
+    #[tokio::test]
+    async fn a_kept_replacement_deletes_nothing() {
+        #[derive(Default)]
+        struct Revisions {
+            deletes: AtomicUsize,
+        }
+        #[async_trait::async_trait]
+        impl Kind for Revisions {
+            fn type_name(&self) -> &'static str {
+                "aws_ecs_task_definition"
+            }
+            fn force_new(&self) -> &'static [&'static str] {
+                &["image"]
+            }
+            fn create_before_destroy(&self) -> bool {
+                true
+            }
+            fn keeps_replaced(&self) -> Option<&'static str> {
+                Some("the old revision stays registered")
+            }
+            async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
+                Ok(None)
+            }
+            async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+                Ok(Instance::new("rev-2", desired.clone()))
+            }
+            async fn update(
+                &self,
+                _: &Instance,
+                _: &Values,
+                _: &[String],
+            ) -> Result<Instance, ResourceError> {
+                Err(ResourceError::internal("not expected"))
+            }
+            async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
+                self.deletes.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let persist = Persist::new(dir.path().join("s.json"), State::new());
+        let kind = Arc::new(Revisions::default());
+        let spec = ResourceSpec::new(
+            "module.ecs.aws_ecs_task_definition.main",
+            kind.clone(),
+            |_| Attrs::from([("image".to_owned(), Val::from("b"))]),
+        );
+        let change = Change {
+            address: spec.address.clone(),
+            kind: kind.clone(),
+            action: Action::Replace,
+            live: Some(Instance::new(
+                "rev-1",
+                Values::from([("image".to_owned(), json!("a"))]),
+            )),
+            desired: spec.desired(&KnownResolver(&HashMap::new())),
+            changed: vec!["image".to_owned()],
+            note: None,
+            depends_on: Vec::new(),
+            adopt: false,
+            adopt_checked: true,
+            foreign: None,
+        };
+        let plan = Plan {
+            mode: super::super::plan::Mode::Apply,
+            prior: State::new(),
+            changes: vec![change.clone()],
+        };
+        assert_eq!(plan.counts(), (1, 0, 0));
+        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        assert_eq!(id.as_deref(), Some("rev-2"));
+        assert!(effect.created && !effect.deleted, "{effect:?}");
+        assert_eq!(kind.deletes.load(Ordering::SeqCst), 0);
+        assert_eq!(persist.into_state().resources[&change.address].id, "rev-2");
     }
 
     /// A same-named resource the plan found without the stack's tags: apply does not even

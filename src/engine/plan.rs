@@ -93,7 +93,10 @@ impl Plan {
                 Action::Update => change += 1,
                 Action::Replace => {
                     add += 1;
-                    destroy += 1
+                    // A kept predecessor (a task definition revision) is not destroyed.
+                    if c.kind.keeps_replaced().is_none() {
+                        destroy += 1
+                    }
                 }
                 Action::Delete => destroy += 1,
                 Action::NoOp => {}
@@ -278,7 +281,10 @@ fn decide(
     if changed.is_empty() {
         (Action::NoOp, changed, None)
     } else if !forces.is_empty() {
-        let why = format!("{} cannot change in place", forces.join(", "));
+        let mut why = format!("{} cannot change in place", forces.join(", "));
+        if let Some(kept) = kind.keeps_replaced() {
+            why = format!("{why}; {kept}");
+        }
         (Action::Replace, changed, Some(why))
     } else {
         (Action::Update, changed, None)

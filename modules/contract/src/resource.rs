@@ -61,6 +61,14 @@ pub trait Kind: Send + Sync {
         false
     }
 
+    /// `Some(why)` when a create-before-destroy replacement keeps the replaced resource instead
+    /// of deleting it; `why` is shown in the plan. Task definition revisions are kept: the
+    /// service still runs the old one until it moves, and a rollback needs it. The kind then
+    /// retires old ones itself once nothing needs them, and deletes them all in `delete`.
+    fn keeps_replaced(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The live resource, or `None` when it no longer exists.
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError>;
 

@@ -23,7 +23,7 @@ pub use cluster::ClusterKind;
 pub use iam::{RoleKind, RolePolicyAttachmentKind, RolePolicyKind};
 pub use logs::LogGroupKind;
 pub use service::ServiceKind;
-pub use task_definition::TaskDefinitionKind;
+pub use task_definition::{TaskDefinitionKind, KEEP_PREVIOUS};
 
 pub const LOG_GROUP: &str = "module.ecs.aws_cloudwatch_log_group.main";
 pub const EXECUTION_ROLE: &str = "module.ecs.aws_iam_role.execution";

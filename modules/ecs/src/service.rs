@@ -1,6 +1,6 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -15,10 +15,15 @@ use stackctl_contract::{
     aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
+use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
+
+/// How long an updated service may take to show its new PRIMARY deployment. UpdateService
+/// creates it at once; this only covers DescribeServices' eventual consistency.
+const DEPLOYMENT_SHOWS: Duration = Duration::from_secs(15);
 
 const NETWORK: [&str; 3] = ["subnets", "security_groups", "assign_public_ip"];
 
@@ -58,12 +63,92 @@ impl ServiceKind {
             })
     }
 
+    /// The service once its PRIMARY deployment runs `revision`, with `true`; or as it last
+    /// read after [`DEPLOYMENT_SHOWS`], with `false`, when it still runs another.
+    async fn deployed(
+        &self,
+        cluster: &str,
+        service: &str,
+        revision: &str,
+    ) -> Result<(Service, bool), ResourceError> {
+        let start = Instant::now();
+        // Twice as long for `until` itself: the check below ends the wait first.
+        let backoff = Backoff::standard(DEPLOYMENT_SHOWS * 2);
+        wait::until(
+            &format!("ECS service {service} to deploy {revision}"),
+            backoff,
+            || async move {
+                let s = self.describe(cluster, service).await?.ok_or_else(|| {
+                    vanished("DescribeServices", &format!("ECS service {service}"))
+                })?;
+                let runs = primary_revision(&s) == Some(revision);
+                Ok(if runs || start.elapsed() >= DEPLOYMENT_SHOWS {
+                    Poll::Ready((s, runs))
+                } else {
+                    Poll::Pending(format!(
+                        "its PRIMARY deployment runs {}",
+                        primary_revision(&s).unwrap_or("no revision")
+                    ))
+                })
+            },
+        )
+        .await
+    }
+
+    /// After the update to `revision`: deregister this stack's revisions beyond the ones a
+    /// rollback may need, but only when the service's PRIMARY deployment runs the new one
+    /// (`runs`). Neither a deployment that does not show nor a failed deregistration fails the
+    /// update, which is done: a warning says what stays ACTIVE and what to do.
+    async fn retire_revisions(
+        &self,
+        service: &Service,
+        revision: &str,
+        runs: bool,
+        desired: &Values,
+    ) {
+        let name = service.service_name().unwrap_or_default();
+        if !runs {
+            tracing::warn!(
+                "ECS service {name}: its PRIMARY deployment still runs {} {}s after the update to {revision}, so no older task definition revision was deregistered: they stay ACTIVE until an apply registers another revision. Check the service's deployments with `aws ecs describe-services --cluster {} --services {name}`",
+                primary_revision(service).unwrap_or("no revision"),
+                DEPLOYMENT_SHOWS.as_secs(),
+                service.cluster_arn().unwrap_or_default(),
+            );
+            return;
+        }
+        let stack = Tags::from_json(desired.get("tags"));
+        match deregister_old(&self.ecs, revision, &stack).await {
+            Ok(done) => {
+                for arn in done {
+                    tracing::debug!(%arn, keep = KEEP_PREVIOUS, "deregistered an old task definition revision");
+                }
+            }
+            Err(e) => {
+                // AWS's words on one line; the hint of a ResourceError would break it.
+                let code = e.code.map(|c| format!(": {c}")).unwrap_or_default();
+                tracing::warn!(
+                    "ECS service {name} runs {revision}, but this stack's older task definition revisions could not all be deregistered, so some stay ACTIVE ({}{code}: {}). An apply that registers another revision tries again; or deregister them with `aws ecs deregister-task-definition`",
+                    e.operation,
+                    e.message
+                )
+            }
+        }
+    }
+
     async fn read_back(&self, cluster: &str, prior: &Instance) -> Result<Instance, ResourceError> {
         self.describe(cluster, &prior.id)
             .await?
             .map(|s| to_instance(&s, Some(&prior.attrs)))
             .ok_or_else(|| vanished("DescribeServices", &format!("ECS service {}", prior.id)))
     }
+}
+
+/// The task definition the service's PRIMARY deployment runs: the one ECS is moving to.
+fn primary_revision(s: &Service) -> Option<&str> {
+    s.deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.task_definition())
 }
 
 /// The cluster a known service lives in: its `cluster` attribute, else the cluster name in a
@@ -300,6 +385,14 @@ impl Kind for ServiceKind {
         }
         let mut attrs = prior.attrs.clone();
         attrs.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if has("task_definition") {
+            // The revisions the service ran before go only once it runs the new one.
+            let revision = desired.get_str("task_definition")?;
+            let (service, runs) = self.deployed(&cluster, &prior.id, revision).await?;
+            self.retire_revisions(&service, revision, runs, desired)
+                .await;
+            return Ok(to_instance(&service, Some(&attrs)));
+        }
         self.read_back(&cluster, &Instance::new(prior.id.clone(), attrs))
             .await
     }

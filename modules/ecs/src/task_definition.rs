@@ -1,7 +1,11 @@
 //! `aws_ecs_task_definition`: one revision of the PrestaShop task, flattened into attributes.
 //!
-//! Revisions are immutable: any change but tags registers a new revision (before the old one is
-//! deregistered, so the service always has one to run).
+//! Revisions are immutable: any change but tags registers a new revision. The old one is not
+//! deregistered then: the service still runs it until it moves, and a rollback is an
+//! UpdateService to an earlier revision, which ECS refuses for an INACTIVE one. Once the
+//! service's PRIMARY deployment runs the new revision, the service deregisters this stack's
+//! revisions beyond the newest few ([`deregister_old`]). Destroy deregisters them all. None is
+//! ever deleted, and a revision of the family without this stack's tags is never touched.
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -14,7 +18,7 @@ use serde_json::Value as J;
 use stackctl_contract::value::{string_map, string_set};
 use stackctl_contract::wait;
 use stackctl_contract::{
-    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    aws_error, tags, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
 use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
@@ -25,6 +29,10 @@ const VOLUME: &str = "efs";
 const LOG_GROUP: &str = "awslogs-group";
 const LOG_REGION: &str = "awslogs-region";
 const LOG_STREAM_PREFIX: &str = "awslogs-stream-prefix";
+
+/// How many of this stack's revisions before the one the service runs stay ACTIVE, so that a
+/// rollback can go back that far (ECS does not update a service to an INACTIVE revision).
+pub const KEEP_PREVIOUS: usize = 3;
 
 /// `aws_ecs_task_definition`, identified by the revision's ARN.
 pub struct TaskDefinitionKind {
@@ -49,7 +57,7 @@ impl TaskDefinitionKind {
             .map_err(|e| aws_error("ListTaskDefinitions", e))?;
         let mut found = Vec::new();
         for arn in out.task_definition_arns() {
-            let Some((td, tags)) = self.describe(arn).await? else {
+            let Some((td, tags)) = describe(&self.ecs, arn).await? else {
                 continue;
             };
             if td.family() != Some(family) || !is_live(&td) {
@@ -65,30 +73,6 @@ impl TaskDefinitionKind {
 
     pub fn new(ecs: Client) -> Self {
         TaskDefinitionKind { ecs }
-    }
-
-    /// The revision whatever its status, or `None` when ECS does not know it (any more).
-    async fn describe(
-        &self,
-        arn: &str,
-    ) -> Result<Option<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)>, ResourceError> {
-        self.ecs
-            .describe_task_definition()
-            .task_definition(arn)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeTaskDefinition", e))
-            // ECS answers a revision it does not have with a plain ClientException
-            // ("Unable to describe task definition").
-            .absent_if(&["ClientException"])
-            .map(|o| {
-                o.and_then(|out| {
-                    out.task_definition()
-                        .cloned()
-                        .map(|td| (td, out.tags().to_vec()))
-                })
-            })
     }
 
     fn container(desired: &Values) -> Result<ContainerDefinition, ResourceError> {
@@ -152,6 +136,129 @@ impl TaskDefinitionKind {
             .efs_volume_configuration(efs)
             .build())
     }
+}
+
+/// The revision whatever its status, with its tags, or `None` when ECS does not know it (any
+/// more).
+async fn describe(
+    ecs: &Client,
+    arn: &str,
+) -> Result<Option<(TaskDefinition, Vec<aws_sdk_ecs::types::Tag>)>, ResourceError> {
+    ecs.describe_task_definition()
+        .task_definition(arn)
+        .include(TaskDefinitionField::Tags)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeTaskDefinition", e))
+        // ECS answers a revision it does not have with a plain ClientException
+        // ("Unable to describe task definition").
+        .absent_if(&["ClientException"])
+        .map(|o| {
+            o.and_then(|out| {
+                out.task_definition()
+                    .cloned()
+                    .map(|td| (td, out.tags().to_vec()))
+            })
+        })
+}
+
+/// The family of a revision ARN (`arn:...:task-definition/<family>:<revision>`).
+fn family_of(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.rsplit_once(":task-definition/")?;
+    let (family, revision) = rest.rsplit_once(':')?;
+    revision.parse::<u32>().ok()?;
+    Some(family)
+}
+
+/// Whether a revision's tags carry the stack's identity (`ManagedBy`, project, environment),
+/// the mark of what this stack may change. A `stack` without them matches nothing, so a state
+/// that lost its tags can never reach another stack's revisions.
+fn carries(stack: &Tags, have: &[aws_sdk_ecs::types::Tag]) -> bool {
+    [tags::MANAGED_BY, tags::PROJECT, tags::ENVIRONMENT]
+        .iter()
+        .all(|k| match stack.0.get(*k) {
+            Some(want) => have
+                .iter()
+                .any(|t| t.key() == Some(*k) && t.value() == Some(want.as_str())),
+            None => false,
+        })
+}
+
+/// This stack's ACTIVE revisions of `family` (those that carry its tags), newest first.
+async fn stack_revisions(
+    ecs: &Client,
+    family: &str,
+    stack: &Tags,
+) -> Result<Vec<String>, ResourceError> {
+    let mut arns = Vec::new();
+    let mut token = None;
+    loop {
+        let out = ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .sort(SortOrder::Desc)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListTaskDefinitions", e))?;
+        arns.extend(out.task_definition_arns().iter().cloned());
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut ours = Vec::new();
+    for arn in arns {
+        let Some((td, tags)) = describe(ecs, &arn).await? else {
+            continue;
+        };
+        if td.family() == Some(family)
+            && td.status() == Some(&TaskDefinitionStatus::Active)
+            && carries(stack, &tags)
+        {
+            ours.push((td.revision(), arn));
+        }
+    }
+    ours.sort_by_key(|(revision, _)| std::cmp::Reverse(*revision));
+    Ok(ours.into_iter().map(|(_, arn)| arn).collect())
+}
+
+/// Deregister one revision (it becomes INACTIVE: tasks still running it go on, nothing new
+/// can start from it). Deregistering is all: a deleted revision can never be rolled back to.
+async fn deregister(ecs: &Client, arn: &str) -> Result<(), ResourceError> {
+    ecs.deregister_task_definition()
+        .task_definition(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("DeregisterTaskDefinition", e))?;
+    Ok(())
+}
+
+/// Once the service's PRIMARY deployment runs `current`: deregister this stack's ACTIVE
+/// revisions of its family but `current` and the [`KEEP_PREVIOUS`] newest others, which a
+/// rollback may need. Revisions without the stack's tags (`stack`) are neither counted nor
+/// touched. Returns the ARNs deregistered.
+pub(crate) async fn deregister_old(
+    ecs: &Client,
+    current: &str,
+    stack: &Tags,
+) -> Result<Vec<String>, ResourceError> {
+    let family = family_of(current).ok_or_else(|| {
+        ResourceError::internal(format!(
+            "the service's task definition `{current}` is not a revision ARN"
+        ))
+    })?;
+    let old: Vec<String> = stack_revisions(ecs, family, stack)
+        .await?
+        .into_iter()
+        .filter(|arn| arn != current)
+        .skip(KEEP_PREVIOUS)
+        .collect();
+    for arn in &old {
+        deregister(ecs, arn).await?;
+    }
+    Ok(old)
 }
 
 fn is_live(td: &TaskDefinition) -> bool {
@@ -300,10 +407,13 @@ impl Kind for TaskDefinitionKind {
         true
     }
 
+    fn keeps_replaced(&self) -> Option<&'static str> {
+        Some("the old revision stays registered for a rollback")
+    }
+
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         let container = prior.attrs.get("container_name").and_then(J::as_str);
-        Ok(self
-            .describe(&prior.id)
+        Ok(describe(&self.ecs, &prior.id)
             .await?
             .filter(|(td, _)| is_live(td))
             .map(|(td, tags)| to_instance(&td, &tags, container)))
@@ -352,10 +462,11 @@ impl Kind for TaskDefinitionKind {
             })?;
         // RegisterTaskDefinition is not idempotent: when an attempt's answer is lost, the SDK's
         // retry registers a second, identical revision. Keep the one AWS answered with and
-        // deregister its twins, so nothing is left that the state does not know.
+        // deregister its twins (nothing runs them), so nothing is left that the state does
+        // not know.
         for twin in self.matching(desired).await? {
             if twin.id != arn {
-                self.delete(&twin).await?;
+                deregister(&self.ecs, &twin.id).await?;
             }
         }
         let prior = Instance::new(arn, desired.clone());
@@ -382,39 +493,174 @@ impl Kind for TaskDefinitionKind {
         })
     }
 
+    /// Destroy, after the service is gone: deregister the revision the state holds and every
+    /// other ACTIVE revision of its family that carries this stack's tags (the ones kept for a
+    /// rollback, and any a lost state forgot). Nothing is deleted: deregistering is what
+    /// Terraform does too, and a revision without this stack's tags is never touched.
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        let Some((td, _)) = self.describe(&prior.id).await? else {
-            return Ok(());
-        };
-        match td.status() {
-            Some(TaskDefinitionStatus::DeleteInProgress) => return Ok(()),
-            Some(TaskDefinitionStatus::Inactive) => {}
-            _ => {
-                self.ecs
-                    .deregister_task_definition()
-                    .task_definition(&prior.id)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("DeregisterTaskDefinition", e))?;
+        let mut family = prior
+            .attrs
+            .get("family")
+            .and_then(J::as_str)
+            .map(str::to_owned);
+        if let Some((td, _)) = describe(&self.ecs, &prior.id).await? {
+            family = td.family().map(str::to_owned).or(family);
+            // The state's own revision was registered by this stack whatever its tags say now.
+            if td.status() == Some(&TaskDefinitionStatus::Active) {
+                deregister(&self.ecs, &prior.id).await?;
             }
         }
-        // Deregistered revisions stay listed forever unless deleted; a rerun after a failure
-        // here finds the revision INACTIVE and only retries this step.
-        let out = self
-            .ecs
-            .delete_task_definitions()
-            .task_definitions(&prior.id)
-            .send()
-            .await
-            .map_err(|e| aws_error("DeleteTaskDefinitions", e))?;
-        if let Some(f) = out.failures().first() {
-            // An INACTIVE revision can run nothing: a refused deletion is only clutter.
-            tracing::warn!(
-                arn = %prior.id,
-                reason = f.reason().unwrap_or_default(),
-                "ECS did not delete the deregistered task definition"
-            );
+        let Some(family) = family.or_else(|| family_of(&prior.id).map(str::to_owned)) else {
+            return Ok(());
+        };
+        let stack = Tags::from_json(prior.attrs.get("tags"));
+        for arn in stack_revisions(&self.ecs, &family, &stack).await? {
+            deregister(&self.ecs, &arn).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_comes_from_a_revision_arn() {
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-3:123456789012:task-definition/shop-dev:12"),
+            Some("shop-dev")
+        );
+        assert_eq!(family_of("shop-dev:12"), None);
+        assert_eq!(
+            family_of("arn:aws:ecs:eu-west-3:123456789012:task-definition/shop-dev"),
+            None
+        );
+    }
+
+    #[test]
+    fn only_the_stacks_three_tags_make_a_revision_ours() {
+        let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+        let stack = Tags::stack("shop", "dev");
+        let ours = [
+            tag(tags::MANAGED_BY, "stackctl"),
+            tag(tags::PROJECT, "shop"),
+            tag(tags::ENVIRONMENT, "dev"),
+            tag("team", "ops"),
+        ];
+        assert!(carries(&stack, &ours));
+        assert!(!carries(&stack, &ours[..2]));
+        assert!(!carries(&Tags::stack("shop", "prod"), &ours));
+        assert!(!carries(&stack, &[]));
+        // A state without tags reaches nothing, not everything.
+        assert!(!carries(&Tags::default(), &ours));
+    }
+
+    /// Register a bare revision of `family` with `tags`; its ARN.
+    async fn register(ecs: &Client, family: &str, tags: &Tags) -> String {
+        ecs.register_task_definition()
+            .family(family)
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("c")
+                    .image("nginx")
+                    .memory(512)
+                    .build(),
+            )
+            .set_tags(crate::ecs_tags(&tags.0))
+            .send()
+            .await
+            .unwrap()
+            .task_definition()
+            .and_then(TaskDefinition::task_definition_arn)
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn status(ecs: &Client, arn: &str) -> TaskDefinitionStatus {
+        let (td, _) = describe(ecs, arn)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{arn} was deleted"));
+        td.status().cloned().unwrap()
+    }
+
+    /// The retention rule against moto (whose UpdateService never moves the PRIMARY
+    /// deployment, so the service's gate is not reached end to end): the revision the service
+    /// runs and the three newest others of this stack stay ACTIVE, older ones of this stack
+    /// become INACTIVE, none is deleted, and revisions without the stack's tags are neither
+    /// counted nor touched, through a rollback to an older revision and a destroy.
+    #[tokio::test]
+    async fn old_revisions_of_this_stack_only_are_deregistered() {
+        let moto = stackctl_testkit::Moto::start();
+        let ecs = Client::new(&moto.sdk_config().await);
+        let stack = Tags::stack("t", "dev");
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for i in 0..6 {
+            ours.push(register(&ecs, "t-dev", &stack).await);
+            if i % 2 == 0 {
+                theirs.push(register(&ecs, "t-dev", &Tags::default()).await);
+            } else {
+                theirs.push(register(&ecs, "t-dev", &Tags::stack("t", "prod")).await);
+            }
+        }
+        // Another family with the stack's tags is not this service's.
+        let elsewhere = register(&ecs, "t-dev2", &stack).await;
+
+        let done = deregister_old(&ecs, &ours[5], &stack).await.unwrap();
+        // Newest first.
+        assert_eq!(done, vec![ours[1].clone(), ours[0].clone()]);
+        for (i, arn) in ours.iter().enumerate() {
+            let want = if i < 2 {
+                TaskDefinitionStatus::Inactive
+            } else {
+                TaskDefinitionStatus::Active
+            };
+            assert_eq!(status(&ecs, arn).await, want, "{arn}");
+        }
+        // Nothing more to do the second time.
+        assert!(deregister_old(&ecs, &ours[5], &stack)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A rollback to an older revision keeps it and the three newest others.
+        ours.push(register(&ecs, "t-dev", &stack).await);
+        let done = deregister_old(&ecs, &ours[3], &stack).await.unwrap();
+        assert_eq!(done, vec![ours[2].clone()]);
+        for arn in &ours[3..] {
+            assert_eq!(
+                status(&ecs, arn).await,
+                TaskDefinitionStatus::Active,
+                "{arn}"
+            );
+        }
+
+        // Destroy deregisters every revision of this stack in the family.
+        let kind = TaskDefinitionKind::new(ecs.clone());
+        let prior = Instance::new(
+            ours[3].clone(),
+            Values::from([
+                ("family".to_owned(), J::from("t-dev")),
+                ("tags".to_owned(), stack.to_json()),
+            ]),
+        );
+        kind.delete(&prior).await.unwrap();
+        for arn in &ours {
+            assert_eq!(
+                status(&ecs, arn).await,
+                TaskDefinitionStatus::Inactive,
+                "{arn}"
+            );
+        }
+        for arn in theirs.iter().chain([&elsewhere]) {
+            assert_eq!(
+                status(&ecs, arn).await,
+                TaskDefinitionStatus::Active,
+                "{arn}"
+            );
+        }
+        kind.delete(&prior).await.unwrap();
     }
 }

@@ -278,11 +278,12 @@ async fn ecs_module_lifecycle_against_moto() {
     );
 
     // A new image replaces the task definition: create before destroy, then the service
-    // moves to the new revision and the old one is deleted.
+    // moves to the new revision. The old one is kept ACTIVE for a rollback, not deleted.
     inputs.image = "prestashop/prestashop:8.2".into();
     let specs = stackctl_ecs::specs(&sdk, &inputs);
     let tds = spec(&specs, TASK_DEFINITION);
     assert!(tds.kind.create_before_destroy());
+    assert!(tds.kind.keeps_replaced().is_some());
     let want = desired(tds, &state);
     let old = state.0[TASK_DEFINITION].clone();
     assert_eq!(diff(&want, &old), ["image"]);
@@ -297,9 +298,7 @@ async fn ecs_module_lifecycle_against_moto() {
         ["task_definition"]
     );
     assert_eq!(state.0[SERVICE].attrs["task_definition"], json!(new.id));
-    tds.kind.delete(&old).await.unwrap();
-    assert!(tds.kind.read(&old).await.unwrap().is_none());
-    tds.kind.delete(&old).await.unwrap();
+    assert!(tds.kind.read(&old).await.unwrap().is_some());
     assert_no_changes(&specs, &state).await;
 
     // Destroy in reverse order; each is gone, and deleting again is fine.
