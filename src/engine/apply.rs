@@ -572,6 +572,7 @@ mod tests {
             desired: spec.desired(&KnownResolver(&HashMap::new())),
             changed: Vec::new(),
             note: None,
+            notes: Default::default(),
             depends_on: Vec::new(),
             adopt: false,
             adopt_checked: true,
