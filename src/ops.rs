@@ -315,6 +315,10 @@ pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<E
     if !outcome.ok() {
         return Ok(ExitCode::FAILURE);
     }
+    if plan.mode == Mode::Apply {
+        // A change deferred to a maintenance window is accepted, not done: say so.
+        print!("{}", render::pending_in_state(&state));
+    }
     if plan.mode == Mode::Apply && !state.outputs.is_empty() {
         println!("\nOutputs:\n\n{}", render::outputs(&state.outputs));
     }

@@ -79,6 +79,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network, identity: &Identity) 
             db_name: vars.db_name.clone(),
             username: vars.db_username.clone(),
             password: vars.db_password.expose().to_owned(),
+            apply_immediately: vars.apply_immediately,
             subnet_ids: subnet_ids.clone(),
             security_group: Ref::new(stackctl_security::RDS, "id"),
             tags: tags.clone(),

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub enum Type {
     String,
     Number,
+    /// `true` or `false`: a TOML boolean, or those words from `-var` and the environment.
+    Bool,
 }
 
 /// One entry of the variable table (the seed's `variables.tf`).
@@ -111,6 +113,12 @@ pub const DEFS: &[Def] = &[
         Type::String,
         Some("prestashop"),
         "MySQL database name",
+    ),
+    def(
+        "apply_immediately",
+        Type::Bool,
+        Some("false"),
+        "apply RDS class, storage and engine changes now, with an outage, instead of in the maintenance window",
     ),
     def(
         "ecs_cpu",
@@ -254,6 +262,9 @@ pub struct Vars {
     pub db_engine_version: String,
     pub db_username: String,
     pub db_name: String,
+    /// Terraform's `apply_immediately` for the database: without it, changes that restart it
+    /// wait for its maintenance window.
+    pub apply_immediately: bool,
     pub ecs_cpu: String,
     pub ecs_memory: String,
     pub desired_count: i64,
@@ -326,7 +337,11 @@ impl Origin {
 
     /// How to write a value of this type where the bad one came from.
     fn example(&self, key: &str, ty: Type) -> String {
-        let value = if ty == Type::Number { "3" } else { "\"...\"" };
+        let value = match ty {
+            Type::Number => "3",
+            Type::Bool => "true",
+            Type::String => "\"...\"",
+        };
         match self {
             Origin::File(p) => format!("write `{key} = {value}` in {}", p.display()),
             Origin::Flag => format!("write -var {key}={}", value.trim_matches('"')),
@@ -449,6 +464,7 @@ fn type_name(ty: Type) -> &'static str {
     match ty {
         Type::Number => "whole number",
         Type::String => "string",
+        Type::Bool => "boolean (true or false)",
     }
 }
 
@@ -591,11 +607,13 @@ impl Raw {
                 }
             };
             // A number for a string is fine (`ecs_cpu = 256`); a float, a boolean, an array or
-            // a table is not, nor a float for a whole number (`desired_count = 1.5`).
-            let text = match &value {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                other => {
+            // a table is not, nor a float for a whole number (`desired_count = 1.5`). A boolean
+            // takes `true`, `false`, or those words quoted, as `-var` gives them.
+            let text = match (&value, def.ty) {
+                (toml::Value::String(s), _) => s.clone(),
+                (toml::Value::Integer(i), Type::String | Type::Number) => i.to_string(),
+                (toml::Value::Boolean(b), Type::Bool) => b.to_string(),
+                (other, _) => {
                     errors.push(VarError::Type {
                         got: describe(&key, other),
                         origin: origin.clone(),
@@ -654,6 +672,7 @@ impl Raw {
             db_engine_version: self.string("db_engine_version", e),
             db_username: self.string("db_username", e),
             db_name: self.string("db_name", e),
+            apply_immediately: self.boolean("apply_immediately", e),
             ecs_cpu: self.string("ecs_cpu", e),
             ecs_memory: self.string("ecs_memory", e),
             desired_count: self.number("desired_count", e),
@@ -748,6 +767,30 @@ impl Raw {
             });
             0
         })
+    }
+
+    /// A boolean variable: `true` or `false`; a stand-in `false` (the safe choice: nothing
+    /// restarts) if it is neither, with the error in `errors`.
+    fn boolean(&self, key: &str, errors: &mut Vec<VarError>) -> bool {
+        let Some((v, origin)) = self.get(key) else {
+            errors.push(VarError::Missing {
+                key: key.to_owned(),
+            });
+            return false;
+        };
+        match v.trim() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                errors.push(VarError::Type {
+                    got: format!("{v:?}"),
+                    origin,
+                    key: key.to_owned(),
+                    want: Type::Bool,
+                });
+                false
+            }
+        }
     }
 }
 
@@ -1335,6 +1378,70 @@ mod tests {
             let flag = format!("environment={good}");
             assert!(check(&[&flag]).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn apply_immediately_is_a_boolean_off_by_default() {
+        assert!(!check(&[]).unwrap().apply_immediately);
+        assert!(
+            check(&["apply_immediately=true"])
+                .unwrap()
+                .apply_immediately
+        );
+        assert!(
+            !check(&["apply_immediately=false"])
+                .unwrap()
+                .apply_immediately
+        );
+        let err = check(&["apply_immediately=yes"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "-var: variable `apply_immediately` must be a boolean (true or false), got \"yes\"\n  hint: write -var apply_immediately=true"
+        );
+        let env = vec![(
+            "STACKCTL_VAR_apply_immediately".to_owned(),
+            "true".to_owned(),
+        )];
+        let flags = [
+            "db_password=Secret123!".into(),
+            "admin_password=Admin456!".into(),
+        ];
+        let raw = Raw::gather(&[], &flags, env.into_iter()).unwrap();
+        assert!(raw.check().unwrap().apply_immediately);
+    }
+
+    #[test]
+    fn apply_immediately_in_a_var_file_takes_a_toml_boolean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prod.toml");
+        let flags = [
+            "db_password=Secret123!".into(),
+            "admin_password=Admin456!".into(),
+        ];
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Raw::gather(std::slice::from_ref(&path), &flags, std::iter::empty())
+                .and_then(|r| r.check())
+        };
+        assert!(
+            load("apply_immediately = true\n")
+                .unwrap()
+                .apply_immediately
+        );
+        assert!(
+            !load("apply_immediately = \"false\"\n")
+                .unwrap()
+                .apply_immediately
+        );
+        let err = load("apply_immediately = 1\n").unwrap_err().to_string();
+        assert!(
+            err.contains("`apply_immediately` must be a boolean (true or false), got integer 1"),
+            "{err}"
+        );
+        assert!(err.contains("write `apply_immediately = true` in"), "{err}");
+        // And a boolean is still no string.
+        let err = load("db_name = true\n").unwrap_err().to_string();
+        assert!(err.contains("`db_name` must be a string"), "{err}");
     }
 
     #[test]

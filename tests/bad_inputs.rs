@@ -150,6 +150,20 @@ fn rows() -> Vec<Row> {
         row("boolean for a string", "project_name", "must be a string")
             .file("project_name = true\n"),
         row(
+            "number for a boolean",
+            "apply_immediately",
+            "must be a boolean (true or false)",
+        )
+        .file("apply_immediately = 1\n")
+        .also("integer 1"),
+        row(
+            "-var word for a boolean",
+            "apply_immediately",
+            "must be a boolean (true or false)",
+        )
+        .var("apply_immediately=yes")
+        .also("\"yes\""),
+        row(
             "array for a number",
             "db_allocated_storage",
             "must be a whole number",

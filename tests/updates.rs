@@ -544,7 +544,6 @@ async fn listener_port_and_action_are_set_back() {
 /// A file system switched to elastic throughput by hand goes back to bursting
 /// (UpdateFileSystem).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "moto 5.2.5 does not implement EFS UpdateFileSystem (PUT /2015-02-01/file-systems/{id}): the drift cannot be made nor repaired against it"]
 async fn file_system_throughput_mode_is_set_back() {
     use aws_sdk_efs::types::ThroughputMode;
     let stack = Stack::applied();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use serde_json::Value as J;
 use stackctl_contract::{
-    Attrs, Instance, Kind, Prior, Resolve, ResourceError, ResourceSpec, Val, Values,
+    effective, Attrs, Instance, Kind, Prior, Resolve, ResourceError, ResourceSpec, Val, Values,
 };
 
 use super::graph::Graph;
@@ -56,6 +56,9 @@ pub struct Change {
     pub changed: Vec<String>,
     /// Why, when it is not plain: drift, or the attributes that force a replacement.
     pub note: Option<String>,
+    /// What the kind says of some changed attributes of an update (deferred to a maintenance
+    /// window, an outage), shown next to them.
+    pub notes: BTreeMap<String, String>,
     /// What it needs before it can be created or changed (config), or what needed it (state).
     pub depends_on: Vec<String>,
     /// It exists in AWS under its unique name but the state does not know it (a run was killed
@@ -121,6 +124,13 @@ pub enum PlanError {
     },
     #[error("the state holds {address} of type {type_name}, which this stackctl does not know\n  hint: use the stackctl version that wrote the state, or `stackctl state rm {address}`")]
     UnknownType { address: String, type_name: String },
+    /// An update AWS would refuse midway through an apply, refused before any change.
+    #[error("{address} cannot be updated as planned: {}{}", error.message, error.hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+    Refused {
+        address: String,
+        /// Not named `source`, which `{:#}` would print a second time.
+        error: ResourceError,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -231,13 +241,15 @@ impl Resolve for PlanResolver<'_> {
     }
 }
 
-/// Desired attributes that differ from `live` (an unknown value always differs).
+/// Desired attributes that differ from `live` (an unknown value always differs). A value AWS
+/// holds as pending (accepted, applied in a maintenance window) counts as the attribute's: it
+/// is not sent again on every apply, and a desired value other than it is a change.
 pub fn diff(desired: &Attrs, live: &Values) -> Vec<String> {
     desired
         .iter()
         .filter(|(k, v)| match v {
             Val::Unknown => true,
-            Val::Known(v) => live.get(*k) != Some(v),
+            Val::Known(v) => effective(live, k) != Some(v),
         })
         .map(|(k, _)| k.clone())
         .collect()
@@ -457,6 +469,16 @@ pub async fn plan(
                     }
                 }
                 let (action, changed, note) = decide(kind.as_ref(), &desired, live.as_ref());
+                // Refuse now what AWS would refuse halfway through the apply.
+                let notes = match (action, live.as_ref()) {
+                    (Action::Update, Some(inst)) => kind
+                        .review_update(inst, &desired, &changed)
+                        .map_err(|error| PlanError::Refused {
+                            address: address.clone(),
+                            error,
+                        })?,
+                    _ => BTreeMap::new(),
+                };
                 let note = match action {
                     Action::Create if foreign.is_some() => Some(format!(
                         "{} has its name in AWS but not this stack's tags: apply will refuse it until that resource is renamed or removed",
@@ -479,6 +501,7 @@ pub async fn plan(
                     desired,
                     changed,
                     note,
+                    notes,
                     depends_on: spec.dependencies().into_iter().collect(),
                     adopt,
                     adopt_checked,
@@ -527,6 +550,7 @@ pub async fn plan(
             desired: Attrs::new(),
             changed: Vec::new(),
             note: (mode == Mode::Apply).then(|| "it is no longer in the configuration".to_owned()),
+            notes: BTreeMap::new(),
             depends_on: dependents,
             adopt: false,
             adopt_checked: false,
@@ -559,6 +583,26 @@ mod tests {
             ("arn".to_owned(), json!("computed")),
         ]);
         assert_eq!(diff(&desired, &live), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn a_pending_value_is_not_a_change_but_another_value_is() {
+        let live = Values::from([
+            ("class".to_owned(), json!("db.t3.micro")),
+            ("size".to_owned(), json!(20)),
+            ("pending".to_owned(), json!({ "class": "db.t3.small" })),
+        ]);
+        let desired = |class: &str| {
+            Attrs::from([
+                ("class".to_owned(), Val::from(class)),
+                ("size".to_owned(), Val::from(20)),
+            ])
+        };
+        // Accepted by AWS for the maintenance window: not sent again.
+        assert!(diff(&desired("db.t3.small"), &live).is_empty());
+        // Back to what runs now, or a third value: the pending one must be replaced.
+        assert_eq!(diff(&desired("db.t3.micro"), &live), vec!["class"]);
+        assert_eq!(diff(&desired("db.t3.large"), &live), vec!["class"]);
     }
 
     #[test]

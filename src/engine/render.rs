@@ -6,10 +6,10 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use serde_json::Value as J;
-use stackctl_contract::{ResourceError, Val};
+use stackctl_contract::{ResourceError, Val, Values, PENDING};
 
 use super::plan::{Action, Change, Mode, Plan};
-use super::state::Output;
+use super::state::{Output, State};
 
 /// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`; an
 /// instance key (`main["eu-west-3a"]`) stays in the comment line above, as Terraform does.
@@ -52,6 +52,7 @@ pub fn plan(p: &Plan) -> String {
             Mode::Apply => "No changes. Your infrastructure matches the configuration.\n",
             Mode::Destroy => "No changes. No objects need to be destroyed.\n",
         });
+        out.push_str(&pending(p));
         return out;
     }
     out.push_str("stackctl will perform the following actions:\n");
@@ -94,23 +95,31 @@ pub fn plan(p: &Plan) -> String {
                 );
                 for k in &c.changed {
                     let s = sensitive.contains(&k.as_str());
-                    let old = live
+                    let shown = |v: &J| {
+                        if s {
+                            "(sensitive value)".to_owned()
+                        } else {
+                            value(v)
+                        }
+                    };
+                    let mut old = live
                         .and_then(|l| l.get(k))
-                        .map(|v| {
-                            if s {
-                                "(sensitive value)".to_owned()
-                            } else {
-                                value(v)
-                            }
-                        })
+                        .map(shown)
                         .unwrap_or_else(|| "null".into());
+                    // What AWS already holds for the maintenance window is replaced too.
+                    if let Some(p) = live.and_then(|l| l.get(PENDING)).and_then(|p| p.get(k)) {
+                        let _ = write!(old, " (pending {})", shown(p));
+                    }
                     let new = c.desired.get(k).map(|v| val(v, s)).unwrap_or_default();
                     let forces = if c.action == Action::Replace
                         && c.kind.force_new().contains(&k.as_str())
                     {
-                        " # forces replacement"
+                        " # forces replacement".to_owned()
                     } else {
-                        ""
+                        c.notes
+                            .get(k)
+                            .map(|n| format!(" # {n}"))
+                            .unwrap_or_default()
                     };
                     let _ = writeln!(out, "      ~ {k:<width$} = {old} -> {new}{forces}");
                 }
@@ -143,7 +152,47 @@ pub fn plan(p: &Plan) -> String {
             n => format!("{n} to adopt, "),
         }
     );
+    out.push_str(&pending(p));
     out
+}
+
+/// The values AWS has accepted but not applied yet, under a heading; empty when there are none.
+/// They are neither changes to make (the plan does not count them) nor done, and a user who
+/// asked for them wants to see that they are on their way.
+fn pending(p: &Plan) -> String {
+    pending_lines(
+        p.changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::NoOp | Action::Update))
+            .filter_map(|c| Some((c.address.as_str(), &c.live.as_ref()?.attrs))),
+    )
+}
+
+/// The same for what an apply leaves in the state: a deferred change shows as pending at once.
+pub fn pending_in_state(state: &State) -> String {
+    pending_lines(
+        state
+            .resources
+            .iter()
+            .map(|(address, rs)| (address.as_str(), &rs.attrs)),
+    )
+}
+
+fn pending_lines<'a>(resources: impl Iterator<Item = (&'a str, &'a Values)>) -> String {
+    let mut lines = String::new();
+    for (address, attrs) in resources {
+        let Some(values) = attrs.get(PENDING).and_then(J::as_object) else {
+            continue;
+        };
+        for (k, v) in values {
+            let now = attrs.get(k).map(value).unwrap_or_else(|| "null".into());
+            let _ = writeln!(lines, "  {address}: {k} = {now} -> {}", value(v));
+        }
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!("\nPending in AWS (accepted, not applied yet: an RDS database applies these in its maintenance window):\n{lines}")
 }
 
 /// Outputs as `terraform output` prints them, sensitive ones masked.
@@ -239,5 +288,152 @@ impl Progress {
 
     pub fn aborted(&self, running: usize) {
         self.line(format!("Second interrupt: stopping now. Every finished operation is in the state; {running} were still running in AWS. Run the same command again: it finds and adopts what they made."));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use stackctl_contract::{Attrs, Instance, Kind};
+
+    use super::*;
+
+    struct Db;
+
+    #[async_trait::async_trait]
+    impl Kind for Db {
+        fn type_name(&self) -> &'static str {
+            "aws_db_instance"
+        }
+        async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
+            Ok(None)
+        }
+        async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
+            Err(ResourceError::internal("not expected"))
+        }
+        async fn update(
+            &self,
+            _: &Instance,
+            _: &Values,
+            _: &[String],
+        ) -> Result<Instance, ResourceError> {
+            Err(ResourceError::internal("not expected"))
+        }
+        async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
+            Err(ResourceError::internal("not expected"))
+        }
+    }
+
+    fn change(action: Action, live: Values, desired: Attrs, changed: &[&str]) -> Change {
+        Change {
+            address: "module.rds.aws_db_instance.main".into(),
+            kind: Arc::new(Db),
+            action,
+            live: Some(Instance::new("p-db", live)),
+            desired,
+            changed: changed.iter().map(|s| s.to_string()).collect(),
+            note: None,
+            notes: Default::default(),
+            depends_on: Vec::new(),
+            adopt: false,
+            adopt_checked: false,
+            foreign: None,
+        }
+    }
+
+    fn plan_of(changes: Vec<Change>) -> Plan {
+        Plan {
+            mode: Mode::Apply,
+            prior: State::new(),
+            changes,
+        }
+    }
+
+    #[test]
+    fn a_deferred_change_carries_its_note_on_its_line() {
+        let mut c = change(
+            Action::Update,
+            Values::from([("instance_class".to_owned(), json!("db.t3.micro"))]),
+            Attrs::from([("instance_class".to_owned(), Val::from("db.t3.small"))]),
+            &["instance_class"],
+        );
+        c.notes.insert(
+            "instance_class".into(),
+            "deferred to the next maintenance window".into(),
+        );
+        let out = plan(&plan_of(vec![c]));
+        assert!(
+            out.contains("~ instance_class = \"db.t3.micro\" -> \"db.t3.small\" # deferred to the next maintenance window\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn pending_values_are_listed_but_are_not_changes() {
+        let live = Values::from([
+            ("instance_class".to_owned(), json!("db.t3.micro")),
+            (
+                PENDING.to_owned(),
+                json!({ "instance_class": "db.t3.small" }),
+            ),
+        ]);
+        let out = plan(&plan_of(vec![change(
+            Action::NoOp,
+            live.clone(),
+            Attrs::new(),
+            &[],
+        )]));
+        assert!(out.starts_with("No changes."), "{out}");
+        assert!(
+            out.contains("\nPending in AWS (accepted, not applied yet"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  module.rds.aws_db_instance.main: instance_class = \"db.t3.micro\" -> \"db.t3.small\"\n"),
+            "{out}"
+        );
+        // Changed again before the window: the line shows what is replaced.
+        let c = change(
+            Action::Update,
+            live,
+            Attrs::from([("instance_class".to_owned(), Val::from("db.t3.large"))]),
+            &["instance_class"],
+        );
+        let out = plan(&plan_of(vec![c]));
+        assert!(
+            out.contains(
+                "~ instance_class = \"db.t3.micro\" (pending \"db.t3.small\") -> \"db.t3.large\""
+            ),
+            "{out}"
+        );
+        // What an apply leaves pending is said at its end too.
+        let mut state = State::new();
+        state.resources.insert(
+            "module.rds.aws_db_instance.main".into(),
+            crate::engine::state::ResourceState {
+                type_name: "aws_db_instance".into(),
+                id: "p-db".into(),
+                attrs: Values::from([
+                    ("allocated_storage".to_owned(), json!(20)),
+                    (PENDING.to_owned(), json!({ "allocated_storage": 30 })),
+                ]),
+                depends_on: Vec::new(),
+            },
+        );
+        assert_eq!(
+            pending_in_state(&state),
+            "\nPending in AWS (accepted, not applied yet: an RDS database applies these in its maintenance window):\n  module.rds.aws_db_instance.main: allocated_storage = 20 -> 30\n"
+        );
+        assert_eq!(pending_in_state(&State::new()), "");
+        // Nothing pending: nothing said.
+        let out = plan(&plan_of(vec![change(
+            Action::NoOp,
+            Values::new(),
+            Attrs::new(),
+            &[],
+        )]));
+        assert!(!out.contains("Pending"), "{out}");
     }
 }

@@ -21,4 +21,4 @@ pub mod wait;
 pub use error::{aws_error, root_cause, Absent, ResourceError};
 pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec};
 pub use tags::Tags;
-pub use value::{Attrs, Val, Values, ValuesExt};
+pub use value::{effective, Attrs, Val, Values, ValuesExt, PENDING};

@@ -1,7 +1,7 @@
 //! Resource kinds (the operations on an AWS type) and resource specs (one resource of the stack).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -106,6 +106,20 @@ pub trait Kind: Send + Sync {
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError>;
+
+    /// Check a planned in-place update before anything is sent, against `live` as the plan's
+    /// refresh just read it. An error refuses the plan: it is for what AWS would refuse only
+    /// midway through an apply (RDS storage that shrinks, or grows too little or too soon), so
+    /// the user hears it before any change. The answer notes what the user should know of a
+    /// changed attribute (deferred to a maintenance window, an outage), shown next to it.
+    fn review_update(
+        &self,
+        _live: &Instance,
+        _desired: &Attrs,
+        _changed: &[String],
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        Ok(BTreeMap::new())
+    }
 
     /// Change `changed` attributes in place; only called with attributes outside `force_new`.
     async fn update(

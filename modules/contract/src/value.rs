@@ -50,6 +50,20 @@ pub type Attrs = BTreeMap<String, Val>;
 /// Known attribute values: what AWS reports, or desired attributes once all are known.
 pub type Values = BTreeMap<String, J>;
 
+/// A live attribute a kind may add to what it reads: an object of attribute name -> the value AWS
+/// has accepted for it but applies only later (RDS's PendingModifiedValues, which wait for the
+/// database's maintenance window). The engine takes such a value as the one the attribute is
+/// going to have: a desired value equal to it is not a change to send again on every apply,
+/// and the plan lists it as pending.
+pub const PENDING: &str = "pending";
+
+/// The value `key` is going to have: the pending one if AWS holds one, else the live one.
+pub fn effective<'a>(live: &'a Values, key: &str) -> Option<&'a J> {
+    live.get(PENDING)
+        .and_then(|p| p.get(key))
+        .or_else(|| live.get(key))
+}
+
 /// Typed access to [`Values`] for the code that turns them into AWS requests. A missing or
 /// mistyped attribute is a bug in the module, reported as an error rather than a panic.
 pub trait ValuesExt {
@@ -159,6 +173,18 @@ mod tests {
     #[test]
     fn sets_are_sorted_and_unique() {
         assert_eq!(string_set(["b", "a", "b"]), serde_json::json!(["a", "b"]));
+    }
+
+    #[test]
+    fn a_pending_value_is_the_one_the_attribute_is_going_to_have() {
+        let live = Values::from([
+            ("class".to_owned(), J::from("small")),
+            ("size".to_owned(), J::from(20)),
+            (PENDING.to_owned(), serde_json::json!({ "class": "large" })),
+        ]);
+        assert_eq!(effective(&live, "class"), Some(&J::from("large")));
+        assert_eq!(effective(&live, "size"), Some(&J::from(20)));
+        assert_eq!(effective(&live, "other"), None);
     }
 
     #[test]

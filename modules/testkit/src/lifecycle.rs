@@ -358,12 +358,15 @@ impl Call {
     }
 }
 
-/// What AWS would answer instead of doing the call.
+/// What AWS would answer instead of doing the call: an error (`status` 4xx, `code`,
+/// `message`), or, for a call moto does not implement, AWS's answer (`status` 2xx and `body`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refusal {
     pub status: u16,
     pub code: String,
     pub message: String,
+    /// A JSON answer in place of moto's, when `status` is 2xx.
+    pub body: Option<String>,
 }
 
 fn refuse(status: u16, code: &str, message: impl Into<String>) -> Option<Refusal> {
@@ -371,6 +374,7 @@ fn refuse(status: u16, code: &str, message: impl Into<String>) -> Option<Refusal
         status,
         code: code.to_owned(),
         message: message.into(),
+        body: None,
     })
 }
 
@@ -389,6 +393,8 @@ struct Efs {
     created: f64,
     deleted: Option<f64>,
     last: Value,
+    /// Throughput settings set through UpdateFileSystem (answered by the layer).
+    throughput: serde_json::Map<String, Value>,
 }
 
 struct MountTarget {
@@ -477,8 +483,10 @@ impl Lifecycle {
     /// Before forwarding: a refusal, or `None` to forward.
     pub fn before(&self, call: &Call) -> Option<Refusal> {
         let refusal = self.decide(call);
-        if refusal.is_some() {
-            self.stats.lock().unwrap().refused += 1;
+        match &refusal {
+            Some(r) if r.body.is_some() => self.stats.lock().unwrap().rewritten += 1,
+            Some(_) => self.stats.lock().unwrap().refused += 1,
+            None => {}
         }
         refusal
     }
@@ -571,6 +579,7 @@ impl Lifecycle {
                     message: format!(
                         "Database instance is not in available state (it is {status})."
                     ),
+                    body: None,
                 })
             }
             ("elasticfilesystem", "POST /2015-02-01/mount-targets") => {
@@ -580,6 +589,7 @@ impl Lifecycle {
                     status: 409,
                     code: "IncorrectFileSystemLifeCycleState".into(),
                     message: format!("File system '{fs}' is in the creating state; mount targets can only be created on an available file system."),
+                    body: None,
                 })
             }
             ("elasticfilesystem", "DELETE /2015-02-01/file-systems/{id}") => {
@@ -594,6 +604,26 @@ impl Lifecycle {
                     status: 409,
                     code: "FileSystemInUse".into(),
                     message: format!("File system '{fs}' has mount targets being deleted."),
+                    body: None,
+                })
+            }
+            ("elasticfilesystem", "PUT /2015-02-01/file-systems/{id}") => {
+                // UpdateFileSystem: moto does not implement it. Answer as AWS does, and show
+                // the new throughput mode from now on.
+                let id = call.path_id().to_owned();
+                let fs = w.file_systems.get_mut(&id)?;
+                let mut v = fs.last.clone();
+                for key in ["ThroughputMode", "ProvisionedThroughputInMibps"] {
+                    if let Some(x) = call.json.get(key) {
+                        v[key] = x.clone();
+                        fs.throughput.insert(key.to_owned(), x.clone());
+                    }
+                }
+                Some(Refusal {
+                    status: 202,
+                    code: String::new(),
+                    message: String::new(),
+                    body: Some(v.to_string()),
                 })
             }
             ("ecs", "CreateCluster") if self.profile.fresh_account && !w.cluster_refused => {
@@ -779,6 +809,7 @@ impl Lifecycle {
                         created: now,
                         deleted: None,
                         last: v.clone(),
+                        throughput: Default::default(),
                     },
                 );
                 let mut v = v;
@@ -1053,6 +1084,9 @@ impl Lifecycle {
             let Some(known) = w.file_systems.get_mut(id) else {
                 continue;
             };
+            for (k, x) in &known.throughput {
+                fs[k] = x.clone();
+            }
             known.last = fs.clone();
             if now - known.created < self.secs("efs_create") {
                 fs["LifeCycleState"] = json!("creating");

@@ -123,6 +123,8 @@ pub struct Faults {
     /// An AWS with time ([`crate::lifecycle`]): transitional states, refusals and stale reads
     /// replayed over moto per this profile. `None`: moto as it is.
     pub lifecycle: Option<crate::lifecycle::Profile>,
+    /// Keep every request's body in its [`Event`].
+    pub keep_bodies: bool,
 }
 
 impl Default for Faults {
@@ -136,6 +138,7 @@ impl Default for Faults {
             operations: Vec::new(),
             max_faults: None,
             lifecycle: None,
+            keep_bodies: false,
         }
     }
 }
@@ -184,6 +187,12 @@ impl Faults {
     /// At most this many faults in all.
     pub fn at_most(mut self, faults: u64) -> Faults {
         self.max_faults = Some(faults);
+        self
+    }
+
+    /// Keep the body of every request in its [`Event`].
+    pub fn with_bodies(mut self) -> Faults {
+        self.keep_bodies = true;
         self
     }
 
@@ -304,6 +313,9 @@ pub struct Event {
     /// (`DELETE /2015-02-01/file-systems/{id}`).
     pub operation: String,
     pub outcome: Outcome,
+    /// The request's body, when the proxy keeps them ([`Faults::with_bodies`]): what was sent
+    /// where moto ignores it (RDS's ApplyImmediately).
+    pub body: Option<String>,
 }
 
 impl fmt::Display for Event {
@@ -467,6 +479,16 @@ impl FaultProxy {
             .as_ref()
             .map(|l| l.stats())
             .unwrap_or_default()
+    }
+
+    /// The bodies of the requests for `operation` so far, in order (kept only with
+    /// [`Faults::with_bodies`]).
+    pub fn bodies(&self, operation: &str) -> Vec<String> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.operation == operation)
+            .filter_map(|e| e.body)
+            .collect()
     }
 
     /// Every request handled so far, in the order the decisions were made.
@@ -710,6 +732,10 @@ impl Shared {
                 service: req.service(),
                 operation: req.operation(),
                 outcome,
+                body: self
+                    .cfg
+                    .keep_bodies
+                    .then(|| String::from_utf8_lossy(&req.body).into_owned()),
             });
         }
     }
@@ -761,9 +787,24 @@ async fn serve_connection(
                     _ => None,
                 };
                 if let Some(r) = refusal {
-                    sh.record(&req, Outcome::Refused(r.code.clone()));
-                    let answer =
-                        error_answer(&req, r.status, &r.code, &r.message, true, keep_alive);
+                    let answer = match &r.body {
+                        // An answer for a call moto does not implement.
+                        Some(body) => {
+                            sh.record(&req, Outcome::Forwarded(r.status));
+                            answer_bytes(
+                                &req,
+                                r.status,
+                                &[("content-type".into(), b"application/json".to_vec())],
+                                body.as_bytes(),
+                                keep_alive,
+                                false,
+                            )
+                        }
+                        None => {
+                            sh.record(&req, Outcome::Refused(r.code.clone()));
+                            error_answer(&req, r.status, &r.code, &r.message, true, keep_alive)
+                        }
+                    };
                     if sock.write_all(&answer).await.is_err() || sock.flush().await.is_err() {
                         return;
                     }
