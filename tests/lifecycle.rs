@@ -62,27 +62,19 @@ fn run_timed(proxy: &FaultProxy, name: &str, cmd: Cmd<'_>, expected: i32) -> (Ru
     (run, elapsed)
 }
 
+/// The whole stack at the realistic profile: apply from empty (the database `creating` for
+/// 5 minutes, the load balancer `provisioning`, mount targets refused on a file system still
+/// creating), a plan with no change, an update (a bigger database applied at once, so
+/// `modifying`; a new image, so a new deployment), and a destroy that waits for the service to
+/// drain and its task interfaces to let the security group go.
 #[test]
-fn the_whole_stack_applies_plans_and_destroys_at_the_realistic_profile() {
+fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
     let stack = Stack::new();
     let proxy = aws_with_time(&stack, Profile::realistic().scaled(SCALE));
-    let (apply, _) = run_timed(
-        &proxy,
-        "apply",
-        stack.cmd("apply").arg("-auto-approve").env(
-            "STACKCTL_LOG",
-            "stackctl=debug,aws_smithy_runtime::client::orchestrator=debug",
-        ),
-        0,
-    );
-    eprintln!("{}", apply.stdout);
-    let refused: Vec<String> = proxy
-        .events()
-        .iter()
-        .filter(|e| matches!(e.outcome, Outcome::Refused(_)))
-        .map(|e| e.to_string())
-        .collect();
-    eprintln!("refused during apply:\n{}", refused.join("\n"));
+    let (apply, took) = run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
+    // Nothing can beat the database's 300 s.
+    assert!(took.as_secs_f64() / SCALE >= 300.0, "{took:?}");
     let (plan, _) = run_timed(
         &proxy,
         "plan",
@@ -90,12 +82,83 @@ fn the_whole_stack_applies_plans_and_destroys_at_the_realistic_profile() {
         0,
     );
     assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
-    run_timed(
+
+    fn update(c: Cmd<'_>) -> Cmd<'_> {
+        c.var("db_instance_class", "db.t3.small")
+            .var("apply_immediately", "true")
+            .var("prestashop_image", "prestashop/prestashop:8.2-apache")
+    }
+    let (applied, took) = run_timed(
+        &proxy,
+        "update",
+        update(stack.cmd("apply").arg("-auto-approve")),
+        0,
+    );
+    assert!(
+        applied.stdout.contains("Modifications complete"),
+        "{}",
+        applied.stdout
+    );
+    // The class change is waited for (`modifying`, 240 s).
+    assert!(took.as_secs_f64() / SCALE >= 240.0, "{took:?}");
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the update",
+        update(stack.cmd("plan").arg("-detailed-exitcode")),
+        0,
+    );
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+
+    let refused: Vec<String> = proxy
+        .events()
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Refused(_)))
+        .map(|e| e.to_string())
+        .collect();
+    eprintln!("refused so far:\n{}", refused.join("\n"));
+    let (_, took) = run_timed(
+        &proxy,
+        "destroy",
+        update(stack.cmd("destroy").arg("-auto-approve")),
+        0,
+    );
+    // The service drains (60 s), then the database goes (180 s) while its tasks' interfaces
+    // hold the ECS security group (180 s).
+    assert!(took.as_secs_f64() / SCALE >= 240.0, "{took:?}");
+    let left = left_in(&stack);
+    assert!(left.is_empty(), "left after destroy: {left:?}");
+}
+
+/// A security group is held by a deleted service's task interfaces for minutes: destroy waits
+/// through DependencyViolation (here the interfaces outlast everything else) and finishes.
+#[test]
+fn destroy_waits_for_the_task_interfaces_to_let_the_group_go() {
+    let stack = Stack::new();
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("eni_release", 500.0);
+    let proxy = aws_with_time(&stack, profile);
+    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    let before = proxy.events().len();
+    let (_, took) = run_timed(
         &proxy,
         "destroy",
         stack.cmd("destroy").arg("-auto-approve"),
         0,
     );
+    let held = proxy.events()[before..]
+        .iter()
+        .filter(|e| {
+            e.operation == "DeleteSecurityGroup"
+                && e.outcome == Outcome::Refused("DependencyViolation".into())
+        })
+        .count();
+    assert!(held >= 1, "the security group was never held");
+    // Drain (60 s) then interfaces (500 s), polled every 10 s after a quiet minute.
+    assert!(took.as_secs_f64() / SCALE >= 560.0, "{took:?}");
+    assert!(held <= 60, "{held} refused deletes for 500 s of waiting");
     let left = left_in(&stack);
     assert!(left.is_empty(), "left after destroy: {left:?}");
 }

@@ -1253,12 +1253,7 @@ impl Lifecycle {
                         )];
                         let old = stable.as_ref().map_or(0, |_| desired);
                         if let Some((sid, std)) = &stable {
-                            deps.push(json!({
-                                "id": sid, "status": "ACTIVE", "taskDefinition": std,
-                                "desiredCount": old, "runningCount": old, "pendingCount": 0,
-                                "failedTasks": 0, "rolloutState": "COMPLETED",
-                                "rolloutStateReason": format!("ECS deployment {sid} completed."),
-                            }));
+                            deps.push(completed(sid, std, "ACTIVE", old));
                         }
                         view.deployments = deps;
                         view.running = new.min(desired) + old;
@@ -1317,16 +1312,8 @@ impl Lifecycle {
                                     "(service {}) rolling back to deployment {sid}.",
                                     s.name
                                 ));
-                                view.deployments = vec![
-                                    json!({
-                                        "id": sid, "status": "PRIMARY", "taskDefinition": std,
-                                        "desiredCount": desired, "runningCount": desired,
-                                        "pendingCount": 0, "failedTasks": 0,
-                                        "rolloutState": "COMPLETED",
-                                        "rolloutStateReason": format!("ECS deployment {sid} completed."),
-                                    }),
-                                    failed_dep,
-                                ];
+                                view.deployments =
+                                    vec![completed(sid, std, "PRIMARY", desired), failed_dep];
                                 view.running = desired;
                                 view.task_definition = Some(std.clone());
                             }
@@ -1349,13 +1336,7 @@ impl Lifecycle {
                             format!("ECS deployment {} in progress.", dep.id),
                         )];
                         if let Some((sid, std)) = &stable {
-                            deps.push(json!({
-                                "id": sid, "status": "ACTIVE", "taskDefinition": std,
-                                "desiredCount": desired, "runningCount": desired,
-                                "pendingCount": 0, "failedTasks": 0,
-                                "rolloutState": "COMPLETED",
-                                "rolloutStateReason": format!("ECS deployment {sid} completed."),
-                            }));
+                            deps.push(completed(sid, std, "ACTIVE", desired));
                         }
                         view.deployments = deps;
                         view.running = old;
@@ -1441,6 +1422,16 @@ struct View {
     deployments: Vec<Value>,
     task_definition: Option<String>,
     events: Vec<String>,
+}
+
+/// A deployment that reached steady state: `count` tasks of `task_definition` running.
+fn completed(id: &str, task_definition: &str, status: &str, count: i64) -> Value {
+    json!({
+        "id": id, "status": status, "taskDefinition": task_definition,
+        "desiredCount": count, "runningCount": count, "pendingCount": 0, "failedTasks": 0,
+        "launchType": "FARGATE", "rolloutState": "COMPLETED",
+        "rolloutStateReason": format!("ECS deployment {id} completed."),
+    })
 }
 
 fn deployment_json(
@@ -1661,12 +1652,15 @@ mod tests {
         assert_eq!(apply.path, [("db".to_owned(), 300.0)]);
         assert_eq!(apply.waiting, 455.0);
         let destroy = p.critical_path(&g, true);
-        // The service drains (60), then its group waits for the task interfaces (180); the
-        // database's delete (180) runs meanwhile.
+        // The service drains (60), then its group waits for the task interfaces (180) while
+        // the database's delete (180) runs: two chains of 240 s.
         assert_eq!(destroy.seconds, 240.0);
+        assert_eq!(destroy.path[0], ("svc".to_owned(), 60.0));
+        assert_eq!(destroy.path[1].1, 180.0);
+        let p = p.with("eni_release", 200.0);
         assert_eq!(
-            destroy.path,
-            [("svc".to_owned(), 60.0), ("sg.ecs".to_owned(), 180.0)]
+            p.critical_path(&g, true).path,
+            [("svc".to_owned(), 60.0), ("sg.ecs".to_owned(), 200.0)]
         );
     }
 
