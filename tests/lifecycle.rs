@@ -470,3 +470,47 @@ async fn drift_in_the_grace_period_shows_and_is_put_right() {
     );
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
 }
+
+/// Slow and flaky at once: the realistic timeline and 10 % of the requests failed (throttling,
+/// 5xx, dropped connections). Every wait, retry and delete order holds: apply, a plan with no
+/// change and destroy converge.
+#[test]
+fn slow_and_flaky_aws_still_converges() {
+    let stack = Stack::new();
+    let faults = Faults::rate(0.1)
+        .with_seed(11)
+        .with_hold(Duration::from_secs(3))
+        .with_lifecycle(
+            Profile::realistic()
+                .scaled(SCALE)
+                .with("rds_create", 100.0)
+                .with("rds_backing_up", 20.0),
+        );
+    let proxy = FaultProxy::start(&stack.moto.raw_endpoint, faults);
+    fn short(c: Cmd<'_>) -> Cmd<'_> {
+        c.env("STACKCTL_AWS_TIMEOUT", "2")
+    }
+    run_timed(
+        &proxy,
+        "apply",
+        short(stack.cmd("apply").arg("-auto-approve")),
+        0,
+    );
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan",
+        short(stack.cmd("plan").arg("-detailed-exitcode")),
+        0,
+    );
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    run_timed(
+        &proxy,
+        "destroy",
+        short(stack.cmd("destroy").arg("-auto-approve")),
+        0,
+    );
+    eprintln!("faults: {}", proxy.stats());
+    assert!(proxy.stats().faults() > 10, "{}", proxy.stats());
+    let left = left_in(&stack);
+    assert!(left.is_empty(), "left after destroy: {left:?}");
+}

@@ -430,6 +430,30 @@ mod tests {
     use super::*;
     use stackctl_contract::Resolve;
 
+    #[test]
+    fn only_propagation_answers_are_retried() {
+        let e = |code: &str, msg: &str| {
+            ResourceError::new("RegisterTaskDefinition", msg).with_code(code)
+        };
+        assert!(propagating(e("ClientException", "Role is not valid")).retryable);
+        assert!(
+            propagating(e(
+                "InvalidParameterException",
+                "Unable to assume the service linked role. Please verify that the ECS service linked role exists."
+            ))
+            .retryable
+        );
+        assert!(
+            propagating(e(
+                "InvalidParameterException",
+                "The target group with targetGroupArn arn:x does not have an associated load balancer."
+            ))
+            .retryable
+        );
+        assert!(!propagating(e("ClientException", "Invalid memory value")).retryable);
+        assert!(!propagating(e("AccessDeniedException", "Role is not valid")).retryable);
+    }
+
     struct Nothing;
     impl Resolve for Nothing {
         fn get(&self, _address: &str, _attr: &str) -> Val {

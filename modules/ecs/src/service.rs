@@ -82,14 +82,16 @@ impl ServiceKind {
                     vanished("DescribeServices", &format!("ECS service {service}"))
                 })?;
                 let runs = primary_revision(&s) == Some(revision);
-                Ok(if runs || start.elapsed() >= DEPLOYMENT_SHOWS {
-                    Poll::Ready((s, runs))
-                } else {
-                    Poll::Pending(format!(
-                        "its PRIMARY deployment runs {}",
-                        primary_revision(&s).unwrap_or("no revision")
-                    ))
-                })
+                Ok(
+                    if runs || start.elapsed() >= wait::scaled(DEPLOYMENT_SHOWS) {
+                        Poll::Ready((s, runs))
+                    } else {
+                        Poll::Pending(format!(
+                            "its PRIMARY deployment runs {}",
+                            primary_revision(&s).unwrap_or("no revision")
+                        ))
+                    },
+                )
             },
         )
         .await

@@ -233,7 +233,8 @@ impl Kind for FileSystemKind {
         }
         wait::until(
             &format!("EFS file system {} to be deleted", prior.id),
-            Backoff::standard(EFS_TIMEOUT),
+            // 5 to 30 s.
+            Backoff::expecting(Duration::from_secs(10), EFS_TIMEOUT),
             || async {
                 Ok(match self.describe(&prior.id).await? {
                     Some(fs) if !is_gone(fs.life_cycle_state().as_str()) => {
@@ -277,7 +278,8 @@ impl FileSystemKind {
     async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {
         wait::until(
             &format!("EFS file system {id} to be available"),
-            Backoff::standard(EFS_TIMEOUT),
+            // 5 to 30 s.
+            Backoff::expecting(Duration::from_secs(10), EFS_TIMEOUT),
             || async {
                 let fs = self.describe(id).await?.ok_or_else(|| {
                     ResourceError::new(

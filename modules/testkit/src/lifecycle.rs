@@ -191,8 +191,7 @@ impl Profile {
     }
 
     /// What real AWS makes `destroy` wait for when deleting this resource, once everything
-    /// that depends on it is gone: a security group a service's tasks used is held by their
-    /// network interfaces for `eni_release` after the service has drained.
+    /// that depends on it is gone.
     pub fn destroy_seconds(&self, address: &str, graph: &Graph) -> f64 {
         let Some((type_name, _)) = graph.get(address) else {
             return 0.0;
@@ -202,17 +201,23 @@ impl Profile {
             "aws_db_instance" => self.seconds("rds_delete"),
             "aws_efs_mount_target" => self.seconds("mount_target_delete"),
             "aws_efs_file_system" => self.seconds("efs_delete"),
-            "aws_security_group" => {
-                let used_by_tasks = graph
-                    .values()
-                    .any(|(t, deps)| t == "aws_ecs_service" && deps.iter().any(|d| d == address));
-                if used_by_tasks {
-                    self.seconds("eni_release")
-                } else {
-                    0.0
-                }
-            }
             _ => 0.0,
+        }
+    }
+
+    /// The services whose tasks' network interfaces hold this security group after the
+    /// service has drained: the group cannot go before `eni_release` after each of them,
+    /// whatever else it waits for (the clock starts with the service, not with the group).
+    fn held_by<'g>(&self, address: &str, graph: &'g Graph) -> Vec<&'g String> {
+        match graph.get(address) {
+            Some((t, _)) if t == "aws_security_group" => graph
+                .iter()
+                .filter(|(_, (t, deps))| {
+                    t == "aws_ecs_service" && deps.iter().any(|d| d == address)
+                })
+                .map(|(a, _)| a)
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -247,31 +252,45 @@ impl Profile {
                 graph.get(addr).map_or(0.0, |(t, _)| self.create_seconds(t))
             }
         };
-        // Longest finish time per node, memoised (the graph is a DAG).
+        // Per node: when it is done, the link it waited for last, and the seconds that link
+        // added. Memoised: the graph is a DAG.
+        type Memo = BTreeMap<String, (f64, Option<String>, f64)>;
+        let mut memo: Memo = BTreeMap::new();
         fn finish(
+            p: &Profile,
+            graph: &Graph,
+            destroy: bool,
             addr: &str,
             before: &dyn Fn(&str) -> Vec<String>,
             own: &dyn Fn(&str) -> f64,
-            memo: &mut BTreeMap<String, (f64, Option<String>)>,
+            memo: &mut Memo,
         ) -> f64 {
-            if let Some((f, _)) = memo.get(addr) {
+            if let Some((f, _, _)) = memo.get(addr) {
                 return *f;
             }
-            let mut best: (f64, Option<String>) = (0.0, None);
-            for p in before(addr) {
-                let f = finish(&p, before, own, memo);
-                if f > best.0 || best.1.is_none() {
-                    best = (f.max(best.0), Some(p));
+            let mine = own(addr);
+            let mut best: (f64, Option<String>, f64) = (mine, None, mine);
+            for pred in before(addr) {
+                let f = finish(p, graph, destroy, &pred, before, own, memo) + mine;
+                if f > best.0 || best.1.is_none() && f >= best.0 {
+                    best = (f, Some(pred), mine);
                 }
             }
-            let f = best.0 + own(addr);
-            memo.insert(addr.to_owned(), (f, best.1));
-            f
+            if destroy {
+                let release = p.seconds("eni_release");
+                for holder in p.held_by(addr, graph) {
+                    let f = finish(p, graph, destroy, holder, before, own, memo) + release;
+                    if f > best.0 {
+                        best = (f, Some(holder.clone()), release);
+                    }
+                }
+            }
+            memo.insert(addr.to_owned(), best.clone());
+            best.0
         }
-        let mut memo = BTreeMap::new();
         let mut end: Option<(f64, String)> = None;
         for addr in graph.keys() {
-            let f = finish(addr, &before, &own, &mut memo);
+            let f = finish(self, graph, destroy, addr, &before, &own, &mut memo);
             if end.as_ref().is_none_or(|(e, _)| f > *e) {
                 end = Some((f, addr.clone()));
             }
@@ -279,16 +298,27 @@ impl Profile {
         let mut path = Vec::new();
         let mut at = end.as_ref().map(|(_, a)| a.clone());
         while let Some(a) = at {
-            path.push((a.clone(), own(&a)));
-            at = memo.get(&a).and_then(|(_, p)| p.clone());
+            let (_, pred, added) = memo.get(&a).cloned().unwrap_or((0.0, None, 0.0));
+            path.push((a, added));
+            at = pred;
         }
         path.reverse();
         // Keep the chain readable: only the links that wait.
         path.retain(|(_, s)| *s > 0.0);
+        let waiting = graph.keys().map(|a| own(a)).sum::<f64>()
+            + if destroy {
+                graph
+                    .keys()
+                    .filter(|a| !self.held_by(a, graph).is_empty())
+                    .count() as f64
+                    * self.seconds("eni_release")
+            } else {
+                0.0
+            };
         CriticalPath {
             seconds: end.map_or(0.0, |(f, _)| f),
             path,
-            waiting: graph.keys().map(|a| own(a)).sum(),
+            waiting,
         }
     }
 }
@@ -1657,11 +1687,18 @@ mod tests {
         assert_eq!(destroy.seconds, 240.0);
         assert_eq!(destroy.path[0], ("svc".to_owned(), 60.0));
         assert_eq!(destroy.path[1].1, 180.0);
-        let p = p.with("eni_release", 200.0);
+        let longer = p.clone().with("eni_release", 200.0);
         assert_eq!(
-            p.critical_path(&g, true).path,
+            longer.critical_path(&g, true).path,
             [("svc".to_owned(), 60.0), ("sg.ecs".to_owned(), 200.0)]
         );
+        // The interfaces' clock starts with the service, not with the group: a group that
+        // also waits for the database (the database uses it) is not held for the database's
+        // delete plus the release, only for the longer of the two.
+        let mut g2 = g.clone();
+        g2.get_mut("db").unwrap().1.push("sg.ecs".to_owned());
+        let chained = p.critical_path(&g2, true);
+        assert_eq!(chained.seconds, 240.0, "{chained:?}");
     }
 
     #[test]
