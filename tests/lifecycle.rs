@@ -514,3 +514,56 @@ fn slow_and_flaky_aws_still_converges() {
     let left = left_in(&stack);
     assert!(left.is_empty(), "left after destroy: {left:?}");
 }
+
+/// The target group's health follows the service's deployments: tasks of a deployment in
+/// progress are `initial` until it is steady, then `healthy`; tasks of an image that never
+/// passes the health check are `unhealthy` while the old ones stay `healthy`.
+#[test]
+fn target_health_follows_the_deployments() {
+    let stack = Stack::new();
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("ecs_service_steady", 300.0)
+        .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
+    let proxy = aws_with_time(&stack, profile);
+    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let elb = rt.block_on(async {
+        let mut sdk = stack.moto.sdk_config().await.into_builder();
+        sdk.set_endpoint_url(Some(proxy.endpoint.clone()));
+        aws_sdk_elasticloadbalancingv2::Client::new(&sdk.build())
+    });
+    let tg = stack.state()["resources"]["module.alb.aws_lb_target_group.main"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let states = || -> Vec<String> {
+        let out = rt
+            .block_on(elb.describe_target_health().target_group_arn(&tg).send())
+            .unwrap();
+        let mut v: Vec<String> = out
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| d.target_health().and_then(|h| h.state()))
+            .map(|s| s.as_str().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Right after apply the first deployment is in progress.
+    assert_eq!(states(), ["initial"]);
+    std::thread::sleep(Duration::from_secs_f64(320.0 * SCALE));
+    assert_eq!(states(), ["healthy"]);
+    run_timed(
+        &proxy,
+        "apply an image that never passes",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("prestashop_image", "prestashop/prestashop:never-healthy"),
+        0,
+    );
+    assert_eq!(states(), ["healthy", "unhealthy"]);
+}

@@ -985,8 +985,102 @@ impl Lifecycle {
                 self.services_answer(w, text, now, "/service")
             }
             ("ecs", "DescribeServices") if ok => self.services_answer(w, text, now, "/services"),
+            ("elasticloadbalancing", "DescribeTargetHealth") if ok => {
+                self.target_health(w, call.param("TargetGroupArn")?, text, now)
+            }
             _ => None,
         }
+    }
+
+    /// DescribeTargetHealth for a target group an ECS service registers its tasks in (moto
+    /// runs no task, so it has none): the running tasks `healthy`, those of a deployment in
+    /// progress `initial`, or `unhealthy` when its image never passes the health check, and a
+    /// deleted service's tasks `draining`.
+    fn target_health(&self, w: &World, tg: &str, text: &str, now: f64) -> Option<(u16, String)> {
+        let svc = w
+            .services
+            .values()
+            .filter(|s| s.target_groups.iter().any(|t| t == tg))
+            .max_by(|a, b| a.deleted.is_none().cmp(&b.deleted.is_none()))?;
+        let failures: HashMap<&str, Option<(Failure, String)>> = svc
+            .deployments
+            .iter()
+            .map(|d| {
+                (
+                    d.task_definition.as_str(),
+                    self.failure_of(w, &d.task_definition),
+                )
+            })
+            .collect();
+        let view = self.view_with(svc, now, &|td| failures.get(td).cloned().flatten());
+        let mut states: Vec<(&str, Option<&str>)> = Vec::new();
+        let running_state = if view.status == "ACTIVE" {
+            "healthy"
+        } else {
+            "draining"
+        };
+        states.extend((0..view.running).map(|_| (running_state, None)));
+        if let Some(primary) = view
+            .deployments
+            .iter()
+            .find(|d| d["status"] == "PRIMARY" && d["rolloutState"] == "IN_PROGRESS")
+        {
+            let pending = primary["desiredCount"].as_i64().unwrap_or(0)
+                - primary["runningCount"].as_i64().unwrap_or(0);
+            let td = primary["taskDefinition"].as_str().unwrap_or_default();
+            match failures.get(td).cloned().flatten().map(|(f, _)| f) {
+                // Tasks that never start never register.
+                Some(Failure::CannotPull) => {}
+                Some(Failure::Unhealthy) => states
+                    .extend((0..pending).map(|_| ("unhealthy", Some("Target.FailedHealthChecks")))),
+                None => states
+                    .extend((0..pending).map(|_| ("initial", Some("Elb.RegistrationInProgress")))),
+            }
+        }
+        let members: String = states
+            .iter()
+            .enumerate()
+            .map(|(i, (state, reason))| {
+                format!(
+                    "<member><Target><Id>10.0.{}.{}</Id><Port>80</Port></Target><HealthCheckPort>80</HealthCheckPort><TargetHealth><State>{state}</State>{}</TargetHealth></member>",
+                    i / 250,
+                    i % 250 + 4,
+                    reason.map(|r| format!("<Reason>{r}</Reason>")).unwrap_or_default()
+                )
+            })
+            .collect();
+        let out = if text.contains("<TargetHealthDescriptions/>") {
+            text.replacen(
+                "<TargetHealthDescriptions/>",
+                &format!("<TargetHealthDescriptions>{members}</TargetHealthDescriptions>"),
+                1,
+            )
+        } else if text.contains("</TargetHealthDescriptions>") {
+            if !items(text, "TargetHealthDescriptions", "member").is_empty() {
+                // Targets someone registered by hand: moto's answer stands.
+                return None;
+            }
+            text.replacen(
+                "</TargetHealthDescriptions>",
+                &format!("{members}</TargetHealthDescriptions>"),
+                1,
+            )
+        } else if text.contains("<DescribeTargetHealthResult/>") {
+            text.replacen(
+                "<DescribeTargetHealthResult/>",
+                &format!("<DescribeTargetHealthResult><TargetHealthDescriptions>{members}</TargetHealthDescriptions></DescribeTargetHealthResult>"),
+                1,
+            )
+        } else if text.contains("<DescribeTargetHealthResult>") {
+            text.replacen(
+                "<DescribeTargetHealthResult>",
+                &format!("<DescribeTargetHealthResult><TargetHealthDescriptions>{members}</TargetHealthDescriptions>"),
+                1,
+            )
+        } else {
+            return None;
+        };
+        Some((200, out))
     }
 
     fn provisioning(&self, w: &World, text: &str, now: f64) -> Option<(u16, String)> {
