@@ -75,13 +75,7 @@ fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
     assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
     // Nothing can beat the database's 300 s.
     assert!(took.as_secs_f64() / SCALE >= 300.0, "{took:?}");
-    let (plan, _) = run_timed(
-        &proxy,
-        "plan",
-        stack.cmd("plan").arg("-detailed-exitcode"),
-        0,
-    );
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    no_changes(&proxy, &stack, "plan");
 
     fn update(c: Cmd<'_>) -> Cmd<'_> {
         c.var("db_instance_class", "db.t3.small")
@@ -134,11 +128,7 @@ fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
 #[test]
 fn destroy_waits_for_the_task_interfaces_to_let_the_group_go() {
     let stack = Stack::new();
-    let profile = Profile::realistic()
-        .scaled(SCALE)
-        .with("rds_create", 40.0)
-        .with("rds_backing_up", 10.0)
-        .with("eni_release", 500.0);
+    let profile = quick().with("eni_release", 500.0);
     let proxy = aws_with_time(&stack, profile);
     run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
     let before = proxy.events().len();
@@ -161,6 +151,29 @@ fn destroy_waits_for_the_task_interfaces_to_let_the_group_go() {
     assert!(held <= 60, "{held} refused deletes for 500 s of waiting");
     let left = left_in(&stack);
     assert!(left.is_empty(), "left after destroy: {left:?}");
+}
+
+/// The realistic profile with a database that takes 40 s instead of 300: for tests about
+/// something else than the database's wait.
+fn quick() -> Profile {
+    Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+}
+
+/// A plan through the layer that finds nothing to do.
+#[track_caller]
+fn no_changes(proxy: &FaultProxy, stack: &Stack, name: &str) {
+    let (plan, _) = run_timed(proxy, name, stack.cmd("plan").arg("-detailed-exitcode"), 0);
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+}
+
+/// SDK configuration that reads AWS as stackctl sees it, through the layer.
+async fn through_layer(stack: &Stack, proxy: &FaultProxy) -> aws_types::SdkConfig {
+    let mut sdk = stack.moto.sdk_config().await.into_builder();
+    sdk.set_endpoint_url(Some(proxy.endpoint.clone()));
+    sdk.build()
 }
 
 /// What of the stack is left in the account, by kind.
@@ -243,13 +256,7 @@ fn killed_during_the_database_wait_plan_does_not_wait_and_apply_finishes() {
         db.contains("\"endpoint\""),
         "no endpoint recorded for the database"
     );
-    let (plan, _) = run_timed(
-        &proxy,
-        "plan",
-        stack.cmd("plan").arg("-detailed-exitcode"),
-        0,
-    );
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    no_changes(&proxy, &stack, "plan");
 }
 
 /// Defect 1: what AWS has not caught up with yet is retried, for a bounded time. The first
@@ -350,13 +357,7 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
         "the new role was never refused: {}",
         apply.stdout
     );
-    let (plan, _) = run_timed(
-        &proxy,
-        "plan",
-        stack.cmd("plan").arg("-detailed-exitcode"),
-        0,
-    );
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    no_changes(&proxy, &stack, "plan");
 }
 
 /// A deployment of an image that cannot be pulled: stackctl's apply registers the revision and
@@ -366,10 +367,7 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
 #[test]
 fn a_failing_image_leaves_the_old_tasks_running_and_says_why() {
     let stack = Stack::new();
-    let profile = Profile::realistic()
-        .scaled(SCALE)
-        .with("rds_create", 40.0)
-        .with("rds_backing_up", 10.0)
+    let profile = quick()
         .with("ecs_service_steady", 100.0)
         .with("ecs_task_failure", 30.0)
         .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
@@ -389,9 +387,8 @@ fn a_failing_image_leaves_the_old_tasks_running_and_says_why() {
     std::thread::sleep(Duration::from_secs_f64(100.0 * SCALE));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let service = rt.block_on(async {
-        let mut sdk = stack.moto.sdk_config().await.into_builder();
-        sdk.set_endpoint_url(Some(proxy.endpoint.clone()));
-        let ecs = aws_sdk_ecs::Client::new(&sdk.build());
+        let sdk = through_layer(&stack, &proxy).await;
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
         let state = stack.state();
         let arn = state.to_string();
         let arn = arn
@@ -521,19 +518,15 @@ fn slow_and_flaky_aws_still_converges() {
 #[test]
 fn target_health_follows_the_deployments() {
     let stack = Stack::new();
-    let profile = Profile::realistic()
-        .scaled(SCALE)
-        .with("rds_create", 40.0)
-        .with("rds_backing_up", 10.0)
+    let profile = quick()
         .with("ecs_service_steady", 300.0)
         .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
     let proxy = aws_with_time(&stack, profile);
     run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let elb = rt.block_on(async {
-        let mut sdk = stack.moto.sdk_config().await.into_builder();
-        sdk.set_endpoint_url(Some(proxy.endpoint.clone()));
-        aws_sdk_elasticloadbalancingv2::Client::new(&sdk.build())
+        let sdk = through_layer(&stack, &proxy).await;
+        aws_sdk_elasticloadbalancingv2::Client::new(&sdk)
     });
     let tg = stack.state()["resources"]["module.alb.aws_lb_target_group.main"]["id"]
         .as_str()
