@@ -647,9 +647,7 @@ impl Request {
             .unwrap_or_default()
             .split('/')
             .map(|seg| {
-                let id = seg.contains('-')
-                    && seg.chars().any(|c| c.is_ascii_digit())
-                    && !seg.starts_with(|c: char| c.is_ascii_digit());
+                let id = is_id(seg);
                 if id {
                     "{id}"
                 } else {
@@ -659,6 +657,19 @@ impl Request {
             .collect();
         format!("{} {}", self.method, path.join("/"))
     }
+}
+
+/// Whether a path segment is a resource id (`fs-0123abcd`, `fsmt-caaeddcf`) rather than a
+/// word of the API (`file-systems`, `mount-targets`): a prefix, a dash, then a digit somewhere
+/// or at least 8 hex digits (an id of letters only happens: `caaeddcf` is hex).
+fn is_id(seg: &str) -> bool {
+    let Some((prefix, rest)) = seg.split_once('-') else {
+        return false;
+    };
+    !prefix.is_empty()
+        && !seg.starts_with(|c: char| c.is_ascii_digit())
+        && (seg.chars().any(|c| c.is_ascii_digit())
+            || (rest.len() >= 8 && rest.chars().all(|c| c.is_ascii_hexdigit())))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1229,6 +1240,27 @@ mod tests {
         .map(|op| matches!(sh.decide(op), Decision::Fault(Fault::LostAnswer)))
         .collect();
         assert_eq!(decisions, [false, true, false, true, false]);
+    }
+
+    #[test]
+    fn ids_in_rest_paths_are_told_from_words() {
+        for id in [
+            "fs-0123abcd",
+            "fsmt-caaeddcf",
+            "fsmt-1b13bfd7",
+            "fs-95e770c9",
+        ] {
+            assert!(is_id(id), "{id}");
+        }
+        for word in [
+            "file-systems",
+            "mount-targets",
+            "security-groups",
+            "2015-02-01",
+            "x",
+        ] {
+            assert!(!is_id(word), "{word}");
+        }
     }
 
     #[test]
