@@ -292,6 +292,16 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
         refused("AuthorizeSecurityGroupIngress") >= 1,
         "no rule named a group created a moment ago"
     );
+    for op in [
+        "DescribeTargetGroups",
+        "DescribeListeners",
+        "DescribeLoadBalancers",
+    ] {
+        assert!(
+            refused(op) >= 1,
+            "{op} right after the create never answered not found"
+        );
+    }
 
     // The execution role and the task definition go, outside stackctl.
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -273,7 +273,10 @@ impl Kind for LoadBalancerKind {
         if changed.iter().any(|c| c == "tags") {
             sync_tags(&self.elb, arn, prior, desired).await?;
         }
-        self.read(prior).await?.ok_or_else(|| vanished(arn))
+        wait::eventually(arn, || async {
+            self.read(prior).await?.ok_or_else(|| vanished(arn))
+        })
+        .await
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
@@ -559,10 +562,15 @@ impl TargetGroupKind {
         Ok(Some(tg_instance(tg, &tags)))
     }
 
+    /// The resource as AWS has it now, riding out ELBv2's eventual consistency right after a
+    /// create ("not found" for a moment).
     async fn read_back(&self, arn: &str) -> Result<Instance, ResourceError> {
-        self.read(&Instance::new(arn, Values::new()))
-            .await?
-            .ok_or_else(|| vanished(arn))
+        wait::eventually(arn, || async {
+            self.read(&Instance::new(arn, Values::new()))
+                .await?
+                .ok_or_else(|| vanished(arn))
+        })
+        .await
     }
 }
 
@@ -786,10 +794,15 @@ impl ListenerKind {
         Ok(Some(listener_instance(l, &tags)))
     }
 
+    /// The resource as AWS has it now, riding out ELBv2's eventual consistency right after a
+    /// create ("not found" for a moment).
     async fn read_back(&self, arn: &str) -> Result<Instance, ResourceError> {
-        self.read(&Instance::new(arn, Values::new()))
-            .await?
-            .ok_or_else(|| vanished(arn))
+        wait::eventually(arn, || async {
+            self.read(&Instance::new(arn, Values::new()))
+                .await?
+                .ok_or_else(|| vanished(arn))
+        })
+        .await
     }
 }
 

@@ -457,6 +457,8 @@ struct EcsService {
 struct World {
     dbs: HashMap<String, Db>,
     lbs: HashMap<String, f64>,
+    /// ELBv2 ARNs and when they were created: describes by ARN lag behind.
+    elb_created: HashMap<String, f64>,
     file_systems: HashMap<String, Efs>,
     mount_targets: HashMap<String, MountTarget>,
     security_groups: HashMap<String, f64>,
@@ -568,6 +570,33 @@ impl Lifecycle {
                     "DependencyViolation",
                     format!("resource {id} has a dependent object ({holder})"),
                 )
+            }
+            (
+                "elasticloadbalancing",
+                op @ ("DescribeTargetGroups" | "DescribeListeners" | "DescribeLoadBalancers"),
+            ) => {
+                // Named by ARN right after their create, ELBv2 answers "not found".
+                let (param, code, what) = match op {
+                    "DescribeTargetGroups" => {
+                        ("TargetGroupArns", "TargetGroupNotFound", "target groups")
+                    }
+                    "DescribeListeners" => ("ListenerArns", "ListenerNotFound", "listeners"),
+                    _ => ("LoadBalancerArns", "LoadBalancerNotFound", "load balancers"),
+                };
+                let fresh = call
+                    .params_like(&format!("{param}.member"), "")
+                    .into_iter()
+                    .any(|arn| {
+                        w.elb_created
+                            .get(arn)
+                            .is_some_and(|t| now - t < self.secs("ec2_consistency"))
+                    });
+                fresh.then(|| Refusal {
+                    status: 400,
+                    code: code.into(),
+                    message: format!("One or more {what} not found"),
+                    body: None,
+                })
             }
             ("elasticloadbalancing", "DeleteTargetGroup") => {
                 let arn = call.param("TargetGroupArn")?;
@@ -780,9 +809,20 @@ impl Lifecycle {
                 w.roles.insert(arn.to_owned(), now);
                 None
             }
+            ("elasticloadbalancing", "CreateTargetGroup") if ok => {
+                w.elb_created
+                    .insert(tag_text(text, "TargetGroupArn")?.to_owned(), now);
+                None
+            }
+            ("elasticloadbalancing", "CreateListener") if ok => {
+                w.elb_created
+                    .insert(tag_text(text, "ListenerArn")?.to_owned(), now);
+                None
+            }
             ("elasticloadbalancing", "CreateLoadBalancer") if ok => {
                 let arn = tag_text(text, "LoadBalancerArn")?;
                 w.lbs.insert(arn.to_owned(), now);
+                w.elb_created.insert(arn.to_owned(), now);
                 self.provisioning(w, text, now)
             }
             ("elasticloadbalancing", "DescribeLoadBalancers") if ok => {
