@@ -882,9 +882,7 @@ impl Lifecycle {
                         throughput: Default::default(),
                     },
                 );
-                let mut v = v;
-                v["LifeCycleState"] = json!("creating");
-                Some((status, v.to_string()))
+                creating(status, v)
             }
             ("elasticfilesystem", "DELETE /2015-02-01/file-systems/{id}") if ok => {
                 if let Some(fs) = w.file_systems.get_mut(call.path_id()) {
@@ -898,16 +896,7 @@ impl Lifecycle {
             ("elasticfilesystem", "POST /2015-02-01/mount-targets") if ok => {
                 let v: Value = serde_json::from_str(text).ok()?;
                 let id = v.get("MountTargetId")?.as_str()?.to_owned();
-                let groups = call
-                    .json
-                    .get("SecurityGroups")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|g| g.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let groups = strings(call.json.get("SecurityGroups"));
                 w.mount_targets.insert(
                     id,
                     MountTarget {
@@ -918,9 +907,7 @@ impl Lifecycle {
                         last: v.clone(),
                     },
                 );
-                let mut v = v;
-                v["LifeCycleState"] = json!("creating");
-                Some((status, v.to_string()))
+                creating(status, v)
             }
             ("elasticfilesystem", "DELETE /2015-02-01/mount-targets/{id}") if ok => {
                 if let Some(mt) = w.mount_targets.get_mut(call.path_id()) {
@@ -1634,8 +1621,12 @@ fn target_groups(req: &Value) -> Vec<String> {
 }
 
 fn security_groups(req: &Value) -> Vec<String> {
-    req.pointer("/networkConfiguration/awsvpcConfiguration/securityGroups")
-        .and_then(Value::as_array)
+    strings(req.pointer("/networkConfiguration/awsvpcConfiguration/securityGroups"))
+}
+
+/// The strings of a JSON array (none when it is not one).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(Value::as_str)
@@ -1645,6 +1636,11 @@ fn security_groups(req: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A create's answer as AWS gives it: the resource still `creating`.
+fn creating(status: u16, mut v: Value) -> Option<(u16, String)> {
+    v["LifeCycleState"] = json!("creating");
+    Some((status, v.to_string()))
+}
 /// `a=1&b=x%20y` as a map, percent- and plus-decoded.
 fn parse_form(s: &str) -> HashMap<String, String> {
     s.split('&')
