@@ -283,9 +283,9 @@ async fn run(
     let desired = spec.desired(&KnownResolver(&known));
     let values = known_values(&desired, &change.address)?;
     let mut compare = desired.clone();
-    scrub_attrs(&mut compare, kind.sensitive(), &salt);
+    scrub_attrs(&mut compare, &kind.sensitive(), &salt);
     let record = |inst: Instance| -> Result<Option<String>, ResourceError> {
-        let inst = scrub_instance(inst, kind.sensitive(), &salt);
+        let inst = scrub_instance(inst, &kind.sensitive(), &salt);
         let id = inst.id.clone();
         save(Some(ResourceState {
             type_name: kind.type_name().to_owned(),
@@ -308,7 +308,7 @@ async fn run(
             if settled != found {
                 record(settled.clone())?;
             }
-            Ok::<_, ResourceError>(scrub_instance(settled, kind.sensitive(), salt))
+            Ok::<_, ResourceError>(scrub_instance(settled, &kind.sensitive(), salt))
         }
     };
     // Create, but record only what carries this stack's tags: a create can answer with a
@@ -371,10 +371,7 @@ async fn run(
         // the adopted resource already matches.
         return Ok((Some(live.id.clone()), effect));
     }
-    if !changed
-        .iter()
-        .any(|c| kind.force_new().contains(&c.as_str()))
-    {
+    if !changed.iter().any(|c| kind.force_new(c)) {
         let inst = kind.update(&live, &values, &changed).await?;
         fail_point();
         effect.updated = true;
@@ -540,6 +537,9 @@ mod tests {
         fn type_name(&self) -> &'static str {
             "aws_ecs_cluster"
         }
+        fn fields(&self) -> &'static [stackctl_contract::Field] {
+            &[]
+        }
         async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
             Ok(None)
         }
@@ -622,6 +622,9 @@ mod tests {
             fn type_name(&self) -> &'static str {
                 "aws_cloudwatch_log_group"
             }
+            fn fields(&self) -> &'static [stackctl_contract::Field] {
+                &[]
+            }
             async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
                 Ok(None)
             }
@@ -674,8 +677,11 @@ mod tests {
             fn type_name(&self) -> &'static str {
                 "aws_ecs_task_definition"
             }
-            fn force_new(&self) -> &'static [&'static str] {
-                &["image"]
+            fn fields(&self) -> &'static [stackctl_contract::Field] {
+                &[stackctl_contract::Field {
+                    name: "image",
+                    flags: &[stackctl_contract::Flag::ForceNew],
+                }]
             }
             fn create_before_destroy(&self) -> bool {
                 true

@@ -194,10 +194,10 @@ pub async fn refresh(
             // Scrub with the resource's own kind: a batch can mix types.
             let sensitive = registry
                 .get(&rs.type_name)
-                .map_or(&[][..], |k| k.sensitive());
+                .map_or(Vec::new(), |k| k.sensitive());
             out.push((
                 (*address).clone(),
-                live.map(|i| scrub_instance(i, sensitive, salt)),
+                live.map(|i| scrub_instance(i, &sensitive, salt)),
             ));
         }
         Ok::<_, PlanError>(out)
@@ -270,7 +270,7 @@ pub fn scrub_attrs(desired: &mut Attrs, sensitive: &[&str], salt: &str) {
 /// lookup's answer is reused only if its values are equal, so they must be computed alike.
 fn desired_with(spec: &ResourceSpec, planned: &HashMap<String, Planned>, salt: &str) -> Attrs {
     let mut desired = spec.desired(&PlanResolver(planned));
-    scrub_attrs(&mut desired, spec.kind.sensitive(), salt);
+    scrub_attrs(&mut desired, &spec.kind.sensitive(), salt);
     desired
 }
 
@@ -288,7 +288,7 @@ fn decide(
     let forces: Vec<&str> = changed
         .iter()
         .map(String::as_str)
-        .filter(|c| kind.force_new().contains(c))
+        .filter(|c| kind.force_new(c))
         .collect();
     if changed.is_empty() {
         (Action::NoOp, changed, None)
@@ -462,7 +462,7 @@ pub async fn plan(
                     match found {
                         Some(found) if super::owned(&found, &values) => {
                             adopt = true;
-                            live = Some(scrub_instance(found, kind.sensitive(), &salt));
+                            live = Some(scrub_instance(found, &kind.sensitive(), &salt));
                         }
                         Some(found) => foreign = Some(found.id),
                         None => {}

@@ -111,9 +111,7 @@ pub fn plan(p: &Plan) -> String {
                         let _ = write!(old, " (pending {})", shown(p));
                     }
                     let new = c.desired.get(k).map(|v| val(v, s)).unwrap_or_default();
-                    let forces = if c.action == Action::Replace
-                        && c.kind.force_new().contains(&k.as_str())
-                    {
+                    let forces = if c.action == Action::Replace && c.kind.force_new(k) {
                         " # forces replacement".to_owned()
                     } else {
                         c.notes
@@ -306,6 +304,9 @@ mod tests {
     impl Kind for Db {
         fn type_name(&self) -> &'static str {
             "aws_db_instance"
+        }
+        fn fields(&self) -> &'static [stackctl_contract::Field] {
+            &[]
         }
         async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
             Ok(None)

@@ -19,8 +19,8 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
-    Values, ValuesExt,
+    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec,
+    Tags, Val, Values, ValuesExt,
 };
 
 pub const LB: &str = "module.alb.aws_lb.main";
@@ -159,6 +159,23 @@ impl Kind for LoadBalancerKind {
         "aws_lb"
     }
 
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "internal",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "load_balancer_type",
+                flags: &[Flag::ForceNew],
+            },
+        ]
+    }
+
     fn batch_group(&self) -> &'static str {
         BATCH
     }
@@ -168,10 +185,6 @@ impl Kind for LoadBalancerKind {
         priors: &[Prior<'_>],
     ) -> Result<Vec<Option<Instance>>, ResourceError> {
         read_batch(&self.elb, priors).await
-    }
-
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name", "internal", "load_balancer_type"]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -422,6 +435,31 @@ impl Kind for TargetGroupKind {
         "aws_lb_target_group"
     }
 
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "port",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "protocol",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "vpc_id",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "target_type",
+                flags: &[Flag::ForceNew],
+            },
+        ]
+    }
+
     fn batch_group(&self) -> &'static str {
         BATCH
     }
@@ -431,10 +469,6 @@ impl Kind for TargetGroupKind {
         priors: &[Prior<'_>],
     ) -> Result<Vec<Option<Instance>>, ResourceError> {
         read_batch(&self.elb, priors).await
-    }
-
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name", "port", "protocol", "vpc_id", "target_type"]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -674,6 +708,13 @@ impl Kind for ListenerKind {
         "aws_lb_listener"
     }
 
+    fn fields(&self) -> &'static [Field] {
+        &[Field {
+            name: "load_balancer_arn",
+            flags: &[Flag::ForceNew],
+        }]
+    }
+
     fn batch_group(&self) -> &'static str {
         BATCH
     }
@@ -683,10 +724,6 @@ impl Kind for ListenerKind {
         priors: &[Prior<'_>],
     ) -> Result<Vec<Option<Instance>>, ResourceError> {
         read_batch(&self.elb, priors).await
-    }
-
-    fn force_new(&self) -> &'static [&'static str] {
-        &["load_balancer_arn"]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {

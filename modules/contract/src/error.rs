@@ -65,6 +65,16 @@ impl ResourceError {
         self
     }
 
+    /// A resource that cannot be found right after it was created or changed: most likely
+    /// AWS's eventual consistency, so the engine may retry.
+    pub fn vanished(operation: &str, what: &str) -> Self {
+        ResourceError::new(
+            operation,
+            format!("{what} vanished right after it was changed"),
+        )
+        .retryable()
+    }
+
     /// Whether AWS answered with one of these error codes.
     pub fn is(&self, codes: &[&str]) -> bool {
         self.code.as_deref().is_some_and(|c| codes.contains(&c))

@@ -12,12 +12,14 @@
 //! The engine (the `stackctl` binary) builds the dependency graph from the specs, diffs desired
 //! against live attributes, and walks the graph.
 
+pub mod args;
 pub mod error;
 pub mod resource;
 pub mod tags;
 pub mod value;
 pub mod wait;
 
+pub use args::{Args, Changed, Field, Flag, Known, Planned};
 pub use error::{aws_error, root_cause, Absent, ResourceError};
 pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec};
 pub use tags::Tags;

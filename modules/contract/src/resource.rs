@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::args::Field;
 use crate::error::ResourceError;
+use crate::tags::Tags;
 use crate::value::{Attrs, Val, Values};
 
 /// What the state remembers of one existing resource: its AWS id and its last known attributes
@@ -25,6 +27,11 @@ impl Instance {
             id: id.into(),
             attrs,
         }
+    }
+
+    /// The tags the resource had when last read (none if it had no `tags` attribute).
+    pub fn tags(&self) -> Tags {
+        Tags::from_json(self.attrs.get("tags"))
     }
 }
 
@@ -44,15 +51,26 @@ pub trait Kind: Send + Sync {
     /// Terraform's name for the type, such as `aws_security_group`: users know these.
     fn type_name(&self) -> &'static str;
 
-    /// Attributes that cannot change in place: a change replaces the resource.
-    fn force_new(&self) -> &'static [&'static str] {
-        &[]
+    /// The kind's arguments, declared once with [`args!`](crate::args!): `<XArgs as
+    /// Args>::FIELDS`. Whether a change replaces the resource and whether a value is a secret
+    /// follow from their flags. Required, so that a new kind cannot forget its replacements.
+    fn fields(&self) -> &'static [Field];
+
+    /// Whether a change of `attr` replaces the resource.
+    fn force_new(&self, attr: &str) -> bool {
+        self.fields()
+            .iter()
+            .any(|f| f.name == attr && f.force_new())
     }
 
-    /// Attributes whose values are secrets. The engine stores and shows only a salted
-    /// fingerprint of them; a kind may return either the clear value or the prior fingerprint.
-    fn sensitive(&self) -> &'static [&'static str] {
-        &[]
+    /// The attributes whose values are secrets. The engine stores and shows only a salted
+    /// fingerprint of them; a kind may see either the clear value or the prior fingerprint.
+    fn sensitive(&self) -> Vec<&'static str> {
+        self.fields()
+            .iter()
+            .filter(|f| f.sensitive())
+            .map(|f| f.name)
+            .collect()
     }
 
     /// Whether a replacement creates the new resource before deleting the old one (for
@@ -121,7 +139,8 @@ pub trait Kind: Send + Sync {
         Ok(BTreeMap::new())
     }
 
-    /// Change `changed` attributes in place; only called with attributes outside `force_new`.
+    /// Change `changed` attributes in place; only called with attributes that are not
+    /// [`force_new`](Kind::force_new).
     async fn update(
         &self,
         prior: &Instance,

@@ -1,16 +1,21 @@
 //! The tags every taggable resource of the stack carries, so a listing can find what is ours.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
+
+use crate::error::ResourceError;
 
 /// Tag keys stackctl owns; `ManagedBy` matches the convention most AWS shops already filter on.
 pub const MANAGED_BY: &str = "ManagedBy";
 pub const PROJECT: &str = "stackctl:project";
 pub const ENVIRONMENT: &str = "stackctl:environment";
 
-/// A resource's tags, sorted by key.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A resource's tags, sorted by key; an argument of every taggable kind (a JSON string map).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Tags(pub BTreeMap<String, String>);
 
 impl Tags {
@@ -53,6 +58,45 @@ impl Tags {
                 .filter(|(k, _)| !k.starts_with("aws:"))
                 .collect(),
         )
+    }
+
+    /// Tags as an SDK lists them (each SDK has its own `Tag` type, with optional key and
+    /// value), without AWS's own `aws:` keys.
+    pub fn from_sdk<'a, I>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+    {
+        Self::from_pairs(pairs.into_iter().map(|(k, v)| {
+            (
+                k.unwrap_or_default().to_owned(),
+                v.unwrap_or_default().to_owned(),
+            )
+        }))
+    }
+
+    /// Go from `self` (the tags the resource has) to `want` with the service's two calls:
+    /// `set` gets the tags to add or change, `remove` the keys to remove; neither is called
+    /// with nothing to do, as AWS refuses empty lists.
+    pub async fn sync<S, SF, R, RF>(
+        &self,
+        want: &Tags,
+        set: S,
+        remove: R,
+    ) -> Result<(), ResourceError>
+    where
+        S: FnOnce(BTreeMap<String, String>) -> SF,
+        SF: Future<Output = Result<(), ResourceError>>,
+        R: FnOnce(Vec<String>) -> RF,
+        RF: Future<Output = Result<(), ResourceError>>,
+    {
+        let (to_set, to_remove) = self.delta(want);
+        if !to_set.is_empty() {
+            set(to_set).await?;
+        }
+        if !to_remove.is_empty() {
+            remove(to_remove).await?;
+        }
+        Ok(())
     }
 
     /// What to set and what to remove to go from `self` to `want`.

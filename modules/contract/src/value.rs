@@ -126,6 +126,13 @@ impl ValuesExt for Values {
     }
 }
 
+/// An integer argument as the `i32` most SDK fields take; out of range is a bug in the module
+/// (the variables' checks bound every number the user gives).
+pub fn to_i32(key: &str, v: i64) -> Result<i32, ResourceError> {
+    i32::try_from(v)
+        .map_err(|_| ResourceError::internal(format!("attribute `{key}` is out of range: {v}")))
+}
+
 /// A sorted, de-duplicated JSON list of strings: the canonical form of every id set, so that
 /// the order AWS happens to answer in never shows as a change.
 pub fn string_set<I, S>(items: I) -> J

@@ -8,10 +8,20 @@ use aws_sdk_ecs::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
 };
 
-use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, vanished};
+use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+
+args! {
+    /// `aws_ecs_cluster`'s arguments.
+    pub struct ClusterArgs {
+        [ForceNew] name: String,
+        /// CloudWatch Container Insights: `enabled` or `disabled`.
+        container_insights: String,
+        tags: Tags,
+    }
+}
 
 /// `aws_ecs_cluster`, identified by its ARN. DescribeClusters keeps answering for a deleted
 /// cluster (status INACTIVE) for a while: that reads as gone.
@@ -55,7 +65,10 @@ impl ClusterKind {
                 match self.describe(arn).await? {
                     Some(c) if c.status() == Some("ACTIVE") => Ok(Poll::Ready(to_instance(&c))),
                     Some(c) => Ok(Poll::Pending(c.status().unwrap_or("unknown").to_owned())),
-                    None => Err(vanished("DescribeClusters", &format!("ECS cluster {arn}"))),
+                    None => Err(ResourceError::vanished(
+                        "DescribeClusters",
+                        &format!("ECS cluster {arn}"),
+                    )),
                 }
             },
         )
@@ -78,19 +91,15 @@ fn to_instance(c: &Cluster) -> Instance {
         .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
         .and_then(|s| s.value())
         .unwrap_or("disabled");
-    Instance::new(
-        arn,
-        Values::from([
-            ("id".to_owned(), J::from(arn)),
-            ("arn".to_owned(), J::from(arn)),
-            (
-                "name".to_owned(),
-                J::from(c.cluster_name().unwrap_or_default()),
-            ),
-            ("container_insights".to_owned(), J::from(insights)),
-            ("tags".to_owned(), ecs_tags_json(c.tags())),
-        ]),
-    )
+    let mut attrs = ClusterArgs {
+        name: c.cluster_name().unwrap_or_default().to_owned(),
+        container_insights: insights.to_owned(),
+        tags: ecs_tags_of(c.tags()),
+    }
+    .to_values();
+    attrs.insert("id".to_owned(), J::from(arn));
+    attrs.insert("arn".to_owned(), J::from(arn));
+    Instance::new(arn, attrs)
 }
 
 #[async_trait]
@@ -99,8 +108,8 @@ impl Kind for ClusterKind {
         "aws_ecs_cluster"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name"]
+    fn fields(&self) -> &'static [Field] {
+        ClusterArgs::FIELDS
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -108,24 +117,25 @@ impl Kind for ClusterKind {
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let d = ClusterArgs::from_values(desired)?;
         Ok(self
-            .describe(desired.get_str("name")?)
+            .describe(&d.name)
             .await?
             .filter(|c| c.status() == Some("ACTIVE"))
             .map(|c| to_instance(&c)))
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let name = desired.get_str("name")?;
-        let insights = desired.get_str("container_insights")?;
-        let tags = ecs_tags(&Tags::from_json(desired.get("tags")).0);
+        let d = ClusterArgs::from_values(desired)?;
+        let name = &d.name;
+        let tags = ecs_tags(&d.tags.0);
         // On an account that never used ECS, AWS creates the service-linked role with the first
         // cluster and refuses that call while the role propagates.
         let out = wait::eventually(&format!("ECS cluster {name}"), || async {
             self.ecs
                 .create_cluster()
                 .cluster_name(name)
-                .settings(insights_setting(insights))
+                .settings(insights_setting(&d.container_insights))
                 .set_tags(tags.clone())
                 .send()
                 .await
@@ -145,19 +155,21 @@ impl Kind for ClusterKind {
         desired: &Values,
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
-        if changed.iter().any(|c| c == "container_insights") {
+        let d = ClusterArgs::from_values(desired)?;
+        let changed = ClusterArgs::<Changed>::from_names(changed);
+        if changed.container_insights {
             // UpdateCluster takes the settings too (UpdateClusterSettings is the older,
             // settings-only call) and it is the one both AWS and the test emulator serve.
             self.ecs
                 .update_cluster()
                 .cluster(&prior.id)
-                .settings(insights_setting(desired.get_str("container_insights")?))
+                .settings(insights_setting(&d.container_insights))
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateCluster", e))?;
         }
-        if changed.iter().any(|c| c == "tags") {
-            sync_ecs_tags(&self.ecs, &prior.id, prior, desired).await?;
+        if changed.tags {
+            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
         }
         self.until_active(&prior.id).await
     }

@@ -11,7 +11,7 @@ use aws_sdk_iam::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    aws_error, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
 const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
@@ -224,8 +224,11 @@ impl Kind for RoleKind {
         "aws_iam_role"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name"]
+    fn fields(&self) -> &'static [Field] {
+        &[Field {
+            name: "name",
+            flags: &[Flag::ForceNew],
+        }]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -289,7 +292,7 @@ impl Kind for RoleKind {
         }
         self.read_name(name)
             .await?
-            .ok_or_else(|| crate::vanished("GetRole", &format!("IAM role {name}")))
+            .ok_or_else(|| ResourceError::vanished("GetRole", &format!("IAM role {name}")))
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
@@ -388,8 +391,17 @@ impl Kind for RolePolicyAttachmentKind {
         "aws_iam_role_policy_attachment"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["role", "policy_arn"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "role",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "policy_arn",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -511,8 +523,17 @@ impl Kind for RolePolicyKind {
         "aws_iam_role_policy"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["role", "name"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "role",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -546,7 +567,7 @@ impl Kind for RolePolicyKind {
         self.put(&role, &name, desired).await?;
         self.get(&role, &name)
             .await?
-            .ok_or_else(|| crate::vanished("GetRolePolicy", &format!("policy {name}")))
+            .ok_or_else(|| ResourceError::vanished("GetRolePolicy", &format!("policy {name}")))
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {

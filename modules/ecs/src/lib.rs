@@ -16,10 +16,10 @@ use std::sync::Arc;
 use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
+    aws_error, Attrs, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
 };
 
-pub use cluster::ClusterKind;
+pub use cluster::{ClusterArgs, ClusterKind};
 pub use iam::{RoleKind, RolePolicyAttachmentKind, RolePolicyKind};
 pub use logs::LogGroupKind;
 pub use service::ServiceKind;
@@ -222,11 +222,12 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let name = format!("{prefix}-cluster");
         let tags = tags.clone();
         ResourceSpec::new(CLUSTER, k.cluster.clone(), move |_| {
-            attrs([
-                ("name", Val::from(name.clone())),
-                ("container_insights", Val::from("enabled")),
-                ("tags", Val::from(tags.clone())),
-            ])
+            ClusterArgs::<Planned> {
+                name: name.clone().into(),
+                container_insights: "enabled".into(),
+                tags: tags.clone().into(),
+            }
+            .into()
         })
     };
 
@@ -350,49 +351,47 @@ fn ecs_tags(tags: &BTreeMap<String, String>) -> Option<Vec<aws_sdk_ecs::types::T
     )
 }
 
-/// The canonical `tags` attribute from what ECS answers.
-fn ecs_tags_json(tags: &[aws_sdk_ecs::types::Tag]) -> J {
-    Tags::from_pairs(tags.iter().map(|t| {
-        (
-            t.key().unwrap_or_default().to_owned(),
-            t.value().unwrap_or_default().to_owned(),
-        )
-    }))
-    .to_json()
+/// The tags an ECS resource has, from what ECS answers.
+fn ecs_tags_of(tags: &[aws_sdk_ecs::types::Tag]) -> Tags {
+    Tags::from_sdk(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// Bring an ECS resource's tags from `prior` to `desired` (cluster, task definition, service).
+/// The canonical `tags` attribute from what ECS answers.
+fn ecs_tags_json(tags: &[aws_sdk_ecs::types::Tag]) -> J {
+    ecs_tags_of(tags).to_json()
+}
+
+/// Bring an ECS resource's tags from `prior` to `want` (cluster, task definition, service).
 async fn sync_ecs_tags(
     ecs: &aws_sdk_ecs::Client,
     arn: &str,
     prior: &Instance,
-    desired: &Values,
+    want: &Tags,
 ) -> Result<(), ResourceError> {
-    let have = Tags::from_json(prior.attrs.get("tags"));
-    let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
-    if let Some(tags) = ecs_tags(&set) {
-        ecs.tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| aws_error("TagResource", e))?;
-    }
-    if !remove.is_empty() {
-        ecs.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| aws_error("UntagResource", e))?;
-    }
-    Ok(())
-}
-
-/// An integer attribute as the `i32` the SDK wants.
-fn to_i32(key: &str, v: i64) -> Result<i32, ResourceError> {
-    i32::try_from(v)
-        .map_err(|_| ResourceError::internal(format!("attribute `{key}` is out of range: {v}")))
+    prior
+        .tags()
+        .sync(
+            want,
+            |set| async move {
+                ecs.tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(ecs_tags(&set))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| aws_error("TagResource", e))
+            },
+            |keys| async move {
+                ecs.untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| aws_error("UntagResource", e))
+            },
+        )
+        .await
 }
 
 /// Marks as retryable the answers ECS gives while IAM has not propagated a role created a
@@ -413,16 +412,6 @@ pub(crate) fn propagating(e: ResourceError) -> ResourceError {
     } else {
         e
     }
-}
-
-/// A resource that cannot be found right after it was created or changed: most likely AWS's
-/// eventual consistency, so the engine may retry.
-fn vanished(operation: &str, what: &str) -> ResourceError {
-    ResourceError::new(
-        operation,
-        format!("{what} vanished right after it was changed"),
-    )
-    .retryable()
 }
 
 #[cfg(test)]

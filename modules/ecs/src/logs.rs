@@ -5,10 +5,10 @@ use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value as J;
 use stackctl_contract::{
-    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    aws_error, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
-use crate::{to_i32, vanished};
+use stackctl_contract::value::to_i32;
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
@@ -88,9 +88,9 @@ impl LogGroupKind {
     }
 
     async fn read_back(&self, name: &str) -> Result<Instance, ResourceError> {
-        self.read_name(name)
-            .await?
-            .ok_or_else(|| vanished("DescribeLogGroups", &format!("log group {name}")))
+        self.read_name(name).await?.ok_or_else(|| {
+            ResourceError::vanished("DescribeLogGroups", &format!("log group {name}"))
+        })
     }
 
     async fn set_retention(&self, name: &str, days: i64) -> Result<(), ResourceError> {
@@ -131,8 +131,11 @@ impl Kind for LogGroupKind {
         "aws_cloudwatch_log_group"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name"]
+    fn fields(&self) -> &'static [Field] {
+        &[Field {
+            name: "name",
+            flags: &[Flag::ForceNew],
+        }]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -178,7 +181,7 @@ impl Kind for LogGroupKind {
                     &self
                         .find(name)
                         .await?
-                        .ok_or_else(|| vanished("DescribeLogGroups", name))?,
+                        .ok_or_else(|| ResourceError::vanished("DescribeLogGroups", name))?,
                 ),
             };
             let have = Tags::from_json(prior.attrs.get("tags"));

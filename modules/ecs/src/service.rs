@@ -12,11 +12,12 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    aws_error, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
-use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
+use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags};
+use stackctl_contract::value::to_i32;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
@@ -79,7 +80,7 @@ impl ServiceKind {
             backoff,
             || async move {
                 let s = self.describe(cluster, service).await?.ok_or_else(|| {
-                    vanished("DescribeServices", &format!("ECS service {service}"))
+                    ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))
                 })?;
                 let runs = primary_revision(&s) == Some(revision);
                 Ok(
@@ -141,7 +142,9 @@ impl ServiceKind {
         self.describe(cluster, &prior.id)
             .await?
             .map(|s| to_instance(&s, Some(&prior.attrs)))
-            .ok_or_else(|| vanished("DescribeServices", &format!("ECS service {}", prior.id)))
+            .ok_or_else(|| {
+                ResourceError::vanished("DescribeServices", &format!("ECS service {}", prior.id))
+            })
     }
 }
 
@@ -288,8 +291,25 @@ impl Kind for ServiceKind {
         "aws_ecs_service"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name", "cluster", "launch_type", "load_balancer"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "cluster",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "launch_type",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "load_balancer",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -383,7 +403,13 @@ impl Kind for ServiceKind {
                 .map_err(|e| aws_error("UpdateService", e))?;
         }
         if has("tags") {
-            sync_ecs_tags(&self.ecs, &prior.id, prior, desired).await?;
+            sync_ecs_tags(
+                &self.ecs,
+                &prior.id,
+                prior,
+                &Tags::from_json(desired.get("tags")),
+            )
+            .await?;
         }
         let mut attrs = prior.attrs.clone();
         attrs.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -18,10 +18,11 @@ use serde_json::Value as J;
 use stackctl_contract::value::{string_map, string_set};
 use stackctl_contract::wait;
 use stackctl_contract::{
-    aws_error, tags, Absent, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    aws_error, tags, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
 };
 
-use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags, to_i32, vanished};
+use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags};
+use stackctl_contract::value::to_i32;
 
 /// The task's volume name, only used to tie the mount point to the EFS volume.
 const VOLUME: &str = "efs";
@@ -380,26 +381,80 @@ impl Kind for TaskDefinitionKind {
         "aws_ecs_task_definition"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
+    fn fields(&self) -> &'static [Field] {
         &[
-            "family",
-            "cpu",
-            "memory",
-            "network_mode",
-            "requires_compatibilities",
-            "execution_role_arn",
-            "task_role_arn",
-            "container_name",
-            "image",
-            "container_port",
-            "environment",
-            "secrets",
-            "efs_file_system_id",
-            "mount_path",
-            "transit_encryption",
-            "log_group",
-            "log_region",
-            "log_stream_prefix",
+            Field {
+                name: "family",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "cpu",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "memory",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "network_mode",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "requires_compatibilities",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "execution_role_arn",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "task_role_arn",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "container_name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "image",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "container_port",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "environment",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "secrets",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "efs_file_system_id",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "mount_path",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "transit_encryption",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "log_group",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "log_region",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "log_stream_prefix",
+                flags: &[Flag::ForceNew],
+            },
         ]
     }
 
@@ -470,9 +525,9 @@ impl Kind for TaskDefinitionKind {
             }
         }
         let prior = Instance::new(arn, desired.clone());
-        self.read(&prior)
-            .await?
-            .ok_or_else(|| vanished("DescribeTaskDefinition", &format!("task definition {arn}")))
+        self.read(&prior).await?.ok_or_else(|| {
+            ResourceError::vanished("DescribeTaskDefinition", &format!("task definition {arn}"))
+        })
     }
 
     async fn update(
@@ -483,10 +538,16 @@ impl Kind for TaskDefinitionKind {
     ) -> Result<Instance, ResourceError> {
         // Everything but the tags forces a new revision.
         if changed.iter().any(|c| c == "tags") {
-            sync_ecs_tags(&self.ecs, &prior.id, prior, desired).await?;
+            sync_ecs_tags(
+                &self.ecs,
+                &prior.id,
+                prior,
+                &Tags::from_json(desired.get("tags")),
+            )
+            .await?;
         }
         self.read(prior).await?.ok_or_else(|| {
-            vanished(
+            ResourceError::vanished(
                 "DescribeTaskDefinition",
                 &format!("task definition {}", prior.id),
             )

@@ -15,8 +15,8 @@ use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
-    Values, ValuesExt,
+    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec,
+    Tags, Val, Values, ValuesExt,
 };
 
 pub const FILE_SYSTEM: &str = "module.efs.aws_efs_file_system.main";
@@ -103,8 +103,21 @@ impl Kind for FileSystemKind {
         "aws_efs_file_system"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["creation_token", "encrypted", "performance_mode"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "creation_token",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "encrypted",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "performance_mode",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -332,8 +345,17 @@ impl Kind for MountTargetKind {
         "aws_efs_mount_target"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["file_system_id", "subnet_id"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "file_system_id",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "subnet_id",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {

@@ -24,8 +24,8 @@ use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags, Val, Values,
-    ValuesExt, PENDING,
+    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Ref, ResourceError, ResourceSpec, Tags,
+    Val, Values, ValuesExt, PENDING,
 };
 
 pub const SUBNET_GROUP: &str = "module.rds.aws_db_subnet_group.main";
@@ -195,8 +195,11 @@ impl Kind for SubnetGroupKind {
         "aws_db_subnet_group"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name"]
+    fn fields(&self) -> &'static [Field] {
+        &[Field {
+            name: "name",
+            flags: &[Flag::ForceNew],
+        }]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -351,18 +354,33 @@ impl Kind for DbInstanceKind {
         "aws_db_instance"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
+    fn fields(&self) -> &'static [Field] {
         &[
-            "identifier",
-            "engine",
-            "db_name",
-            "username",
-            "storage_encrypted",
+            Field {
+                name: "identifier",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "engine",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "db_name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "username",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "storage_encrypted",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "password",
+                flags: &[Flag::Sensitive],
+            },
         ]
-    }
-
-    fn sensitive(&self) -> &'static [&'static str] {
-        &["password"]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {

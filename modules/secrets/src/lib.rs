@@ -15,8 +15,8 @@ use aws_sdk_secretsmanager::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Ref, Resolve, ResourceError, ResourceSpec, Tags, Val,
-    Values, ValuesExt,
+    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Ref, Resolve, ResourceError,
+    ResourceSpec, Tags, Val, Values, ValuesExt,
 };
 
 pub const DB_PASSWORD: &str = "module.secrets.aws_secretsmanager_secret.db_password";
@@ -140,12 +140,17 @@ impl Kind for SecretKind {
         "aws_secretsmanager_secret"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name"]
-    }
-
-    fn sensitive(&self) -> &'static [&'static str] {
-        &["secret_string"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "secret_string",
+                flags: &[Flag::Sensitive],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {

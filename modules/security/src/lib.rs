@@ -16,8 +16,8 @@ use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff};
 use stackctl_contract::{
-    aws_error, Absent, Attrs, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec, Tags, Val,
-    Values, ValuesExt,
+    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec,
+    Tags, Val, Values, ValuesExt,
 };
 
 pub const ALB: &str = "module.security.aws_security_group.alb";
@@ -158,8 +158,21 @@ impl Kind for SecurityGroupKind {
         "aws_security_group"
     }
 
-    fn force_new(&self) -> &'static [&'static str] {
-        &["name", "description", "vpc_id"]
+    fn fields(&self) -> &'static [Field] {
+        &[
+            Field {
+                name: "name",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "description",
+                flags: &[Flag::ForceNew],
+            },
+            Field {
+                name: "vpc_id",
+                flags: &[Flag::ForceNew],
+            },
+        ]
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
