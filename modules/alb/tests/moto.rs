@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value as J};
 use stackctl_alb::{Inputs, LB, LISTENER, TARGET_GROUP};
 use stackctl_contract::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec, Tags, Val, Values};
-use stackctl_testkit::Moto;
+use stackctl_testkit::{assert_converged, Moto};
 
 const SG: &str = "module.security.aws_security_group.alb";
 
@@ -45,13 +45,6 @@ fn desired(spec: &ResourceSpec, known: &Known) -> Values {
             Val::Unknown => panic!("{}: `{k}` is still unknown", spec.address),
         })
         .collect()
-}
-
-/// Every desired key reads back equal: the plan after an apply is empty.
-fn assert_converged(address: &str, desired: &Values, live: &Instance) {
-    for (k, v) in desired {
-        assert_eq!(live.attrs.get(k), Some(v), "{address}: `{k}` differs");
-    }
 }
 
 #[tokio::test]

@@ -3,14 +3,7 @@
 
 use serde_json::json;
 use stackctl_contract::{Instance, Kind, Prior, Values};
-use stackctl_testkit::Moto;
-
-/// Every desired key reads back equal: what a plan right after apply compares.
-fn assert_converged(desired: &Values, live: &Instance) {
-    for (k, v) in desired {
-        assert_eq!(live.attrs.get(k), Some(v), "attribute `{k}` of {}", live.id);
-    }
-}
+use stackctl_testkit::{assert_converged, Moto};
 
 async fn security_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {
     ec2.create_security_group()
@@ -52,14 +45,14 @@ async fn file_system_and_mount_targets_against_moto() {
     ]);
     let fs = fs_kind.create(&fs_desired).await.unwrap();
     assert!(fs.id.starts_with("fs-"), "{}", fs.id);
-    assert_converged(&fs_desired, &fs);
+    assert_converged("file system", &fs_desired, &fs);
     assert_eq!(fs.attrs["id"], json!(fs.id));
     assert!(fs.attrs["arn"].as_str().unwrap().contains(&fs.id));
     assert_eq!(
         fs.attrs["dns_name"],
         json!(format!("{}.efs.eu-west-3.amazonaws.com", fs.id))
     );
-    assert_converged(&fs_desired, &fs_kind.read(&fs).await.unwrap().unwrap());
+    assert_converged("file system", &fs_desired, &fs_kind.read(&fs).await.unwrap().unwrap());
     assert_eq!(fs_kind.adopt(&fs_desired).await.unwrap().unwrap().id, fs.id);
 
     let mut mts = Vec::new();
@@ -71,13 +64,13 @@ async fn file_system_and_mount_targets_against_moto() {
         ]);
         let mt = mt_kind.create(&desired).await.unwrap();
         assert!(mt.id.starts_with("fsmt-"), "{}", mt.id);
-        assert_converged(&desired, &mt);
+        assert_converged("mount target", &desired, &mt);
         assert_eq!(
             mt.attrs["availability_zone_name"],
             json!(subnet.availability_zone)
         );
         assert!(mt.attrs["ip_address"].is_string());
-        assert_converged(&desired, &mt_kind.read(&mt).await.unwrap().unwrap());
+        assert_converged("mount target", &desired, &mt_kind.read(&mt).await.unwrap().unwrap());
         assert_eq!(mt_kind.adopt(&desired).await.unwrap().unwrap().id, mt.id);
         mts.push((desired, mt));
     }
@@ -92,13 +85,13 @@ async fn file_system_and_mount_targets_against_moto() {
         .update(&fs, &fs_desired, &["tags".into()])
         .await
         .unwrap();
-    assert_converged(&fs_desired, &fs);
+    assert_converged("file system", &fs_desired, &fs);
     fs_desired.insert("tags".into(), json!({ "Name": "t-efs", "x": "y" }));
     let fs = fs_kind
         .update(&fs, &fs_desired, &["tags".into()])
         .await
         .unwrap();
-    assert_converged(&fs_desired, &fs);
+    assert_converged("file system", &fs_desired, &fs);
 
     let (desired, mt) = &mut mts[0];
     let mut both = vec![sg1.clone(), sg2.clone()];
@@ -108,8 +101,8 @@ async fn file_system_and_mount_targets_against_moto() {
         .update(mt, desired, &["security_groups".into()])
         .await
         .unwrap();
-    assert_converged(desired, &updated);
-    assert_converged(desired, &mt_kind.read(&updated).await.unwrap().unwrap());
+    assert_converged("mount target", desired, &updated);
+    assert_converged("mount target", desired, &mt_kind.read(&updated).await.unwrap().unwrap());
 
     // A refresh reads the mount targets together (one DescribeMountTargets by file system,
     // one DescribeNetworkInterfaces for the groups): the same as reading each one.
@@ -124,7 +117,7 @@ async fn file_system_and_mount_targets_against_moto() {
     assert_eq!(together.len(), mts.len());
     for ((desired, mt), live) in mts.iter().zip(&together) {
         let live = live.as_ref().expect("read together");
-        assert_converged(desired, live);
+        assert_converged("mount target", desired, live);
         assert_eq!(Some(live), mt_kind.read(mt).await.unwrap().as_ref());
     }
 

@@ -3,14 +3,7 @@
 
 use serde_json::json;
 use stackctl_contract::{Instance, Values};
-use stackctl_testkit::Moto;
-
-/// Every desired key reads back equal: what a plan right after apply compares.
-fn assert_converged(desired: &Values, live: &Instance) {
-    for (k, v) in desired {
-        assert_eq!(live.attrs.get(k), Some(v), "attribute `{k}` of {}", live.id);
-    }
-}
+use stackctl_testkit::{assert_converged, Moto};
 
 #[tokio::test]
 async fn subnet_group_and_instance_against_moto() {
@@ -49,9 +42,9 @@ async fn subnet_group_and_instance_against_moto() {
     ]);
     let group = group_kind.create(&group_desired).await.unwrap();
     assert_eq!(group.id, "t-db-subnet-group");
-    assert_converged(&group_desired, &group);
+    assert_converged("DB subnet group", &group_desired, &group);
     assert!(group.attrs["arn"].as_str().unwrap().contains(":subgrp:"));
-    assert_converged(
+    assert_converged("DB subnet group", 
         &group_desired,
         &group_kind.read(&group).await.unwrap().unwrap(),
     );
@@ -71,13 +64,13 @@ async fn subnet_group_and_instance_against_moto() {
         .update(&group, &group_desired, &["tags".into()])
         .await
         .unwrap();
-    assert_converged(&group_desired, &group);
+    assert_converged("DB subnet group", &group_desired, &group);
     group_desired.insert("tags".into(), json!({ "x": "y" }));
     let group = group_kind
         .update(&group, &group_desired, &["tags".into()])
         .await
         .unwrap();
-    assert_converged(&group_desired, &group);
+    assert_converged("DB subnet group", &group_desired, &group);
 
     let mut desired = Values::from([
         ("identifier".to_owned(), json!("t-db")),
@@ -102,7 +95,7 @@ async fn subnet_group_and_instance_against_moto() {
     ]);
     let db = db_kind.create(&desired).await.unwrap();
     assert_eq!(db.id, "t-db");
-    assert_converged(&desired, &db);
+    assert_converged("DB instance", &desired, &db);
     assert_eq!(db.attrs["id"], json!("t-db"));
     assert_eq!(db.attrs["status"], json!("available"));
     assert!(db.attrs["arn"].as_str().unwrap().ends_with(":db:t-db"));
@@ -120,11 +113,11 @@ async fn subnet_group_and_instance_against_moto() {
     assert_eq!(read.attrs["password"], json!("fingerprint:abc"));
     let mut expect = desired.clone();
     expect.insert("password".into(), json!("fingerprint:abc"));
-    assert_converged(&expect, &read);
+    assert_converged("DB instance", &expect, &read);
 
     let adopted = db_kind.adopt(&desired).await.unwrap().unwrap();
     assert_eq!(adopted.id, db.id);
-    assert_converged(&desired, &adopted);
+    assert_converged("DB instance", &desired, &adopted);
 
     // In-place update: class, storage, a tag.
     desired.insert("instance_class".into(), json!("db.t3.small"));
@@ -139,8 +132,8 @@ async fn subnet_group_and_instance_against_moto() {
         "tags".to_owned(),
     ];
     let db = db_kind.update(&db, &desired, &changed).await.unwrap();
-    assert_converged(&desired, &db);
-    assert_converged(&desired, &db_kind.read(&db).await.unwrap().unwrap());
+    assert_converged("DB instance", &desired, &db);
+    assert_converged("DB instance", &desired, &db_kind.read(&db).await.unwrap().unwrap());
 
     // Delete keeps a final snapshot named after final_snapshot_identifier plus a timestamp.
     db_kind.delete(&db).await.unwrap();

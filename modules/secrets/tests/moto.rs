@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value as J};
 use stackctl_contract::{Instance, Ref, Resolve, Tags, Val, Values};
 use stackctl_secrets::{Inputs, ADMIN_CREDENTIALS, DB_CONFIG, DB_PASSWORD};
-use stackctl_testkit::Moto;
+use stackctl_testkit::{assert_converged, Moto};
 
 const RDS: &str = "module.rds.aws_db_instance.main";
 
@@ -18,12 +18,6 @@ impl Resolve for Known {
             Some(v) => Val::Known(v.clone()),
             None => Val::Unknown,
         }
-    }
-}
-
-fn assert_converged(desired: &Values, live: &Instance) {
-    for (k, v) in desired {
-        assert_eq!(live.attrs.get(k), Some(v), "`{k}` differs");
     }
 }
 
@@ -45,7 +39,7 @@ async fn secret_lifecycle_against_moto() {
 
     let mut desired = secret("t-test-db-password", "s3cret");
     let created = kind.create(&desired).await.unwrap();
-    assert_converged(&desired, &created);
+    assert_converged("secret", &desired, &created);
     assert_eq!(created.attrs["id"], json!(created.id));
     assert_eq!(created.attrs["arn"], json!(created.id));
 
@@ -65,8 +59,8 @@ async fn secret_lifecycle_against_moto() {
         .await
         .unwrap();
     assert_eq!(updated.id, created.id);
-    assert_converged(&desired, &updated);
-    assert_converged(&desired, &kind.read(&updated).await.unwrap().unwrap());
+    assert_converged("secret", &desired, &updated);
+    assert_converged("secret", &desired, &kind.read(&updated).await.unwrap().unwrap());
 
     // And the description, and a tag removed again.
     desired.insert("description".into(), json!("changed"));
@@ -75,7 +69,7 @@ async fn secret_lifecycle_against_moto() {
         .update(&updated, &desired, &["description".into(), "tags".into()])
         .await
         .unwrap();
-    assert_converged(&desired, &updated);
+    assert_converged("secret", &desired, &updated);
 
     // A read trusts the value it recorded while the current version is the recorded one (the
     // state holds a fingerprint, which is what comes back), and fetches it once it is not.
@@ -102,7 +96,7 @@ async fn secret_lifecycle_against_moto() {
         .update(&read, &desired, &["secret_string".into()])
         .await
         .unwrap();
-    assert_converged(&desired, &updated);
+    assert_converged("secret", &desired, &updated);
 
     kind.delete(&updated).await.unwrap();
     assert!(kind.read(&updated).await.unwrap().is_none());
@@ -111,7 +105,7 @@ async fn secret_lifecycle_against_moto() {
 
     // Re-apply after a destroy: the name is free again at once.
     let again = kind.create(&desired).await.unwrap();
-    assert_converged(&desired, &again);
+    assert_converged("secret", &desired, &again);
     kind.delete(&again).await.unwrap();
 }
 
@@ -143,8 +137,8 @@ async fn create_reuses_a_secret_scheduled_for_deletion() {
 
     let reused = kind.create(&desired).await.unwrap();
     assert_eq!(reused.id, first.id);
-    assert_converged(&desired, &reused);
-    assert_converged(&desired, &kind.read(&reused).await.unwrap().unwrap());
+    assert_converged("secret", &desired, &reused);
+    assert_converged("secret", &desired, &kind.read(&reused).await.unwrap().unwrap());
 }
 
 #[tokio::test]
@@ -203,6 +197,6 @@ async fn specs_build_canonical_secret_values() {
             .map(|(k, v)| (k, v.known().cloned().unwrap()))
             .collect();
         let inst = kind.create(&desired).await.unwrap();
-        assert_converged(&desired, &inst);
+        assert_converged("secret", &desired, &inst);
     }
 }

@@ -11,6 +11,7 @@ pub mod proxy;
 pub use lifecycle::{CriticalPath, Failure, Graph, LayerStats, Profile};
 pub use proxy::{Event, Fault, FaultProxy, Faults, Outcome, Stats};
 
+use stackctl_contract::{Instance, Values};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -21,6 +22,22 @@ pub const MOTO_VERSION: &str = "5.2.5";
 
 /// The region the default VPC of the tests lives in (the seed's region).
 pub const REGION: &str = "eu-west-3";
+
+/// How many resources the whole stack has: what the plan of an empty account adds, what a
+/// full apply records and what a destroy removes. One place to change when a kind joins.
+pub const STACK_RESOURCES: usize = 24;
+
+/// Every desired attribute reads back equal, so the plan right after an apply is empty.
+/// `what` names the resource in the failure (its address, or its id).
+pub fn assert_converged(what: &str, desired: &Values, live: &Instance) {
+    for (k, v) in desired {
+        assert_eq!(
+            live.attrs.get(k),
+            Some(v),
+            "{what}: attribute `{k}` differs from the desired value"
+        );
+    }
+}
 
 /// A running moto server, killed when dropped.
 ///
