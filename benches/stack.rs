@@ -694,8 +694,10 @@ fn keywords(type_name: &str) -> &'static [&'static str] {
     }
 }
 
-fn type_of(address: &str) -> &str {
-    address.split('.').nth(2).unwrap_or_default()
+fn type_of(address: &str) -> String {
+    stackctl_contract::Address::parse(address)
+        .map(|a| a.type_name)
+        .unwrap_or_default()
 }
 
 /// The networking module's reads (a data source, not one of the 24 resources).
@@ -739,12 +741,12 @@ fn attribute(calls: &[Call], resources: &mut BTreeMap<String, Res>) -> Attributi
         let mut cands: Vec<String> = resources
             .values()
             .filter(|r| r.start <= c.begin && c.begin <= r.end)
-            .filter(|r| uses_service(type_of(&r.address), &c.service))
+            .filter(|r| uses_service(&type_of(&r.address), &c.service))
             .map(|r| r.address.clone())
             .collect();
         if cands.len() > 1 {
             let score = |a: &String| {
-                keywords(type_of(a))
+                keywords(&type_of(a))
                     .iter()
                     .filter(|k| c.op.contains(*k))
                     .map(|k| k.len())
@@ -1315,7 +1317,7 @@ impl Report {
         for (svc, k) in &by_service {
             let n = addrs
                 .iter()
-                .filter(|a| signing_name(type_of(a)) == svc.as_str())
+                .filter(|a| signing_name(&type_of(a)) == svc.as_str())
                 .count();
             let mut k = *k;
             if svc == "ec2" {
@@ -1401,7 +1403,7 @@ impl Report {
                 .join(", ")
         );
         // Per type: which of two twins made a lookup cannot be told, only how many there were.
-        let mut per_type: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut per_type: BTreeMap<String, f64> = BTreeMap::new();
         for r in cp.lookups.values().filter(|r| r.requests > 0.0) {
             *per_type.entry(type_of(&r.address)).or_insert(0.0) += r.requests;
         }

@@ -15,6 +15,26 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Machine-readable output: one JSON event per line (plan, progress, summary, errors), or
+    /// one JSON document (output, state list/show, validate)
+    #[arg(long = "json", global = true)]
+    pub json: bool,
+    /// Print only results, warnings and errors: no plan details, no progress lines
+    #[arg(long = "quiet", global = true, conflicts_with = "json")]
+    pub quiet: bool,
+    /// No colour, even on a terminal (NO_COLOR does the same)
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
+}
+
+impl Cli {
+    pub fn ui_mode(&self) -> crate::ui::Mode {
+        match (self.json, self.quiet) {
+            (true, _) => crate::ui::Mode::Json,
+            (false, true) => crate::ui::Mode::Quiet,
+            (false, false) => crate::ui::Mode::Human,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,11 +171,8 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// One output's name: print its bare value alone
+    /// One output's name: print its bare value alone (as JSON with -json)
     pub name: Option<String>,
-    /// Print JSON instead
-    #[arg(long = "json")]
-    pub json: bool,
     #[command(flatten)]
     pub locate: LocateArgs,
 }
@@ -170,6 +187,8 @@ const LONG_FLAGS: &[&str] = &[
     "detailed-exitcode",
     "auto-approve",
     "json",
+    "quiet",
+    "no-color",
     "help",
     "version",
 ];

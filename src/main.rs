@@ -6,12 +6,13 @@ mod commands;
 mod engine;
 mod ops;
 mod stack;
+mod ui;
 mod vars;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::Cli;
 
 fn main() -> ExitCode {
     init_logging();
@@ -27,31 +28,21 @@ fn main() -> ExitCode {
             };
         }
     };
+    ui::init(cli.ui_mode(), cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            ui::get().error(&format!("cannot start the async runtime: {e}"), None);
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Plan(a) => commands::plan::exec(a).await,
-            Command::Apply(a) => commands::apply::exec(a).await,
-            Command::Destroy(a) => commands::destroy::exec(a).await,
-            Command::Output(a) => commands::output::exec(a),
-            Command::Validate(a) => commands::validate::exec(a),
-            Command::State(c) => commands::state::exec(c),
-            Command::ForceUnlock(a) => commands::force_unlock::exec(a),
-        }
-    });
-    match result {
+    match runtime.block_on(commands::run(cli.command)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            ui::get().error(&format!("{e:#}"), None);
             ExitCode::FAILURE
         }
     }
@@ -64,23 +55,9 @@ fn init_logging() {
     // The AWS SDK's own warnings (a credential provider that failed before the next one
     // succeeded, a retried request) carry `Debug` dumps of raw responses: they stay off unless
     // asked for with a full filter. stackctl reports what matters in its own words.
-    let ours = |level: &str| {
-        [
-            "stackctl",
-            "stackctl_contract",
-            "stackctl_security",
-            "stackctl_alb",
-            "stackctl_efs",
-            "stackctl_rds",
-            "stackctl_secrets",
-            "stackctl_ecs",
-            "stackctl_networking",
-        ]
-        .iter()
-        .map(|c| format!("{c}={level}"))
-        .collect::<Vec<_>>()
-        .join(",")
-    };
+    // `stackctl` as a target is a prefix: it covers the binary and every module crate
+    // (`stackctl_alb`, ...), so a new module needs no line here.
+    let ours = |level: &str| format!("stackctl={level}");
     let filter = if spec.is_empty() {
         format!("off,{}", ours("warn"))
     } else if spec.contains('=') || spec.contains(',') {

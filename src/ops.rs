@@ -1,12 +1,13 @@
 //! The operations behind the commands: open a session (variables, state, lock, AWS), plan,
 //! apply, destroy, show outputs. Command files only fill the options and call these.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use serde_json::json;
 
 use crate::engine::apply::{self, Outcome, Persist};
 use crate::engine::lock::Lock;
@@ -14,8 +15,18 @@ use crate::engine::plan::{self, Mode, Plan};
 use crate::engine::render::{self, Progress};
 use crate::engine::state::{Location, State, StateError};
 use crate::engine::Config;
+use crate::ui::{self, Mode as UiMode};
 use crate::vars::{Raw, Vars};
 use crate::{aws, stack};
+
+/// A JSON stream has no room for the confirmation prompt: apply and destroy with `-json` must
+/// be approved on the command line, as Terraform requires.
+pub fn json_needs_auto_approve(command: &str, auto_approve: bool) -> Result<()> {
+    if ui::get().json() && !auto_approve {
+        bail!("-json needs -auto-approve for {command}: a JSON stream cannot carry the confirmation prompt\n  hint: review the plan with `stackctl plan -json`, then run `stackctl {command} -json -auto-approve`");
+    }
+    Ok(())
+}
 
 /// Where states live by default, relative to the working directory (like `.terraform/`).
 pub const STATE_DIR: &str = ".stackctl";
@@ -213,19 +224,20 @@ impl Session {
     /// Print what the user should know before reading the plan: the variables' warnings (on
     /// stderr) and the new-stack notice.
     pub fn print_notices(&self) {
+        let ui = ui::get();
         if let Some(vars) = &self.vars {
             for w in vars.warnings() {
-                eprintln!("Warning: {w}");
+                ui.warn(&w);
             }
         }
         if let Some(n) = self.new_stack_notice() {
-            println!("{n}");
+            ui.caution(&n);
         }
         if self.legacy {
-            println!(
-                "Warning: {} was written by an earlier stackctl, whose names did not carry the\n  environment. Names now start with <project>-<environment>, and a name cannot change in place:\n  the plan below replaces what was renamed, the database included (only prod keeps a final\n  snapshot). Read it before you apply.\n",
+            ui.caution(&format!(
+                "{} was written by an earlier stackctl, whose names did not carry the\n  environment. Names now start with <project>-<environment>, and a name cannot change in place:\n  the plan below replaces what was renamed, the database included (only prod keeps a final\n  snapshot). Read it before you apply.\n",
                 self.state_path.display()
-            );
+            ));
         }
     }
 
@@ -252,7 +264,7 @@ impl Session {
             .collect();
         (!siblings.is_empty()).then(|| {
             format!(
-                "Warning: no state at {} yet, but {} holds {} of project {:?}.\n  This plan creates a second, separate stack ({}-{}). If you meant the existing one (a renamed\n  environment or project), stop here and use the var file it was applied with.\n",
+                "no state at {} yet, but {} holds {} of project {:?}.\n  This plan creates a second, separate stack ({}-{}). If you meant the existing one (a renamed\n  environment or project), stop here and use the var file it was applied with.\n",
                 self.state_path.display(),
                 STATE_DIR,
                 siblings.join(", "),
@@ -289,8 +301,9 @@ pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("stdin is not a terminal, so the plan cannot be confirmed\n  hint: review it with `stackctl plan`, then run again with -auto-approve");
     }
-    print!("\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-    std::io::stdout().flush()?;
+    ui::get().prompt(&format!(
+        "\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    ));
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
@@ -315,12 +328,24 @@ pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<E
     if !outcome.ok() {
         return Ok(ExitCode::FAILURE);
     }
+    let ui = ui::get();
     if plan.mode == Mode::Apply {
         // A change deferred to a maintenance window is accepted, not done: say so.
-        print!("{}", render::pending_in_state(&state));
+        let pending = render::pending_in_state(&state);
+        if !pending.is_empty() {
+            ui.detail(&pending);
+        }
     }
     if plan.mode == Mode::Apply && !state.outputs.is_empty() {
-        println!("\nOutputs:\n\n{}", render::outputs(&state.outputs));
+        ui.detail(&format!(
+            "\nOutputs:\n\n{}",
+            render::outputs(&state.outputs)
+        ));
+        ui.event(
+            "outputs",
+            "Outputs",
+            render::fields([("outputs", render::outputs_json(&state.outputs, false))]),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,21 +357,38 @@ fn report(outcome: &Outcome, plan: &Plan, elapsed: Duration) {
         0 => String::new(),
         n => format!("{n} adopted, "),
     };
+    let ui = ui::get();
+    let operation = match plan.mode {
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
     if outcome.ok() {
-        match plan.mode {
-            Mode::Apply => println!(
-                "\nApply complete! Resources: {adopted}{} added, {} changed, {} destroyed. ({:.1}s)",
-                outcome.added,
-                outcome.changed,
-                outcome.destroyed,
-                elapsed.as_secs_f64()
+        let line = match plan.mode {
+            Mode::Apply => format!(
+                "Apply complete! Resources: {adopted}{} added, {} changed, {} destroyed.",
+                outcome.added, outcome.changed, outcome.destroyed,
             ),
-            Mode::Destroy => println!(
-                "\nDestroy complete! Resources: {} destroyed. ({:.1}s)",
-                outcome.destroyed,
-                elapsed.as_secs_f64()
+            Mode::Destroy => format!(
+                "Destroy complete! Resources: {} destroyed.",
+                outcome.destroyed
             ),
-        }
+        };
+        ui.result(&format!("\n{line} ({:.1}s)", elapsed.as_secs_f64()));
+        ui.event(
+            "change_summary",
+            &line,
+            render::fields([(
+                "changes",
+                json!({
+                    "add": outcome.added,
+                    "change": outcome.changed,
+                    "import": outcome.adopted,
+                    "remove": outcome.destroyed,
+                    "operation": operation,
+                    "elapsed_seconds": elapsed.as_secs_f64(),
+                }),
+            )]),
+        );
         return;
     }
     let verb = if plan.mode == Mode::Apply {
@@ -354,14 +396,31 @@ fn report(outcome: &Outcome, plan: &Plan, elapsed: Duration) {
     } else {
         "Destroy"
     };
-    eprintln!(
-        "\n{verb} incomplete: {} done, {} failed, {} not started{}. The state records everything that exists; run the same command again to continue.",
+    let line = format!(
+        "{verb} incomplete: {} done, {} failed, {} not started{}. The state records everything that exists; run the same command again to continue.",
         outcome.done,
         outcome.failed.len(),
         outcome.skipped.len(),
         if outcome.interrupted { " (interrupted)" } else { "" }
     );
+    match ui.mode() {
+        UiMode::Json => ui.event(
+            "change_summary",
+            &line,
+            render::fields([(
+                "changes",
+                json!({
+                    "done": outcome.done,
+                    "failed": outcome.failed.len(),
+                    "not_started": outcome.skipped.len(),
+                    "interrupted": outcome.interrupted,
+                    "operation": operation,
+                }),
+            )]),
+        ),
+        _ => ui.notice(&format!("\n{line}")),
+    }
     for (address, err) in &outcome.failed {
-        eprintln!("\nError: {address}\n  {}", err.replace('\n', "\n  "));
+        ui.error(err, Some(address));
     }
 }

@@ -8,19 +8,21 @@ use crate::cli::ApplyArgs;
 use crate::engine::plan::Mode;
 use crate::engine::render;
 use crate::ops::{self, Session};
+use crate::ui;
 
 pub async fn exec(args: ApplyArgs) -> Result<ExitCode> {
+    ops::json_needs_auto_approve("apply", args.auto_approve)?;
     let session = Session::open(&super::options(&args.vars, &args.state, true), "apply").await?;
     session.print_notices();
     let config = session.config().await?;
     let plan = session.plan(&config, Mode::Apply).await?;
-    print!("{}", render::plan(&plan));
+    render::show_plan(&plan);
     if plan.has_changes()
         && !ops::confirm("Do you want to perform these actions?", args.auto_approve)?
     {
-        println!("\nApply cancelled.");
+        ui::get().result("\nApply cancelled.");
         return Ok(ExitCode::FAILURE);
     }
-    println!();
+    ui::get().detail("");
     ops::execute(session, &plan, &config).await
 }

@@ -8,8 +8,10 @@ use crate::cli::DestroyArgs;
 use crate::engine::plan::Mode;
 use crate::engine::{render, Config};
 use crate::ops::{self, Session};
+use crate::ui;
 
 pub async fn exec(args: DestroyArgs) -> Result<ExitCode> {
+    ops::json_needs_auto_approve("destroy", args.auto_approve)?;
     // Destroy works from the state alone: no passwords needed, only where the state is.
     let session = Session::open(&super::options(&args.vars, &args.state, false), "destroy").await?;
     let config = Config {
@@ -17,16 +19,16 @@ pub async fn exec(args: DestroyArgs) -> Result<ExitCode> {
         outputs: Vec::new(),
     };
     let plan = session.plan(&config, Mode::Destroy).await?;
-    print!("{}", render::plan(&plan));
+    render::show_plan(&plan);
     if plan.has_changes()
         && !ops::confirm(
             "Do you really want to destroy all resources?",
             args.auto_approve,
         )?
     {
-        println!("\nDestroy cancelled.");
+        ui::get().result("\nDestroy cancelled.");
         return Ok(ExitCode::FAILURE);
     }
-    println!();
+    ui::get().detail("");
     ops::execute(session, &plan, &config).await
 }

@@ -7,17 +7,18 @@ use anyhow::Result;
 
 use crate::cli::ForceUnlockArgs;
 use crate::engine::lock;
+use crate::ui;
 
 pub fn exec(args: ForceUnlockArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
     let holder = lock::force_unlock(&path, &args.id)?;
-    println!(
+    ui::get().result(&format!(
         "State {} has been successfully unlocked (lock {} held by {}, pid {} on {}). Other stackctl runs can now lock it.",
         path.display(),
         holder.id,
         holder.command,
         holder.pid,
         holder.host
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
 //! One file per command: each turns its arguments into options and calls an operation.
+//! A new command is a variant in `cli.rs`, an arm in [`run`], and its file here.
 
 pub mod apply;
 pub mod destroy;
@@ -9,11 +10,25 @@ pub mod state;
 pub mod validate;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{LocateArgs, StateArgs, VarArgs};
+use crate::cli::{Command, LocateArgs, StateArgs, VarArgs};
 use crate::ops::{self, Options};
+
+/// Run one command.
+pub async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Plan(a) => plan::exec(a).await,
+        Command::Apply(a) => apply::exec(a).await,
+        Command::Destroy(a) => destroy::exec(a).await,
+        Command::Output(a) => output::exec(a),
+        Command::Validate(a) => validate::exec(a),
+        Command::State(c) => state::exec(c),
+        Command::ForceUnlock(a) => force_unlock::exec(a),
+    }
+}
 
 fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
     Options {

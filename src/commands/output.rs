@@ -3,13 +3,15 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use serde_json::{json, Value as J};
+use serde_json::Value as J;
 
 use crate::cli::OutputArgs;
 use crate::engine::render;
 use crate::engine::state::State;
+use crate::ui;
 
 pub fn exec(args: OutputArgs) -> Result<ExitCode> {
+    let ui = ui::get();
     let path = super::state_path(&args.locate)?;
     let state = State::load(&path)?;
     if state.outputs.is_empty() {
@@ -28,27 +30,17 @@ pub fn exec(args: OutputArgs) -> Result<ExitCode> {
                     known.join(", ")
                 );
             };
-            match (&o.value, args.json) {
-                (v, true) => println!("{v}"),
+            // Asked for by name, a sensitive value is printed, as `terraform output NAME` does:
+            // that is how a script reads it.
+            match (&o.value, ui.json()) {
+                (v, true) => ui.value(&v.to_string()),
                 // A bare string, so `curl "$(stackctl output load_balancer_url)"` works.
-                (J::String(s), false) => println!("{s}"),
-                (v, false) => println!("{v}"),
+                (J::String(s), false) => ui.value(s),
+                (v, false) => ui.value(&v.to_string()),
             }
         }
-        None if args.json => {
-            let all: serde_json::Map<String, J> = state
-                .outputs
-                .iter()
-                .map(|(k, o)| {
-                    (
-                        k.clone(),
-                        json!({ "sensitive": o.sensitive, "value": o.value }),
-                    )
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&all)?);
-        }
-        None => print!("{}", render::outputs(&state.outputs)),
+        None if ui.json() => ui.document(&render::outputs_json(&state.outputs, true)),
+        None => ui.value(render::outputs(&state.outputs).trim_end()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ pub async fn exec(args: PlanArgs) -> Result<ExitCode> {
     session.print_notices();
     let config = session.config().await?;
     let plan = session.plan(&config, Mode::Apply).await?;
-    print!("{}", render::plan(&plan));
+    render::show_plan(&plan);
     Ok(if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {

@@ -11,6 +11,7 @@ use crate::cli::{StateCommand, StateListArgs, StateRmArgs, StateShowArgs};
 use crate::engine::lock::Lock;
 use crate::engine::render;
 use crate::engine::state::{ResourceState, State};
+use crate::ui;
 
 pub fn exec(command: StateCommand) -> Result<ExitCode> {
     match command {
@@ -23,9 +24,9 @@ pub fn exec(command: StateCommand) -> Result<ExitCode> {
 fn list(args: StateListArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
     let state = State::load_existing(&path)?;
+    let mut listed: Vec<&String> = Vec::new();
     if args.addresses.is_empty() {
-        state.resources.keys().for_each(|a| println!("{a}"));
-        return Ok(ExitCode::SUCCESS);
+        listed.extend(state.resources.keys());
     }
     // Terraform's filter: an address that matches nothing is an error, not an empty list.
     for filter in &args.addresses {
@@ -36,7 +37,15 @@ fn list(args: StateListArgs) -> Result<ExitCode> {
                 path.display()
             );
         }
-        found.iter().for_each(|a| println!("{a}"));
+        listed.extend(found);
+    }
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&J::from(
+            listed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ));
+    } else {
+        listed.iter().for_each(|a| ui.value(a));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -45,7 +54,12 @@ fn show(args: StateShowArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
     let state = State::load_existing(&path)?;
     let rs = state.resource(&path, &args.address)?;
-    print!("{}", describe(&args.address, rs));
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&describe_json(&args.address, rs));
+    } else {
+        ui.value(describe(&args.address, rs).trim_end());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -62,26 +76,27 @@ fn rm(args: StateRmArgs) -> Result<ExitCode> {
     let mut state = State::load_existing(&path)?;
     state.remove(&path, &addresses)?;
     state.save(&path)?;
-    for a in &addresses {
-        println!("Removed {a}");
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&serde_json::json!({ "removed": addresses }));
+        return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    for a in &addresses {
+        ui.detail(&format!("Removed {a}"));
+    }
+    ui.result(&format!(
         "Successfully removed {} resource instance(s). They still exist in AWS; this state no longer tracks them.",
         addresses.len()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
 /// One resource as `terraform state show` prints it: its address, a `resource "type" "name"`
 /// block, `id` first, then every attribute; a secret's fingerprint reads `(sensitive value)`.
 fn describe(address: &str, rs: &ResourceState) -> String {
-    let name = address
-        .split_once(&format!("{}.", rs.type_name))
-        .map_or(address, |(_, n)| n);
-    let name = name.split('[').next().unwrap_or(name);
     let mut out = format!(
-        "# {address}:\nresource \"{}\" \"{name}\" {{\n",
-        rs.type_name
+        "# {address}:\n{} {{\n",
+        render::resource_header(address, &rs.type_name)
     );
     let attrs = rs.attrs.iter().filter(|(k, _)| k.as_str() != "id");
     let width = attrs
@@ -98,16 +113,29 @@ fn describe(address: &str, rs: &ResourceState) -> String {
     out
 }
 
+/// `state show -json`: the resource as one object (`address`, `type`, `id`, `attributes`),
+/// fingerprints masked as in the text form.
+fn describe_json(address: &str, rs: &ResourceState) -> J {
+    serde_json::json!({
+        "address": address,
+        "type": rs.type_name,
+        "id": rs.id,
+        "attributes": mask(&J::Object(rs.attrs.clone().into_iter().collect())),
+        "depends_on": rs.depends_on,
+    })
+}
+
+fn mask(v: &J) -> J {
+    match v {
+        J::String(_) if render::value(v) == SENSITIVE => J::String(SENSITIVE.into()),
+        J::Array(items) => J::Array(items.iter().map(mask).collect()),
+        J::Object(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A value with every fingerprint in it masked, however deep.
 fn shown(v: &J) -> String {
-    fn mask(v: &J) -> J {
-        match v {
-            J::String(_) if render::value(v) == SENSITIVE => J::String(SENSITIVE.into()),
-            J::Array(items) => J::Array(items.iter().map(mask).collect()),
-            J::Object(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect()),
-            other => other.clone(),
-        }
-    }
     mask(v)
         .to_string()
         .replace(&format!("\"{SENSITIVE}\""), SENSITIVE)

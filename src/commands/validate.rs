@@ -3,17 +3,43 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use serde_json::json;
 
 use crate::cli::VarArgs;
 use crate::ops;
+use crate::ui;
 
 pub fn exec(args: VarArgs) -> Result<ExitCode> {
-    let vars = ops::gather(&args.var_files, &args.vars)?.check()?;
+    let ui = ui::get();
+    let checked = ops::gather(&args.var_files, &args.vars).and_then(|raw| Ok(raw.check()?));
+    if ui.json() {
+        // Terraform's `validate -json`: one document, valid or not, with the counts.
+        let (valid, warnings, error) = match &checked {
+            Ok(vars) => (true, vars.warnings(), None),
+            Err(e) => (false, Vec::new(), Some(format!("{e:#}"))),
+        };
+        ui.document(&json!({
+            "valid": valid,
+            "error_count": usize::from(error.is_some()),
+            "warning_count": warnings.len(),
+            "diagnostics": warnings
+                .iter()
+                .map(|w| json!({ "severity": "warning", "summary": w }))
+                .chain(error.map(|e| json!({ "severity": "error", "summary": e })))
+                .collect::<Vec<_>>(),
+        }));
+        return Ok(if valid {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let vars = checked?;
     // Valid values that cost money or support: said on stderr, before the verdict, so that
     // scripts reading stdout see the same success line as before.
     for warning in vars.warnings() {
-        eprintln!("Warning: {warning}");
+        ui.warn(&warning);
     }
-    println!("Success! The configuration is valid.");
+    ui.result("Success! The configuration is valid.");
     Ok(ExitCode::SUCCESS)
 }

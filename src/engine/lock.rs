@@ -42,7 +42,7 @@ pub enum LockError {
     Mismatch {
         state: PathBuf,
         given: String,
-        info: LockInfo,
+        info: Box<LockInfo>,
     },
 }
 
@@ -147,10 +147,10 @@ impl Lock {
                 Ok(()) if same_file(&file, &path) => {
                     // Content with nobody holding the OS lock: a run that was killed.
                     if let Some(old) = holder(state) {
-                        eprintln!(
-                            "Warning: the lock on {} left by {} (pid {} on {}, {}s ago, lock id {}) is stale: that process is gone. Taking it over.",
+                        crate::ui::get().warn(&format!(
+                            "the lock on {} left by {} (pid {} on {}, {}s ago, lock id {}) is stale: that process is gone. Taking it over.",
                             state.display(), old.command, old.pid, old.host, now().saturating_sub(old.since), old.id
-                        );
+                        ));
                     }
                     let text = serde_json::to_string_pretty(&info).unwrap_or_default();
                     file.set_len(0).map_err(io)?;
@@ -214,7 +214,7 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<LockInfo, LockError> {
         return Err(LockError::Mismatch {
             state: state.to_owned(),
             given: id.to_owned(),
-            info,
+            info: Box::new(info),
         });
     }
     if held(&path) {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value as J;
 use sha2::{Digest, Sha256};
-use stackctl_contract::{tags, Attrs, Instance, Kind, Resolve, ResourceSpec, Val, Values};
+use stackctl_contract::{tags, Attrs, Instance, Kind, Resolve, ResourceSpec, Val, ValueFn, Values};
 
 /// The whole stack as the variables describe it: its resources and its outputs.
 pub struct Config {
@@ -24,7 +24,7 @@ pub struct Config {
 pub struct OutputDef {
     pub name: &'static str,
     pub sensitive: bool,
-    pub value: Box<dyn Fn(&dyn Resolve) -> Val + Send + Sync>,
+    pub value: Box<ValueFn>,
 }
 
 /// Every resource kind, by Terraform type name, so the engine can read and delete whatever the
@@ -126,7 +126,9 @@ pub fn fail_point() {
     });
     if let Some(limit) = limit {
         if DONE.fetch_add(1, Ordering::SeqCst) + 1 >= *limit {
-            eprintln!("STACKCTL_FAIL_AFTER={limit}: aborting after operation {limit}");
+            crate::ui::get().notice(&format!(
+                "STACKCTL_FAIL_AFTER={limit}: aborting after operation {limit}"
+            ));
             std::process::abort();
         }
     }

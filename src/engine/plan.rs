@@ -73,6 +73,14 @@ pub struct Change {
     pub foreign: Option<String>,
 }
 
+impl Change {
+    /// Whether apply does something here: an action, or recording an adoption. The rest are
+    /// resources already as they should be, which a plan does not show.
+    pub fn does_something(&self) -> bool {
+        self.action != Action::NoOp || self.adopt
+    }
+}
+
 /// A plan: the refreshed prior state plus the changes that would make AWS match the
 /// configuration, in dependency order.
 pub struct Plan {
@@ -109,9 +117,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| c.action != Action::NoOp || c.adopt)
+        self.changes.iter().any(Change::does_something)
     }
 }
 
@@ -145,8 +151,8 @@ pub async fn refresh(
     registry: &Registry,
 ) -> Result<BTreeMap<String, Option<Instance>>, PlanError> {
     // batch group -> (a kind of the group, the resources of the group)
-    let mut groups: BTreeMap<&str, (Arc<dyn Kind>, Vec<(&String, &ResourceState, Instance)>)> =
-        BTreeMap::new();
+    type Members<'a> = Vec<(&'a String, &'a ResourceState, Instance)>;
+    let mut groups: BTreeMap<&str, (Arc<dyn Kind>, Members)> = BTreeMap::new();
     for (address, rs) in &state.resources {
         let kind = registry
             .get(&rs.type_name)

@@ -1,27 +1,24 @@
-//! Rendering for people: the plan in Terraform's notation, live progress lines, and outputs.
+//! Rendering: the plan in Terraform's notation, live progress lines and outputs for people, and
+//! the same as JSON events for machines; [`crate::ui`] decides which is printed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::Duration;
 
-use serde_json::Value as J;
-use stackctl_contract::{ResourceError, Val, Values, PENDING};
+use serde_json::{json, Map, Value as J};
+use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
 use super::plan::{Action, Change, Mode, Plan};
 use super::state::{Output, State};
+use crate::ui::{self, Mode as UiMode};
 
 /// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`; an
 /// instance key (`main["eu-west-3a"]`) stays in the comment line above, as Terraform does.
-fn resource_header(c: &Change) -> String {
-    let t = c.kind.type_name();
-    let name = c
-        .address
-        .split_once(&format!("{t}."))
-        .map(|(_, n)| n)
-        .unwrap_or(&c.address);
-    let name = name.split('[').next().unwrap_or(name);
-    format!("resource \"{t}\" \"{name}\"")
+pub fn resource_header(address: &str, type_name: &str) -> String {
+    match Address::parse(address) {
+        Ok(a) => a.block(),
+        Err(_) => format!("resource \"{type_name}\" \"{address}\""),
+    }
 }
 
 pub fn value(v: &J) -> String {
@@ -42,16 +39,9 @@ fn val(v: &Val, sensitive: bool) -> String {
 /// The plan as Terraform prints it: one block per change, then the summary line.
 pub fn plan(p: &Plan) -> String {
     let mut out = String::new();
-    let changes: Vec<&Change> = p
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp || c.adopt)
-        .collect();
+    let changes: Vec<&Change> = p.changes.iter().filter(|c| c.does_something()).collect();
     if changes.is_empty() {
-        out.push_str(match p.mode {
-            Mode::Apply => "No changes. Your infrastructure matches the configuration.\n",
-            Mode::Destroy => "No changes. No objects need to be destroyed.\n",
-        });
+        let _ = writeln!(out, "{}", summary(p));
         out.push_str(&pending(p));
         return out;
     }
@@ -70,7 +60,12 @@ pub fn plan(p: &Plan) -> String {
         if let Some(note) = &c.note {
             let _ = write!(out, " ({note})");
         }
-        let _ = writeln!(out, "\n{:>3} {} {{", c.action.symbol(), resource_header(c));
+        let symbol = ui::get().paint_symbol(&format!("{:>3}", c.action.symbol()));
+        let _ = writeln!(
+            out,
+            "\n{symbol} {} {{",
+            resource_header(&c.address, c.kind.type_name())
+        );
         let width = c.desired.keys().map(String::len).max().unwrap_or(2).max(2);
         match c.action {
             Action::Create => {
@@ -141,17 +136,128 @@ pub fn plan(p: &Plan) -> String {
         }
         out.push_str("    }\n");
     }
+    let _ = writeln!(out, "\n{}", summary(p));
+    out.push_str(&pending(p));
+    out
+}
+
+/// The plan's one-line verdict: `Plan: 1 to add, 0 to change, 0 to destroy.` or `No changes.`
+pub fn summary(p: &Plan) -> String {
+    if !p.has_changes() {
+        return match p.mode {
+            Mode::Apply => "No changes. Your infrastructure matches the configuration.",
+            Mode::Destroy => "No changes. No objects need to be destroyed.",
+        }
+        .to_owned();
+    }
     let (add, change, destroy) = p.counts();
-    let _ = writeln!(
-        out,
-        "\nPlan: {}{add} to add, {change} to change, {destroy} to destroy.",
+    format!(
+        "Plan: {}{add} to add, {change} to change, {destroy} to destroy.",
         match p.adopts() {
             0 => String::new(),
             n => format!("{n} to adopt, "),
         }
-    );
-    out.push_str(&pending(p));
-    out
+    )
+}
+
+/// Print a plan in the current output mode: the whole text, its summary line alone (quiet),
+/// or one `planned_change` event per change and a `change_summary` (JSON).
+pub fn show_plan(p: &Plan) {
+    let ui = ui::get();
+    match ui.mode() {
+        UiMode::Human => ui.detail(&plan(p)),
+        UiMode::Quiet => ui.result(&summary(p)),
+        UiMode::Json => {
+            for c in p.changes.iter().filter(|c| c.does_something()) {
+                let mut change = json!({
+                    "resource": resource_json(&c.address),
+                    "action": action_name(c.action),
+                });
+                if c.adopt {
+                    let id = c.live.as_ref().map(|l| l.id.as_str()).unwrap_or("");
+                    change["importing"] = json!({ "id": id });
+                }
+                if matches!(c.action, Action::Update | Action::Replace) {
+                    change["changed"] = json!(c.changed);
+                }
+                let verb = match c.action {
+                    Action::Create => "Plan to create",
+                    Action::Update => "Plan to update",
+                    Action::Replace => "Plan to replace",
+                    Action::Delete => "Plan to delete",
+                    Action::NoOp => "Plan to adopt",
+                };
+                ui.event(
+                    "planned_change",
+                    &format!("{}: {verb}", c.address),
+                    fields([("change", change)]),
+                );
+            }
+            let (add, change, remove) = p.counts();
+            ui.event(
+                "change_summary",
+                &summary(p),
+                fields([(
+                    "changes",
+                    json!({
+                        "add": add,
+                        "change": change,
+                        "import": p.adopts(),
+                        "remove": remove,
+                        "operation": "plan",
+                    }),
+                )]),
+            );
+        }
+    }
+}
+
+/// Terraform's action names in JSON: an adoption is a `noop` that imports.
+pub fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::NoOp => "noop",
+    }
+}
+
+/// A resource as Terraform's JSON events name it: its address and the address's parts.
+pub fn resource_json(address: &str) -> J {
+    match stackctl_contract::Address::parse(address) {
+        Ok(a) => json!({
+            "addr": address,
+            "module": format!("module.{}", a.module),
+            "resource_type": a.type_name,
+            "resource_name": a.name,
+            "resource_key": a.key,
+            "implied_provider": "aws",
+        }),
+        Err(_) => json!({ "addr": address }),
+    }
+}
+
+/// The outputs as JSON: `{name: {sensitive, value}}`; a sensitive value only when `reveal`
+/// (the user asked for that output by name, as `terraform output -json NAME` prints it).
+pub fn outputs_json(outputs: &BTreeMap<String, Output>, reveal: bool) -> J {
+    J::Object(
+        outputs
+            .iter()
+            .map(|(k, o)| {
+                let mut v = json!({ "sensitive": o.sensitive });
+                if reveal || !o.sensitive {
+                    v["value"] = o.value.clone();
+                }
+                (k.clone(), v)
+            })
+            .collect(),
+    )
+}
+
+/// A JSON event's fields from pairs.
+pub fn fields<const N: usize>(pairs: [(&str, J); N]) -> Map<String, J> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// The values AWS has accepted but not applied yet, under a heading; empty when there are none.
@@ -230,10 +336,22 @@ fn verbs(a: Action) -> (&'static str, &'static str, &'static str) {
 }
 
 impl Progress {
-    fn line(&self, s: String) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{s}");
-        let _ = out.flush();
+    /// One progress line for a person, and the same as a JSON `hook` event.
+    fn line(&self, kind: &str, text: String, hook: J) {
+        let ui = ui::get();
+        ui.detail(&text);
+        ui.event(kind, &text, fields([("hook", hook)]));
+    }
+
+    fn hook(c: &Change, elapsed: Option<Duration>) -> J {
+        let mut h = json!({
+            "resource": resource_json(&c.address),
+            "action": action_name(c.action),
+        });
+        if let Some(e) = elapsed {
+            h["elapsed_seconds"] = json!(e.as_secs());
+        }
+        h
     }
 
     pub fn start(&self, c: &Change) {
@@ -243,49 +361,68 @@ impl Progress {
             .filter(|_| c.action != Action::Create)
             .map(|l| format!(" [id={}]", l.id))
             .unwrap_or_default();
-        self.line(format!("{}: {}{id}", c.address, verbs(c.action).0));
+        let text = format!("{}: {}{id}", c.address, verbs(c.action).0);
+        self.line("apply_start", text, Self::hook(c, None));
     }
 
     pub fn done(&self, c: &Change, elapsed: Duration, id: Option<&str>) {
-        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        self.line(format!(
-            "{}: {} after {}{id}",
+        let shown = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+        let text = format!(
+            "{}: {} after {}{shown}",
             c.address,
             verbs(c.action).1,
             secs(elapsed)
-        ));
+        );
+        let mut hook = Self::hook(c, Some(elapsed));
+        if let Some(id) = id {
+            hook["id_key"] = json!("id");
+            hook["id_value"] = json!(id);
+        }
+        self.line("apply_complete", text, hook);
     }
 
     pub fn still(&self, c: &Change, elapsed: Duration) {
-        self.line(format!(
+        let text = format!(
             "{}: Still {}... [{} elapsed]",
             c.address,
             verbs(c.action).2,
             secs(elapsed)
-        ));
+        );
+        self.line("apply_progress", text, Self::hook(c, Some(elapsed)));
     }
 
     pub fn failed(&self, c: &Change, elapsed: Duration, e: &ResourceError) {
-        self.line(format!(
+        let text = format!(
             "{}: Failed after {}: {}",
             c.address,
             secs(elapsed),
             e.operation
-        ));
+        );
+        self.line("apply_errored", text, Self::hook(c, Some(elapsed)));
     }
 
     pub fn skipped(&self, address: &str) {
-        self.line(format!(
-            "{address}: Skipped (something it needs failed or the run was interrupted)"
-        ));
+        let text =
+            format!("{address}: Skipped (something it needs failed or the run was interrupted)");
+        self.line(
+            "apply_skipped",
+            text,
+            json!({ "resource": resource_json(address) }),
+        );
     }
 
     pub fn interrupted(&self, running: usize) {
-        self.line(format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded... (press Ctrl-C again to stop at once)"));
+        let text = format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded... (press Ctrl-C again to stop at once)");
+        self.line("interrupt", text, json!({ "running": running }));
     }
 
     pub fn aborted(&self, running: usize) {
-        self.line(format!("Second interrupt: stopping now. Every finished operation is in the state; {running} were still running in AWS. Run the same command again: it finds and adopts what they made."));
+        let text = format!("Second interrupt: stopping now. Every finished operation is in the state; {running} were still running in AWS. Run the same command again: it finds and adopts what they made.");
+        self.line(
+            "interrupt",
+            text,
+            json!({ "running": running, "stopped": true }),
+        );
     }
 }
 

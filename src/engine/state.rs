@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
-use stackctl_contract::{Instance, Values};
+use stackctl_contract::{Address, Instance, Values};
 
 /// The format this build reads and writes. A newer file is refused, never rewritten.
 pub const FORMAT_VERSION: u32 = 1;
@@ -197,11 +197,9 @@ impl State {
     /// Addresses equal to `filter` or inside it (`module.rds` holds
     /// `module.rds.aws_db_instance.main`; `...main` holds `...main["eu-west-3a"]`).
     pub fn addresses_under<'a>(&'a self, filter: &'a str) -> impl Iterator<Item = &'a String> {
-        self.resources.keys().filter(move |a| {
-            a.as_str() == filter
-                || a.strip_prefix(filter)
-                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-        })
+        self.resources
+            .keys()
+            .filter(move |a| Address::parse(a).map_or(a.as_str() == filter, |a| a.is_under(filter)))
     }
 
     /// Write atomically: a temp file in the same directory, fsync, keep the previous file as

@@ -12,6 +12,7 @@
 //! The engine (the `stackctl` binary) builds the dependency graph from the specs, diffs desired
 //! against live attributes, and walks the graph.
 
+pub mod address;
 pub mod args;
 pub mod error;
 pub mod resource;
@@ -19,8 +20,9 @@ pub mod tags;
 pub mod value;
 pub mod wait;
 
+pub use address::Address;
 pub use args::{Args, Changed, Field, Flag, Known, Planned};
 pub use error::{aws_error, root_cause, Absent, ResourceError};
-pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec};
+pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec, ValueFn};
 pub use tags::Tags;
 pub use value::{effective, Attrs, Val, Values, ValuesExt, PENDING};

@@ -161,6 +161,9 @@ pub trait Resolve {
 
 type DesiredFn = dyn Fn(&dyn Resolve) -> Attrs + Send + Sync;
 
+/// One value computed from other resources' attributes: an output, or a secret's content.
+pub type ValueFn = dyn Fn(&dyn Resolve) -> Val + Send + Sync;
+
 /// One resource of the stack: an address such as `module.security.aws_security_group.alb`, its
 /// kind, and how its desired attributes follow from the variables and other resources.
 #[derive(Clone)]
@@ -177,8 +180,13 @@ impl ResourceSpec {
         kind: Arc<dyn Kind>,
         desired: impl Fn(&dyn Resolve) -> Attrs + Send + Sync + 'static,
     ) -> Self {
+        let address = address.into();
+        debug_assert!(
+            crate::Address::parse(&address).is_ok(),
+            "{address} is not an address"
+        );
         ResourceSpec {
-            address: address.into(),
+            address,
             kind,
             desired: Arc::new(desired),
             extra_deps: Vec::new(),
