@@ -42,9 +42,9 @@ pub enum Command {
     /// Show the changes apply would make (exit 2 with -detailed-exitcode when there are some)
     Plan(PlanArgs),
     /// Create or update the stack so it matches the variables
-    Apply(ApplyArgs),
+    Apply(ChangeArgs),
     /// Delete every resource of the stack
-    Destroy(DestroyArgs),
+    Destroy(ChangeArgs),
     /// Print the stack's outputs, or one output's bare value
     Output(OutputArgs),
     /// Check the variables without calling AWS
@@ -147,19 +147,9 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
+/// What apply and destroy take: they change AWS, so they ask first.
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
-    #[command(flatten)]
-    pub vars: VarArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    /// Do not ask for confirmation (needed when stdin is not a terminal)
-    #[arg(long = "auto-approve")]
-    pub auto_approve: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub struct ChangeArgs {
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]

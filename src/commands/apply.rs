@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::ApplyArgs;
+use crate::cli::ChangeArgs;
 use crate::engine::plan::Mode;
 use crate::engine::render;
 use crate::ops::{self, Session};
 use crate::ui;
 
-pub async fn exec(args: ApplyArgs) -> Result<ExitCode> {
+pub async fn exec(args: ChangeArgs) -> Result<ExitCode> {
     ops::json_needs_auto_approve("apply", args.auto_approve)?;
     let session = Session::open(&super::options(&args.vars, &args.state, true), "apply").await?;
     session.print_notices();

@@ -4,13 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::DestroyArgs;
+use crate::cli::ChangeArgs;
 use crate::engine::plan::Mode;
 use crate::engine::{render, Config};
 use crate::ops::{self, Session};
 use crate::ui;
 
-pub async fn exec(args: DestroyArgs) -> Result<ExitCode> {
+pub async fn exec(args: ChangeArgs) -> Result<ExitCode> {
     ops::json_needs_auto_approve("destroy", args.auto_approve)?;
     // Destroy works from the state alone: no passwords needed, only where the state is.
     let session = Session::open(&super::options(&args.vars, &args.state, false), "destroy").await?;

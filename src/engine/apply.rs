@@ -517,54 +517,23 @@ pub fn compute_outputs(config: &Config, persist: &Persist) -> Result<(), StateEr
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use serde_json::json;
-    use stackctl_contract::Attrs;
+    use stackctl_contract::{Attrs, Field, Flag};
 
+    use super::super::fake::{self, FakeKind};
     use super::*;
 
-    /// A kind whose create answers with a resource that already existed and is not this
-    /// stack's, as ECS CreateCluster does for an existing name.
-    #[derive(Default)]
-    struct HandsBackTheirs {
-        creates: AtomicUsize,
-    }
-
-    #[async_trait::async_trait]
-    impl Kind for HandsBackTheirs {
-        fn type_name(&self) -> &'static str {
-            "aws_ecs_cluster"
-        }
-        fn fields(&self) -> &'static [stackctl_contract::Field] {
-            &[]
-        }
-        async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
-            Ok(None)
-        }
-        async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
-            self.creates.fetch_add(1, Ordering::SeqCst);
-            Ok(Instance::new(
+    /// A cluster kind whose create answers with a resource that already existed and is not
+    /// this stack's, as ECS CreateCluster does for an existing name; its spec and change.
+    fn setup() -> (Arc<FakeKind>, ResourceSpec, Change) {
+        let kind = Arc::new(FakeKind::new("aws_ecs_cluster").on_create(|_| {
+            Instance::new(
                 "arn:aws:ecs:eu-west-3:123456789012:cluster/theirs",
                 Values::from([("tags".to_owned(), json!({ "team": "other" }))]),
-            ))
-        }
-        async fn update(
-            &self,
-            _: &Instance,
-            _: &Values,
-            _: &[String],
-        ) -> Result<Instance, ResourceError> {
-            Err(ResourceError::internal("not expected"))
-        }
-        async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
-            Err(ResourceError::internal("not expected"))
-        }
-    }
-
-    fn setup() -> (Arc<HandsBackTheirs>, ResourceSpec, Change) {
-        let kind = Arc::new(HandsBackTheirs::default());
+            )
+        }));
         let spec = ResourceSpec::new("module.ecs.aws_ecs_cluster.main", kind.clone(), |_| {
             Attrs::from([
                 ("name".to_owned(), Val::from("p-dev-cluster")),
@@ -578,20 +547,15 @@ mod tests {
                 ),
             ])
         });
-        let change = Change {
-            address: spec.address.clone(),
-            kind: kind.clone(),
-            action: Action::Create,
-            live: None,
-            desired: spec.desired(&KnownResolver(&HashMap::new())),
-            changed: Vec::new(),
-            note: None,
-            notes: Default::default(),
-            depends_on: Vec::new(),
-            adopt: false,
-            adopt_checked: true,
-            foreign: None,
-        };
+        let desired = spec.desired(&KnownResolver(&HashMap::new()));
+        let change = fake::change(
+            &spec.address,
+            kind.clone(),
+            Action::Create,
+            None,
+            desired,
+            &[],
+        );
         (kind, spec, change)
     }
 
@@ -607,7 +571,7 @@ mod tests {
         assert!(err.is(&[NOT_OURS]), "{err}");
         assert!(err.message.contains("cluster/theirs"), "{err}");
         assert!(err.message.contains("stackctl:environment=dev"), "{err}");
-        assert_eq!(kind.creates.load(Ordering::SeqCst), 1);
+        assert_eq!(kind.created(), 1);
         assert!(persist.into_state().resources.is_empty());
         assert!(!path.exists(), "the state was written");
     }
@@ -616,43 +580,17 @@ mod tests {
     /// shows them, not taken for someone else's.
     #[tokio::test]
     async fn a_create_whose_tags_show_up_late_is_recorded() {
-        struct LateTags;
-        #[async_trait::async_trait]
-        impl Kind for LateTags {
-            fn type_name(&self) -> &'static str {
-                "aws_cloudwatch_log_group"
-            }
-            fn fields(&self) -> &'static [stackctl_contract::Field] {
-                &[]
-            }
-            async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
-                Ok(None)
-            }
-            async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
-                Ok(Some(Instance::new("ours", desired.clone())))
-            }
-            async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
-                Ok(Instance::new(
-                    "ours",
-                    Values::from([("tags".to_owned(), json!({}))]),
-                ))
-            }
-            async fn update(
-                &self,
-                _: &Instance,
-                _: &Values,
-                _: &[String],
-            ) -> Result<Instance, ResourceError> {
-                Err(ResourceError::internal("not expected"))
-            }
-            async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
-                Err(ResourceError::internal("not expected"))
-            }
-        }
         let dir = tempfile::tempdir().unwrap();
         let persist = Persist::new(dir.path().join("s.json"), State::new());
         let (_, theirs_spec, mut change) = setup();
-        let kind: Arc<dyn Kind> = Arc::new(LateTags);
+        // Created without tags showing yet; found by name with them.
+        let kind: Arc<dyn Kind> = Arc::new(
+            FakeKind::new("aws_cloudwatch_log_group")
+                .on_create(|_| {
+                    Instance::new("ours", Values::from([("tags".to_owned(), json!({}))]))
+                })
+                .on_adopt(|desired| Some(Instance::new("ours", desired.clone()))),
+        );
         let spec = ResourceSpec::new(theirs_spec.address.clone(), kind.clone(), move |r| {
             theirs_spec.desired(r)
         });
@@ -668,71 +606,32 @@ mod tests {
     /// deletes the old one; the plan counts no destroy for it.
     #[tokio::test]
     async fn a_kept_replacement_deletes_nothing() {
-        #[derive(Default)]
-        struct Revisions {
-            deletes: AtomicUsize,
-        }
-        #[async_trait::async_trait]
-        impl Kind for Revisions {
-            fn type_name(&self) -> &'static str {
-                "aws_ecs_task_definition"
-            }
-            fn fields(&self) -> &'static [stackctl_contract::Field] {
-                &[stackctl_contract::Field {
-                    name: "image",
-                    flags: &[stackctl_contract::Flag::ForceNew],
-                }]
-            }
-            fn create_before_destroy(&self) -> bool {
-                true
-            }
-            fn keeps_replaced(&self) -> Option<&'static str> {
-                Some("the old revision stays registered")
-            }
-            async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
-                Ok(None)
-            }
-            async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-                Ok(Instance::new("rev-2", desired.clone()))
-            }
-            async fn update(
-                &self,
-                _: &Instance,
-                _: &Values,
-                _: &[String],
-            ) -> Result<Instance, ResourceError> {
-                Err(ResourceError::internal("not expected"))
-            }
-            async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
-                self.deletes.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        }
         let dir = tempfile::tempdir().unwrap();
         let persist = Persist::new(dir.path().join("s.json"), State::new());
-        let kind = Arc::new(Revisions::default());
+        let kind = Arc::new(
+            FakeKind::new("aws_ecs_task_definition")
+                .fields(&[Field {
+                    name: "image",
+                    flags: &[Flag::ForceNew],
+                }])
+                .keeps_replaced("the old revision stays registered")
+                .on_create(|desired| Instance::new("rev-2", desired.clone())),
+        );
         let spec = ResourceSpec::new(
             "module.ecs.aws_ecs_task_definition.main",
             kind.clone(),
             |_| Attrs::from([("image".to_owned(), Val::from("b"))]),
         );
-        let change = Change {
-            address: spec.address.clone(),
-            kind: kind.clone(),
-            action: Action::Replace,
-            live: Some(Instance::new(
-                "rev-1",
-                Values::from([("image".to_owned(), json!("a"))]),
-            )),
-            desired: spec.desired(&KnownResolver(&HashMap::new())),
-            changed: vec!["image".to_owned()],
-            note: None,
-            notes: Default::default(),
-            depends_on: Vec::new(),
-            adopt: false,
-            adopt_checked: true,
-            foreign: None,
-        };
+        let live = Instance::new("rev-1", Values::from([("image".to_owned(), json!("a"))]));
+        let desired = spec.desired(&KnownResolver(&HashMap::new()));
+        let change = fake::change(
+            &spec.address,
+            kind.clone(),
+            Action::Replace,
+            Some(live),
+            desired,
+            &["image"],
+        );
         let plan = Plan {
             mode: super::super::plan::Mode::Apply,
             prior: State::new(),
@@ -742,7 +641,7 @@ mod tests {
         let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
         assert_eq!(id.as_deref(), Some("rev-2"));
         assert!(effect.created && !effect.deleted, "{effect:?}");
-        assert_eq!(kind.deletes.load(Ordering::SeqCst), 0);
+        assert_eq!(kind.deleted(), 0);
         assert_eq!(persist.into_state().resources[&change.address].id, "rev-2");
     }
 
@@ -756,7 +655,7 @@ mod tests {
         change.foreign = Some("arn:aws:ecs:eu-west-3:123456789012:cluster/theirs".to_owned());
         let err = run(&change, Some(&spec), &persist).await.unwrap_err();
         assert!(err.is(&[NOT_OURS]), "{err}");
-        assert_eq!(kind.creates.load(Ordering::SeqCst), 0);
+        assert_eq!(kind.created(), 0);
         assert!(persist.into_state().resources.is_empty());
     }
 }

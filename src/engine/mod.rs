@@ -1,6 +1,8 @@
 //! The engine: configuration, refresh and diff (plan), the graph walk (apply) and rendering.
 
 pub mod apply;
+#[cfg(test)]
+pub mod fake;
 pub mod graph;
 pub mod lock;
 pub mod plan;

@@ -431,54 +431,21 @@ mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
-    use stackctl_contract::{Attrs, Instance, Kind};
+    use stackctl_contract::{Attrs, Instance};
+
+    use crate::engine::fake::{self, FakeKind};
 
     use super::*;
 
-    struct Db;
-
-    #[async_trait::async_trait]
-    impl Kind for Db {
-        fn type_name(&self) -> &'static str {
-            "aws_db_instance"
-        }
-        fn fields(&self) -> &'static [stackctl_contract::Field] {
-            &[]
-        }
-        async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
-            Ok(None)
-        }
-        async fn create(&self, _: &Values) -> Result<Instance, ResourceError> {
-            Err(ResourceError::internal("not expected"))
-        }
-        async fn update(
-            &self,
-            _: &Instance,
-            _: &Values,
-            _: &[String],
-        ) -> Result<Instance, ResourceError> {
-            Err(ResourceError::internal("not expected"))
-        }
-        async fn delete(&self, _: &Instance) -> Result<(), ResourceError> {
-            Err(ResourceError::internal("not expected"))
-        }
-    }
-
     fn change(action: Action, live: Values, desired: Attrs, changed: &[&str]) -> Change {
-        Change {
-            address: "module.rds.aws_db_instance.main".into(),
-            kind: Arc::new(Db),
+        fake::change(
+            "module.rds.aws_db_instance.main",
+            Arc::new(FakeKind::new("aws_db_instance")),
             action,
-            live: Some(Instance::new("p-db", live)),
+            Some(Instance::new("p-db", live)),
             desired,
-            changed: changed.iter().map(|s| s.to_string()).collect(),
-            note: None,
-            notes: Default::default(),
-            depends_on: Vec::new(),
-            adopt: false,
-            adopt_checked: false,
-            foreign: None,
-        }
+            changed,
+        )
     }
 
     fn plan_of(changes: Vec<Change>) -> Plan {
