@@ -32,7 +32,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use stackctl_testkit::{FaultProxy, Faults, Moto, MOTO_VERSION, REGION};
+use stackctl_testkit::{
+    FaultProxy, Faults, Moto, MOTO_VERSION, REGION, STACK_RESOURCES as RESOURCES,
+};
 
 #[path = "stack/timeline.rs"]
 mod timeline;
@@ -40,8 +42,6 @@ mod timeline;
 const SPAWNER_ENV: &str = "STACKCTL_BENCH_SPAWNER";
 const DB_PASSWORD: &str = "DbPass-bench-5e1f07";
 const ADMIN_PASSWORD: &str = "AdminPass-bench-9a3c2d";
-/// The stack's managed resources (the state's entries).
-const RESOURCES: usize = 24;
 
 // Targets of issue 4.
 const TARGET_APPLY: Duration = Duration::from_secs(3);
@@ -700,7 +700,7 @@ fn type_of(address: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The networking module's reads (a data source, not one of the 24 resources).
+/// The networking module's reads (a data source, not one of the stack's resources).
 const NETWORKING_OPS: [&str; 2] = ["DescribeVpcs", "DescribeSubnets"];
 
 /// The longest chain of calls one after the other (each begins after the previous ended):
