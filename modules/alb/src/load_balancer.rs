@@ -38,6 +38,10 @@ args! {
     }
 }
 
+/// What to do about a load balancer that failed to provision.
+const FAILED_HINT: &str =
+    "check the subnets and security group, delete the load balancer, then run apply again";
+
 /// `aws_lb`: an application load balancer, identified by its ARN.
 pub struct LoadBalancerKind {
     elb: Client,
@@ -51,31 +55,33 @@ impl LoadBalancerKind {
     /// Wait until a load balancer is active (a new one takes a few minutes on real AWS).
     async fn wait_active(&self, arn: &str) -> Result<LoadBalancer, ResourceError> {
         wait::until(
-        &format!("load balancer {arn} to be active"),
-        // `provisioning` lasts 2 to 3 minutes.
-        Backoff::expecting(Duration::from_secs(150), Duration::from_secs(600)),
-        || async {
-            // A new load balancer may not be visible to Describe for a moment.
-            let Some(lb) = self.describe_arn(arn).await? else {
-                return Ok(Poll::Pending("not visible yet".into()));
-            };
-            let state = lb.state().and_then(|s| s.code());
-            match state {
-                Some(LoadBalancerStateEnum::Active) => Ok(Poll::Ready(lb)),
-                Some(LoadBalancerStateEnum::Failed) => Err(ResourceError::new(
-                    "CreateLoadBalancer",
-                    format!(
-                        "load balancer {arn} failed to provision: {}",
-                        lb.state().and_then(|s| s.reason()).unwrap_or("no reason given")
-                    ),
-                )
-                .with_hint("check the subnets and security group, delete the load balancer, then run apply again")),
-                Some(s) => Ok(Poll::Pending(s.as_str().to_owned())),
-                None => Ok(Poll::Pending("in an unknown state".into())),
-            }
-        },
-    )
-    .await
+            &format!("load balancer {arn} to be active"),
+            // `provisioning` lasts 2 to 3 minutes.
+            Backoff::expecting(Duration::from_secs(150), Duration::from_secs(600)),
+            || async {
+                // A new load balancer may not be visible to Describe for a moment.
+                let Some(lb) = self.describe_arn(arn).await? else {
+                    return Ok(Poll::Pending("not visible yet".into()));
+                };
+                let state = lb.state().and_then(|s| s.code());
+                match state {
+                    Some(LoadBalancerStateEnum::Active) => Ok(Poll::Ready(lb)),
+                    Some(LoadBalancerStateEnum::Failed) => Err(ResourceError::new(
+                        "CreateLoadBalancer",
+                        format!(
+                            "load balancer {arn} failed to provision: {}",
+                            lb.state()
+                                .and_then(|s| s.reason())
+                                .unwrap_or("no reason given")
+                        ),
+                    )
+                    .with_hint(FAILED_HINT)),
+                    Some(s) => Ok(Poll::Pending(s.as_str().to_owned())),
+                    None => Ok(Poll::Pending("in an unknown state".into())),
+                }
+            },
+        )
+        .await
     }
 
     async fn describe_arn(&self, arn: &str) -> Result<Option<LoadBalancer>, ResourceError> {
