@@ -397,7 +397,9 @@ async fn sync_ecs_tags(
 /// `Option`): missing in desired values is a bug in the module, reported as an error.
 fn need<'a, T>(key: &str, v: &'a Option<T>) -> Result<&'a T, ResourceError> {
     v.as_ref().ok_or_else(|| {
-        ResourceError::internal(format!("attribute `{key}` is missing or not what it should be"))
+        ResourceError::internal(format!(
+            "attribute `{key}` is missing or not what it should be"
+        ))
     })
 }
 

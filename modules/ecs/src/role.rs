@@ -156,10 +156,7 @@ impl Kind for RoleKind {
         self.iam
             .create_role()
             .role_name(name)
-            .assume_role_policy_document(document(
-                "assume_role_policy",
-                &d.assume_role_policy,
-            )?)
+            .assume_role_policy_document(document("assume_role_policy", &d.assume_role_policy)?)
             .set_tags(iam_tags(&d.tags)?)
             .send()
             .await

@@ -122,13 +122,7 @@ impl ServiceKind {
     /// rollback may need, but only when the service's PRIMARY deployment runs the new one
     /// (`runs`). Neither a deployment that does not show nor a failed deregistration fails the
     /// update, which is done: a warning says what stays ACTIVE and what to do.
-    async fn retire_revisions(
-        &self,
-        service: &Service,
-        revision: &str,
-        runs: bool,
-        stack: &Tags,
-    ) {
+    async fn retire_revisions(&self, service: &Service, revision: &str, runs: bool, stack: &Tags) {
         let name = service.service_name().unwrap_or_default();
         if !runs {
             tracing::warn!(

@@ -113,7 +113,10 @@ impl TaskDefinitionKind {
     }
 
     fn container(d: &TaskDefinitionArgs) -> Result<ContainerDefinition, ResourceError> {
-        let port = to_i32("container_port", *need("container_port", &d.container_port)?)?;
+        let port = to_i32(
+            "container_port",
+            *need("container_port", &d.container_port)?,
+        )?;
         let environment = d
             .environment
             .iter()

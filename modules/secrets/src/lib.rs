@@ -47,10 +47,7 @@ type ValueFn = dyn Fn(&dyn Resolve) -> Val + Send + Sync;
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let kind: Arc<dyn Kind> = Arc::new(SecretKind::new(Client::new(sdk)));
     let prefix = format!("{}-{}", inputs.project, inputs.environment);
-    let secret = |address: &str,
-                  suffix: &str,
-                  description: &str,
-                  value: Box<ValueFn>| {
+    let secret = |address: &str, suffix: &str, description: &str, value: Box<ValueFn>| {
         let name = format!("{prefix}-{suffix}");
         let description = description.to_owned();
         let tags = inputs.tags.to_json();

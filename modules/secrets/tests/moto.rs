@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value as J};
-use stackctl_contract::{Instance, Ref, Resolve, Tags, Val, Values};
+use stackctl_contract::{Ref, Resolve, Tags, Val, Values};
 use stackctl_secrets::{Inputs, ADMIN_CREDENTIALS, DB_CONFIG, DB_PASSWORD};
 use stackctl_testkit::{assert_converged, Moto};
 
@@ -60,7 +60,11 @@ async fn secret_lifecycle_against_moto() {
         .unwrap();
     assert_eq!(updated.id, created.id);
     assert_converged("secret", &desired, &updated);
-    assert_converged("secret", &desired, &kind.read(&updated).await.unwrap().unwrap());
+    assert_converged(
+        "secret",
+        &desired,
+        &kind.read(&updated).await.unwrap().unwrap(),
+    );
 
     // And the description, and a tag removed again.
     desired.insert("description".into(), json!("changed"));
@@ -138,7 +142,11 @@ async fn create_reuses_a_secret_scheduled_for_deletion() {
     let reused = kind.create(&desired).await.unwrap();
     assert_eq!(reused.id, first.id);
     assert_converged("secret", &desired, &reused);
-    assert_converged("secret", &desired, &kind.read(&reused).await.unwrap().unwrap());
+    assert_converged(
+        "secret",
+        &desired,
+        &kind.read(&reused).await.unwrap().unwrap(),
+    );
 }
 
 #[tokio::test]
