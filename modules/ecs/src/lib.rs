@@ -7,6 +7,9 @@
 mod cluster;
 mod iam;
 mod logs;
+mod role;
+mod role_policy;
+mod role_policy_attachment;
 mod service;
 mod task_definition;
 
@@ -16,14 +19,16 @@ use std::sync::Arc;
 use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
-    aws_error, Attrs, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
+    aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
 };
 
 pub use cluster::{ClusterArgs, ClusterKind};
-pub use iam::{RoleKind, RolePolicyAttachmentKind, RolePolicyKind};
-pub use logs::LogGroupKind;
-pub use service::ServiceKind;
-pub use task_definition::{TaskDefinitionKind, KEEP_PREVIOUS};
+pub use logs::{LogGroupArgs, LogGroupKind};
+pub use role::{RoleArgs, RoleKind};
+pub use role_policy::{RolePolicyArgs, RolePolicyKind};
+pub use role_policy_attachment::{RolePolicyAttachmentArgs, RolePolicyAttachmentKind};
+pub use service::{ServiceArgs, ServiceKind};
+pub use task_definition::{TaskDefinitionArgs, TaskDefinitionKind, KEEP_PREVIOUS};
 
 pub const LOG_GROUP: &str = "module.ecs.aws_cloudwatch_log_group.main";
 pub const EXECUTION_ROLE: &str = "module.ecs.aws_iam_role.execution";
@@ -126,10 +131,6 @@ pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
     ]
 }
 
-fn attrs<const N: usize>(pairs: [(&str, Val); N]) -> Attrs {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
 /// The trust policy that lets ECS tasks assume a role.
 fn ecs_tasks_trust_policy() -> J {
     json!({
@@ -172,22 +173,24 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let days = inputs.log_retention_days;
         let tags = tags.clone();
         ResourceSpec::new(LOG_GROUP, k.log_group.clone(), move |_| {
-            attrs([
-                ("name", Val::from(name.clone())),
-                ("retention_in_days", Val::from(days)),
-                ("tags", Val::from(tags.clone())),
-            ])
+            LogGroupArgs::<Planned> {
+                name: name.clone().into(),
+                retention_in_days: days.into(),
+                tags: tags.clone().into(),
+            }
+            .into()
         })
     };
 
     let role = |address: &str, name: String| {
         let tags = tags.clone();
         ResourceSpec::new(address, k.role.clone(), move |_| {
-            attrs([
-                ("name", Val::from(name.clone())),
-                ("assume_role_policy", Val::from(ecs_tasks_trust_policy())),
-                ("tags", Val::from(tags.clone())),
-            ])
+            RoleArgs::<Planned> {
+                name: name.clone().into(),
+                assume_role_policy: ecs_tasks_trust_policy().into(),
+                tags: tags.clone().into(),
+            }
+            .into()
         })
     };
     let execution_role = role(EXECUTION_ROLE, format!("{prefix}-ecs-task-execution-role"));
@@ -198,10 +201,11 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let role = execution_role_name.clone();
         let policy_arn = execution_policy_arn(&inputs.partition);
         ResourceSpec::new(EXECUTION_ROLE_POLICY, k.attachment.clone(), move |r| {
-            attrs([
-                ("role", role.get(r)),
-                ("policy_arn", Val::from(policy_arn.clone())),
-            ])
+            RolePolicyAttachmentArgs::<Planned> {
+                role: role.get(r),
+                policy_arn: policy_arn.clone().into(),
+            }
+            .into()
         })
     };
 
@@ -210,11 +214,12 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let name = format!("{prefix}-secrets-access");
         let policy = secrets_access_policy(inputs);
         ResourceSpec::new(EXECUTION_SECRETS_POLICY, k.role_policy.clone(), move |r| {
-            attrs([
-                ("role", role.get(r)),
-                ("name", Val::from(name.clone())),
-                ("policy", Val::from(policy.clone())),
-            ])
+            RolePolicyArgs::<Planned> {
+                role: role.get(r),
+                name: name.clone().into(),
+                policy: policy.clone().into(),
+            }
+            .into()
         })
     };
 
@@ -263,32 +268,30 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                     "ADMIN_PASSWD": format!("{admin}:admin_password::"),
                 })
             });
-            attrs([
-                ("family", Val::from(family.clone())),
-                ("cpu", Val::from(cpu.clone())),
-                ("memory", Val::from(memory.clone())),
-                ("network_mode", Val::from("awsvpc")),
-                (
-                    "requires_compatibilities",
-                    Val::from(string_set(["FARGATE"])),
-                ),
-                ("execution_role_arn", Ref::new(EXECUTION_ROLE, "arn").get(r)),
-                ("task_role_arn", Ref::new(TASK_ROLE, "arn").get(r)),
-                ("container_name", Val::from(CONTAINER_NAME)),
-                ("image", Val::from(image.clone())),
-                ("container_port", Val::from(CONTAINER_PORT)),
-                ("environment", environment),
-                ("secrets", secrets),
-                ("efs_file_system_id", efs.get(r)),
-                ("mount_path", Val::from("/var/www/html")),
-                ("transit_encryption", Val::from("ENABLED")),
+            TaskDefinitionArgs::<Planned> {
+                family: family.clone().into(),
+                cpu: cpu.clone().into(),
+                memory: memory.clone().into(),
+                network_mode: "awsvpc".into(),
+                requires_compatibilities: string_set(["FARGATE"]).into(),
+                execution_role_arn: Ref::new(EXECUTION_ROLE, "arn").get(r),
+                task_role_arn: Ref::new(TASK_ROLE, "arn").get(r),
+                container_name: CONTAINER_NAME.into(),
+                image: image.clone().into(),
+                container_port: CONTAINER_PORT.into(),
+                environment,
+                secrets,
+                efs_file_system_id: efs.get(r),
+                mount_path: "/var/www/html".into(),
+                transit_encryption: "ENABLED".into(),
                 // Read from the log group so the task definition waits for it: ECS does not
                 // create the group, and tasks fail to start without it.
-                ("log_group", Ref::new(LOG_GROUP, "name").get(r)),
-                ("log_region", Val::from(region.clone())),
-                ("log_stream_prefix", Val::from("ecs")),
-                ("tags", Val::from(tags.clone())),
-            ])
+                log_group: Ref::new(LOG_GROUP, "name").get(r),
+                log_region: region.clone().into(),
+                log_stream_prefix: "ecs".into(),
+                tags: tags.clone().into(),
+            }
+            .into()
         })
     };
 
@@ -308,19 +311,20 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                     "container_port": CONTAINER_PORT,
                 })
             });
-            attrs([
-                ("name", Val::from(name.clone())),
-                ("cluster", Ref::new(CLUSTER, "arn").get(r)),
-                ("task_definition", Ref::new(TASK_DEFINITION, "arn").get(r)),
-                ("desired_count", Val::from(desired_count)),
-                ("launch_type", Val::from("FARGATE")),
-                ("subnets", Val::from(subnets.clone())),
-                ("security_groups", security_groups),
-                ("assign_public_ip", Val::from(true)),
-                ("load_balancer", load_balancer),
-                ("health_check_grace_period_seconds", Val::from(300)),
-                ("tags", Val::from(tags.clone())),
-            ])
+            ServiceArgs::<Planned> {
+                name: name.clone().into(),
+                cluster: Ref::new(CLUSTER, "arn").get(r),
+                task_definition: Ref::new(TASK_DEFINITION, "arn").get(r),
+                desired_count: desired_count.into(),
+                launch_type: "FARGATE".into(),
+                subnets: subnets.clone().into(),
+                security_groups,
+                assign_public_ip: true.into(),
+                load_balancer,
+                health_check_grace_period_seconds: 300.into(),
+                tags: tags.clone().into(),
+            }
+            .into()
         })
     };
     for address in &inputs.wait_for {
@@ -356,11 +360,6 @@ fn ecs_tags_of(tags: &[aws_sdk_ecs::types::Tag]) -> Tags {
     Tags::from_sdk(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// The canonical `tags` attribute from what ECS answers.
-fn ecs_tags_json(tags: &[aws_sdk_ecs::types::Tag]) -> J {
-    ecs_tags_of(tags).to_json()
-}
-
 /// Bring an ECS resource's tags from `prior` to `want` (cluster, task definition, service).
 async fn sync_ecs_tags(
     ecs: &aws_sdk_ecs::Client,
@@ -392,6 +391,29 @@ async fn sync_ecs_tags(
             },
         )
         .await
+}
+
+/// An argument a create or update needs but a read-back may report as null (so its type is an
+/// `Option`): missing in desired values is a bug in the module, reported as an error.
+fn need<'a, T>(key: &str, v: &'a Option<T>) -> Result<&'a T, ResourceError> {
+    v.as_ref().ok_or_else(|| {
+        ResourceError::internal(format!(
+            "attribute `{key}` is missing or not what it should be"
+        ))
+    })
+}
+
+/// A sorted, de-duplicated list of strings: the canonical form of an id set (the typed form of
+/// [`string_set`]), so that the order AWS happens to answer in never shows as a change.
+fn set_of<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut v: Vec<String> = items.into_iter().map(Into::into).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Marks as retryable the answers ECS gives while IAM has not propagated a role created a

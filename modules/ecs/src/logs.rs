@@ -4,13 +4,22 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value as J;
+use stackctl_contract::value::to_i32;
 use stackctl_contract::{
-    aws_error, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
 };
 
-use stackctl_contract::value::to_i32;
-
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+args! {
+    /// `aws_cloudwatch_log_group`'s arguments.
+    pub struct LogGroupArgs {
+        [ForceNew] name: String,
+        /// Days the events are kept; 0 keeps them forever.
+        retention_in_days: i64,
+        tags: Tags,
+    }
+}
 
 /// `aws_cloudwatch_log_group`, identified by its name. A retention of 0 means "never expire",
 /// as in Terraform.
@@ -66,25 +75,20 @@ impl LogGroupKind {
         else {
             return Ok(None);
         };
-        let tags = Tags::from_pairs(
-            out.tags()
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        Ok(Some(Instance::new(
-            name,
-            Values::from([
-                ("id".to_owned(), J::from(name)),
-                ("name".to_owned(), J::from(name)),
-                ("arn".to_owned(), J::from(arn)),
-                (
-                    "retention_in_days".to_owned(),
-                    J::from(group.retention_in_days().unwrap_or(0)),
-                ),
-                ("tags".to_owned(), tags.to_json()),
-            ]),
-        )))
+        let mut attrs = LogGroupArgs {
+            name: name.to_owned(),
+            retention_in_days: group.retention_in_days().unwrap_or(0).into(),
+            tags: Tags::from_pairs(
+                out.tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            ),
+        }
+        .to_values();
+        attrs.insert("id".to_owned(), J::from(name));
+        attrs.insert("arn".to_owned(), J::from(arn));
+        Ok(Some(Instance::new(name, attrs)))
     }
 
     async fn read_back(&self, name: &str) -> Result<Instance, ResourceError> {
@@ -132,10 +136,7 @@ impl Kind for LogGroupKind {
     }
 
     fn fields(&self) -> &'static [Field] {
-        &[Field {
-            name: "name",
-            flags: &[Flag::ForceNew],
-        }]
+        LogGroupArgs::FIELDS
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -143,12 +144,14 @@ impl Kind for LogGroupKind {
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
-        self.read_name(desired.get_str("name")?).await
+        self.read_name(&LogGroupArgs::from_values(desired)?.name)
+            .await
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let name = desired.get_str("name")?;
-        let tags = Tags::from_json(desired.get("tags"));
+        let d = LogGroupArgs::from_values(desired)?;
+        let name = &d.name;
+        let tags = &d.tags;
         self.logs
             .create_log_group()
             .log_group_name(name)
@@ -156,9 +159,8 @@ impl Kind for LogGroupKind {
             .send()
             .await
             .map_err(|e| aws_error("CreateLogGroup", e))?;
-        let days = desired.get_i64("retention_in_days")?;
-        if days > 0 {
-            self.set_retention(name, days).await?;
+        if d.retention_in_days > 0 {
+            self.set_retention(name, d.retention_in_days).await?;
         }
         self.read_back(name).await
     }
@@ -169,12 +171,13 @@ impl Kind for LogGroupKind {
         desired: &Values,
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
+        let d = LogGroupArgs::from_values(desired)?;
+        let changed = LogGroupArgs::<Changed>::from_names(changed);
         let name = prior.id.as_str();
-        if changed.iter().any(|c| c == "retention_in_days") {
-            self.set_retention(name, desired.get_i64("retention_in_days")?)
-                .await?;
+        if changed.retention_in_days {
+            self.set_retention(name, d.retention_in_days).await?;
         }
-        if changed.iter().any(|c| c == "tags") {
+        if changed.tags {
             let arn = match prior.attrs.get("arn").and_then(J::as_str) {
                 Some(a) => a.to_owned(),
                 None => group_arn(
@@ -184,26 +187,33 @@ impl Kind for LogGroupKind {
                         .ok_or_else(|| ResourceError::vanished("DescribeLogGroups", name))?,
                 ),
             };
-            let have = Tags::from_json(prior.attrs.get("tags"));
-            let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
-            if !set.is_empty() {
-                self.logs
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("TagResource", e))?;
-            }
-            if !remove.is_empty() {
-                self.logs
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("UntagResource", e))?;
-            }
+            let arn = arn.as_str();
+            prior
+                .tags()
+                .sync(
+                    &d.tags,
+                    |set| async move {
+                        self.logs
+                            .tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(Some(set.into_iter().collect()))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("TagResource", e))
+                    },
+                    |keys| async move {
+                        self.logs
+                            .untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(Some(keys))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("UntagResource", e))
+                    },
+                )
+                .await?;
         }
         self.read_back(name).await
     }

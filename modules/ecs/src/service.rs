@@ -9,15 +9,14 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use serde_json::{json, Value as J};
-use stackctl_contract::value::string_set;
+use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
 };
 
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
-use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags};
-use stackctl_contract::value::to_i32;
+use crate::{ecs_tags, ecs_tags_of, need, set_of, sync_ecs_tags};
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
@@ -26,7 +25,28 @@ const DRAIN: Duration = Duration::from_secs(20 * 60);
 /// creates it at once; this only covers DescribeServices' eventual consistency.
 const DEPLOYMENT_SHOWS: Duration = Duration::from_secs(15);
 
-const NETWORK: [&str; 3] = ["subnets", "security_groups", "assign_public_ip"];
+args! {
+    /// `aws_ecs_service`'s arguments.
+    pub struct ServiceArgs {
+        [ForceNew] name: String,
+        /// The cluster's ARN.
+        [ForceNew] cluster: String,
+        /// The ARN of the task definition revision the service runs.
+        task_definition: String,
+        desired_count: i64,
+        /// Null for a service AWS reports without one (a capacity provider strategy).
+        [ForceNew] launch_type: Option<String>,
+        /// Sorted, as are the security groups.
+        subnets: Vec<String>,
+        security_groups: Vec<String>,
+        assign_public_ip: bool,
+        /// `{target_group_arn, container_name, container_port}`, or null.
+        [ForceNew] load_balancer: J,
+        /// Null when AWS does not report one.
+        health_check_grace_period_seconds: Option<i64>,
+        tags: Tags,
+    }
+}
 
 /// `aws_ecs_service`, identified by its ARN; `cluster` (an ARN) says where to look for it.
 pub struct ServiceKind {
@@ -102,13 +122,7 @@ impl ServiceKind {
     /// rollback may need, but only when the service's PRIMARY deployment runs the new one
     /// (`runs`). Neither a deployment that does not show nor a failed deregistration fails the
     /// update, which is done: a warning says what stays ACTIVE and what to do.
-    async fn retire_revisions(
-        &self,
-        service: &Service,
-        revision: &str,
-        runs: bool,
-        desired: &Values,
-    ) {
+    async fn retire_revisions(&self, service: &Service, revision: &str, runs: bool, stack: &Tags) {
         let name = service.service_name().unwrap_or_default();
         if !runs {
             tracing::warn!(
@@ -119,8 +133,7 @@ impl ServiceKind {
             );
             return;
         }
-        let stack = Tags::from_json(desired.get("tags"));
-        match deregister_old(&self.ecs, revision, &stack).await {
+        match deregister_old(&self.ecs, revision, stack).await {
             Ok(done) => {
                 for arn in done {
                     tracing::debug!(%arn, keep = KEEP_PREVIOUS, "deregistered an old task definition revision");
@@ -138,12 +151,12 @@ impl ServiceKind {
         }
     }
 
-    async fn read_back(&self, cluster: &str, prior: &Instance) -> Result<Instance, ResourceError> {
-        self.describe(cluster, &prior.id)
+    async fn read_back(&self, cluster: &str, id: &str) -> Result<Instance, ResourceError> {
+        self.describe(cluster, id)
             .await?
-            .map(|s| to_instance(&s, Some(&prior.attrs)))
+            .map(|s| to_instance(&s))
             .ok_or_else(|| {
-                ResourceError::vanished("DescribeServices", &format!("ECS service {}", prior.id))
+                ResourceError::vanished("DescribeServices", &format!("ECS service {id}"))
             })
     }
 }
@@ -171,15 +184,15 @@ fn cluster_of(prior: &Instance) -> String {
     }
 }
 
-fn network(desired: &Values) -> Result<NetworkConfiguration, ResourceError> {
-    let assign = if desired.get_bool("assign_public_ip")? {
+fn network(d: &ServiceArgs) -> Result<NetworkConfiguration, ResourceError> {
+    let assign = if d.assign_public_ip {
         AssignPublicIp::Enabled
     } else {
         AssignPublicIp::Disabled
     };
     let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(desired.get_strs("subnets")?))
-        .set_security_groups(Some(desired.get_strs("security_groups")?))
+        .set_subnets(Some(d.subnets.clone()))
+        .set_security_groups(Some(d.security_groups.clone()))
         .assign_public_ip(assign)
         .build()
         .map_err(|e| ResourceError::internal(format!("service network configuration: {e}")))?;
@@ -188,11 +201,16 @@ fn network(desired: &Values) -> Result<NetworkConfiguration, ResourceError> {
         .build())
 }
 
-fn load_balancer(desired: &Values) -> Result<Option<LoadBalancer>, ResourceError> {
-    let lb = match desired.get("load_balancer") {
-        None | Some(J::Null) => return Ok(None),
-        Some(J::Object(lb)) => lb,
-        Some(_) => {
+fn grace_period(d: &ServiceArgs) -> Result<i32, ResourceError> {
+    const KEY: &str = "health_check_grace_period_seconds";
+    to_i32(KEY, *need(KEY, &d.health_check_grace_period_seconds)?)
+}
+
+fn load_balancer(d: &ServiceArgs) -> Result<Option<LoadBalancer>, ResourceError> {
+    let lb = match &d.load_balancer {
+        J::Null => return Ok(None),
+        J::Object(lb) => lb,
+        _ => {
             return Err(ResourceError::internal(
                 "attribute `load_balancer` is not an object",
             ))
@@ -217,7 +235,7 @@ fn load_balancer(desired: &Values) -> Result<Option<LoadBalancer>, ResourceError
 
 /// The canonical attributes of a service, as AWS answers them: a grace period AWS does not
 /// report is unknown, not the value stackctl last set (drift in it must show).
-fn to_instance(s: &Service, _prior: Option<&Values>) -> Instance {
+fn to_instance(s: &Service) -> Instance {
     let arn = s.service_arn().unwrap_or_default();
     let vpc = s
         .network_configuration()
@@ -233,56 +251,27 @@ fn to_instance(s: &Service, _prior: Option<&Values>) -> Instance {
             })
         })
         .unwrap_or(J::Null);
-    let grace = s
-        .health_check_grace_period_seconds()
-        .map_or(J::Null, J::from);
-    Instance::new(
-        arn,
-        Values::from([
-            ("id".to_owned(), J::from(arn)),
-            ("arn".to_owned(), J::from(arn)),
-            (
-                "name".to_owned(),
-                J::from(s.service_name().unwrap_or_default()),
-            ),
-            (
-                "cluster".to_owned(),
-                J::from(s.cluster_arn().unwrap_or_default()),
-            ),
-            (
-                "task_definition".to_owned(),
-                J::from(s.task_definition().unwrap_or_default()),
-            ),
-            ("desired_count".to_owned(), J::from(s.desired_count())),
-            (
-                "launch_type".to_owned(),
-                s.launch_type()
-                    .map(|l| J::from(l.as_str()))
-                    .unwrap_or(J::Null),
-            ),
-            (
-                "subnets".to_owned(),
-                string_set(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()),
-            ),
-            (
-                "security_groups".to_owned(),
-                string_set(
-                    vpc.map(|v| v.security_groups().to_vec())
-                        .unwrap_or_default(),
-                ),
-            ),
-            (
-                "assign_public_ip".to_owned(),
-                J::from(
-                    vpc.and_then(AwsVpcConfiguration::assign_public_ip)
-                        == Some(&AssignPublicIp::Enabled),
-                ),
-            ),
-            ("load_balancer".to_owned(), load_balancer),
-            ("health_check_grace_period_seconds".to_owned(), grace),
-            ("tags".to_owned(), ecs_tags_json(s.tags())),
-        ]),
-    )
+    let mut attrs = ServiceArgs {
+        name: s.service_name().unwrap_or_default().to_owned(),
+        cluster: s.cluster_arn().unwrap_or_default().to_owned(),
+        task_definition: s.task_definition().unwrap_or_default().to_owned(),
+        desired_count: s.desired_count().into(),
+        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
+        subnets: set_of(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()),
+        security_groups: set_of(
+            vpc.map(|v| v.security_groups().to_vec())
+                .unwrap_or_default(),
+        ),
+        assign_public_ip: vpc.and_then(AwsVpcConfiguration::assign_public_ip)
+            == Some(&AssignPublicIp::Enabled),
+        load_balancer,
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(i64::from),
+        tags: ecs_tags_of(s.tags()),
+    }
+    .to_values();
+    attrs.insert("id".to_owned(), J::from(arn));
+    attrs.insert("arn".to_owned(), J::from(arn));
+    Instance::new(arn, attrs)
 }
 
 #[async_trait]
@@ -292,60 +281,44 @@ impl Kind for ServiceKind {
     }
 
     fn fields(&self) -> &'static [Field] {
-        &[
-            Field {
-                name: "name",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "cluster",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "launch_type",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "load_balancer",
-                flags: &[Flag::ForceNew],
-            },
-        ]
+        ServiceArgs::FIELDS
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         Ok(self
             .describe(&cluster_of(prior), &prior.id)
             .await?
-            .map(|s| to_instance(&s, Some(&prior.attrs))))
+            .map(|s| to_instance(&s)))
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let d = ServiceArgs::from_values(desired)?;
         Ok(self
-            .describe(desired.get_str("cluster")?, desired.get_str("name")?)
+            .describe(&d.cluster, &d.name)
             .await?
             .filter(|s| s.status() == Some("ACTIVE"))
-            .map(|s| to_instance(&s, None)))
+            .map(|s| to_instance(&s)))
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let cluster = desired.get_str("cluster")?;
+        let d = ServiceArgs::from_values(desired)?;
+        let cluster = &d.cluster;
         // Tasks are not waited for: they take minutes to pass the health checks, and a
         // service that never gets healthy is visible in its events; Terraform does the same.
         let request = self
             .ecs
             .create_service()
             .cluster(cluster)
-            .service_name(desired.get_str("name")?)
-            .task_definition(desired.get_str("task_definition")?)
-            .desired_count(to_i32("desired_count", desired.get_i64("desired_count")?)?)
-            .launch_type(LaunchType::from(desired.get_str("launch_type")?))
-            .network_configuration(network(desired)?)
-            .set_load_balancers(load_balancer(desired)?.map(|lb| vec![lb]))
-            .health_check_grace_period_seconds(to_i32(
-                "health_check_grace_period_seconds",
-                desired.get_i64("health_check_grace_period_seconds")?,
-            )?)
-            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0));
+            .service_name(&d.name)
+            .task_definition(&d.task_definition)
+            .desired_count(to_i32("desired_count", d.desired_count)?)
+            .launch_type(LaunchType::from(
+                need("launch_type", &d.launch_type)?.as_str(),
+            ))
+            .network_configuration(network(&d)?)
+            .set_load_balancers(load_balancer(&d)?.map(|lb| vec![lb]))
+            .health_check_grace_period_seconds(grace_period(&d)?)
+            .set_tags(ecs_tags(&d.tags.0));
         // A listener created a moment ago may not have reached ECS yet ("does not have an
         // associated load balancer"): the same call succeeds seconds later.
         let out = wait::eventually("ECS service", || async {
@@ -360,8 +333,7 @@ impl Kind for ServiceKind {
             .service()
             .and_then(Service::service_arn)
             .ok_or_else(|| ResourceError::new("CreateService", "AWS returned no service ARN"))?;
-        self.read_back(cluster, &Instance::new(arn, desired.clone()))
-            .await
+        self.read_back(cluster, arn).await
     }
 
     async fn update(
@@ -370,31 +342,29 @@ impl Kind for ServiceKind {
         desired: &Values,
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
+        let d = ServiceArgs::from_values(desired)?;
+        let changed = ServiceArgs::<Changed>::from_names(changed);
         let cluster = cluster_of(prior);
-        let has = |k: &str| changed.iter().any(|c| c == k);
         let mut req = self
             .ecs
             .update_service()
             .cluster(&cluster)
             .service(&prior.id);
         let mut any = false;
-        if has("desired_count") {
-            req = req.desired_count(to_i32("desired_count", desired.get_i64("desired_count")?)?);
+        if changed.desired_count {
+            req = req.desired_count(to_i32("desired_count", d.desired_count)?);
             any = true;
         }
-        if has("task_definition") {
-            req = req.task_definition(desired.get_str("task_definition")?);
+        if changed.task_definition {
+            req = req.task_definition(&d.task_definition);
             any = true;
         }
-        if NETWORK.iter().any(|k| has(k)) {
-            req = req.network_configuration(network(desired)?);
+        if changed.subnets || changed.security_groups || changed.assign_public_ip {
+            req = req.network_configuration(network(&d)?);
             any = true;
         }
-        if has("health_check_grace_period_seconds") {
-            req = req.health_check_grace_period_seconds(to_i32(
-                "health_check_grace_period_seconds",
-                desired.get_i64("health_check_grace_period_seconds")?,
-            )?);
+        if changed.health_check_grace_period_seconds {
+            req = req.health_check_grace_period_seconds(grace_period(&d)?);
             any = true;
         }
         if any {
@@ -402,27 +372,18 @@ impl Kind for ServiceKind {
                 .await
                 .map_err(|e| aws_error("UpdateService", e))?;
         }
-        if has("tags") {
-            sync_ecs_tags(
-                &self.ecs,
-                &prior.id,
-                prior,
-                &Tags::from_json(desired.get("tags")),
-            )
-            .await?;
+        if changed.tags {
+            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
         }
-        let mut attrs = prior.attrs.clone();
-        attrs.extend(desired.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if has("task_definition") {
+        if changed.task_definition {
             // The revisions the service ran before go only once it runs the new one.
-            let revision = desired.get_str("task_definition")?;
+            let revision = d.task_definition.as_str();
             let (service, runs) = self.deployed(&cluster, &prior.id, revision).await?;
-            self.retire_revisions(&service, revision, runs, desired)
+            self.retire_revisions(&service, revision, runs, &d.tags)
                 .await;
-            return Ok(to_instance(&service, Some(&attrs)));
+            return Ok(to_instance(&service));
         }
-        self.read_back(&cluster, &Instance::new(prior.id.clone(), attrs))
-            .await
+        self.read_back(&cluster, &prior.id).await
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {

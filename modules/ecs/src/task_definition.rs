@@ -7,6 +7,8 @@
 //! revisions beyond the newest few ([`deregister_old`]). Destroy deregisters them all. None is
 //! ever deleted, and a revision of the family without this stack's tags is never touched.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, EfsTransitEncryption, EfsVolumeConfiguration, KeyValuePair,
@@ -15,14 +17,14 @@ use aws_sdk_ecs::types::{
 };
 use aws_sdk_ecs::Client;
 use serde_json::Value as J;
-use stackctl_contract::value::{string_map, string_set};
+use stackctl_contract::value::to_i32;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    aws_error, tags, Absent, Field, Flag, Instance, Kind, ResourceError, Tags, Values, ValuesExt,
+    args, aws_error, tags, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags,
+    Values,
 };
 
-use crate::{ecs_tags, ecs_tags_json, sync_ecs_tags};
-use stackctl_contract::value::to_i32;
+use crate::{ecs_tags, ecs_tags_of, need, set_of, sync_ecs_tags};
 
 /// The task's volume name, only used to tie the mount point to the EFS volume.
 const VOLUME: &str = "efs";
@@ -35,6 +37,39 @@ const LOG_STREAM_PREFIX: &str = "awslogs-stream-prefix";
 /// rollback can go back that far (ECS does not update a service to an INACTIVE revision).
 pub const KEEP_PREVIOUS: usize = 3;
 
+args! {
+    /// `aws_ecs_task_definition`'s arguments: the revision and its one container, flat. A
+    /// revision is immutable, so everything but the tags forces a new one. What a revision
+    /// AWS describes may lack (a revision registered elsewhere) is an `Option`: it reads back
+    /// as null.
+    pub struct TaskDefinitionArgs {
+        [ForceNew] family: Option<String>,
+        /// Fargate task size, as ECS spells it ("256", "512").
+        [ForceNew] cpu: Option<String>,
+        [ForceNew] memory: Option<String>,
+        [ForceNew] network_mode: Option<String>,
+        /// Sorted.
+        [ForceNew] requires_compatibilities: Vec<String>,
+        [ForceNew] execution_role_arn: Option<String>,
+        [ForceNew] task_role_arn: Option<String>,
+        [ForceNew] container_name: Option<String>,
+        [ForceNew] image: Option<String>,
+        [ForceNew] container_port: Option<i64>,
+        /// The container's environment variables, by name.
+        [ForceNew] environment: BTreeMap<String, String>,
+        /// The container's secrets: variable name -> secret ARN (with an optional JSON key).
+        [ForceNew] secrets: BTreeMap<String, String>,
+        [ForceNew] efs_file_system_id: Option<String>,
+        /// Where the EFS volume is mounted in the container.
+        [ForceNew] mount_path: Option<String>,
+        [ForceNew] transit_encryption: String,
+        [ForceNew] log_group: Option<String>,
+        [ForceNew] log_region: Option<String>,
+        [ForceNew] log_stream_prefix: Option<String>,
+        tags: Tags,
+    }
+}
+
 /// `aws_ecs_task_definition`, identified by the revision's ARN.
 pub struct TaskDefinitionKind {
     ecs: Client,
@@ -44,8 +79,9 @@ impl TaskDefinitionKind {
     /// The ACTIVE revisions of `desired`'s family that say exactly what it says, newest first.
     /// Only the newest few are looked at: a duplicate is always among the latest registered.
     async fn matching(&self, desired: &Values) -> Result<Vec<Instance>, ResourceError> {
-        let family = desired.get_str("family")?;
-        let container = desired.get("container_name").and_then(J::as_str);
+        let d = TaskDefinitionArgs::from_values(desired)?;
+        let family = need("family", &d.family)?.as_str();
+        let container = d.container_name.as_deref();
         let out = self
             .ecs
             .list_task_definitions()
@@ -76,16 +112,19 @@ impl TaskDefinitionKind {
         TaskDefinitionKind { ecs }
     }
 
-    fn container(desired: &Values) -> Result<ContainerDefinition, ResourceError> {
-        let port = to_i32("container_port", desired.get_i64("container_port")?)?;
-        let environment = desired
-            .get_map("environment")?
-            .into_iter()
+    fn container(d: &TaskDefinitionArgs) -> Result<ContainerDefinition, ResourceError> {
+        let port = to_i32(
+            "container_port",
+            *need("container_port", &d.container_port)?,
+        )?;
+        let environment = d
+            .environment
+            .iter()
             .map(|(k, v)| KeyValuePair::builder().name(k).value(v).build())
             .collect();
-        let secrets = desired
-            .get_map("secrets")?
-            .into_iter()
+        let secrets = d
+            .secrets
+            .iter()
             .map(|(k, v)| {
                 Secret::builder()
                     .name(k)
@@ -96,14 +135,17 @@ impl TaskDefinitionKind {
             .collect::<Result<Vec<_>, _>>()?;
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
-            .options(LOG_GROUP, desired.get_str("log_group")?)
-            .options(LOG_REGION, desired.get_str("log_region")?)
-            .options(LOG_STREAM_PREFIX, desired.get_str("log_stream_prefix")?)
+            .options(LOG_GROUP, need("log_group", &d.log_group)?)
+            .options(LOG_REGION, need("log_region", &d.log_region)?)
+            .options(
+                LOG_STREAM_PREFIX,
+                need("log_stream_prefix", &d.log_stream_prefix)?,
+            )
             .build()
             .map_err(|e| ResourceError::internal(format!("task log configuration: {e}")))?;
         Ok(ContainerDefinition::builder()
-            .name(desired.get_str("container_name")?)
-            .image(desired.get_str("image")?)
+            .name(need("container_name", &d.container_name)?)
+            .image(need("image", &d.image)?)
             .essential(true)
             .port_mappings(
                 PortMapping::builder()
@@ -117,19 +159,17 @@ impl TaskDefinitionKind {
             .mount_points(
                 MountPoint::builder()
                     .source_volume(VOLUME)
-                    .container_path(desired.get_str("mount_path")?)
+                    .container_path(need("mount_path", &d.mount_path)?)
                     .build(),
             )
             .log_configuration(logs)
             .build())
     }
 
-    fn volume(desired: &Values) -> Result<Volume, ResourceError> {
+    fn volume(d: &TaskDefinitionArgs) -> Result<Volume, ResourceError> {
         let efs = EfsVolumeConfiguration::builder()
-            .file_system_id(desired.get_str("efs_file_system_id")?)
-            .transit_encryption(EfsTransitEncryption::from(
-                desired.get_str("transit_encryption")?,
-            ))
+            .file_system_id(need("efs_file_system_id", &d.efs_file_system_id)?)
+            .transit_encryption(EfsTransitEncryption::from(d.transit_encryption.as_str()))
             .build()
             .map_err(|e| ResourceError::internal(format!("task EFS volume: {e}")))?;
         Ok(Volume::builder()
@@ -269,10 +309,6 @@ fn is_live(td: &TaskDefinition) -> bool {
     )
 }
 
-fn opt(v: Option<&str>) -> J {
-    v.map(J::from).unwrap_or(J::Null)
-}
-
 /// The flat attributes of a revision. `container_name` picks the container when the prior
 /// attributes name one; the stack's task has a single container either way.
 fn to_instance(
@@ -285,94 +321,75 @@ fn to_instance(
     let c = container_name
         .and_then(|n| containers.iter().find(|c| c.name() == Some(n)))
         .or_else(|| containers.first());
-    let mut a = Values::from([
-        ("id".to_owned(), J::from(arn)),
-        ("arn".to_owned(), J::from(arn)),
-        ("revision".to_owned(), J::from(td.revision())),
-        ("family".to_owned(), opt(td.family())),
-        ("cpu".to_owned(), opt(td.cpu())),
-        ("memory".to_owned(), opt(td.memory())),
-        (
-            "network_mode".to_owned(),
-            opt(td.network_mode().map(NetworkMode::as_str)),
-        ),
-        (
-            "requires_compatibilities".to_owned(),
-            string_set(
-                td.requires_compatibilities()
-                    .iter()
-                    .map(Compatibility::as_str),
-            ),
-        ),
-        (
-            "execution_role_arn".to_owned(),
-            opt(td.execution_role_arn()),
-        ),
-        ("task_role_arn".to_owned(), opt(td.task_role_arn())),
-        ("tags".to_owned(), ecs_tags_json(tags)),
-    ]);
-    let Some(c) = c else {
-        return Instance::new(arn, a);
-    };
-    let mut put = |k: &str, v: J| {
-        a.insert(k.to_owned(), v);
-    };
-    put("container_name", opt(c.name()));
-    put("image", opt(c.image()));
-    put(
-        "container_port",
-        c.port_mappings()
-            .first()
-            .and_then(PortMapping::container_port)
-            .map(J::from)
-            .unwrap_or(J::Null),
-    );
-    put(
-        "environment",
-        string_map(c.environment().iter().map(|kv| {
-            (
-                kv.name().unwrap_or_default(),
-                kv.value().unwrap_or_default(),
-            )
-        })),
-    );
-    put(
-        "secrets",
-        string_map(c.secrets().iter().map(|s| (s.name(), s.value_from()))),
-    );
-    let mount = c.mount_points().first();
-    put(
-        "mount_path",
-        opt(mount.and_then(MountPoint::container_path)),
-    );
+    let mount = c.and_then(|c| c.mount_points().first());
     let efs = mount
         .and_then(MountPoint::source_volume)
         .and_then(|v| td.volumes().iter().find(|vol| vol.name() == Some(v)))
         .and_then(Volume::efs_volume_configuration);
-    put(
-        "efs_file_system_id",
-        opt(efs.map(EfsVolumeConfiguration::file_system_id)),
-    );
-    put(
-        "transit_encryption",
-        // AWS's default when the volume does not say.
-        J::from(
-            efs.and_then(EfsVolumeConfiguration::transit_encryption)
-                .map(EfsTransitEncryption::as_str)
-                .unwrap_or("DISABLED"),
-        ),
-    );
     let option = |k: &str| {
-        opt(c
-            .log_configuration()
+        c.and_then(ContainerDefinition::log_configuration)
             .and_then(LogConfiguration::options)
             .and_then(|o| o.get(k))
-            .map(String::as_str))
+            .cloned()
     };
-    put("log_group", option(LOG_GROUP));
-    put("log_region", option(LOG_REGION));
-    put("log_stream_prefix", option(LOG_STREAM_PREFIX));
-    Instance::new(arn, a)
+    let owned = |v: Option<&str>| v.map(str::to_owned);
+    let mut attrs = TaskDefinitionArgs {
+        family: owned(td.family()),
+        cpu: owned(td.cpu()),
+        memory: owned(td.memory()),
+        network_mode: owned(td.network_mode().map(NetworkMode::as_str)),
+        requires_compatibilities: set_of(
+            td.requires_compatibilities()
+                .iter()
+                .map(Compatibility::as_str),
+        ),
+        execution_role_arn: owned(td.execution_role_arn()),
+        task_role_arn: owned(td.task_role_arn()),
+        container_name: owned(c.and_then(ContainerDefinition::name)),
+        image: owned(c.and_then(ContainerDefinition::image)),
+        container_port: c
+            .and_then(|c| c.port_mappings().first())
+            .and_then(PortMapping::container_port)
+            .map(i64::from),
+        environment: c
+            .map(|c| {
+                c.environment()
+                    .iter()
+                    .map(|kv| {
+                        (
+                            kv.name().unwrap_or_default().to_owned(),
+                            kv.value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        secrets: c
+            .map(|c| {
+                c.secrets()
+                    .iter()
+                    .map(|s| (s.name().to_owned(), s.value_from().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        efs_file_system_id: owned(efs.map(EfsVolumeConfiguration::file_system_id)),
+        mount_path: owned(mount.and_then(MountPoint::container_path)),
+        // AWS's default when the volume does not say.
+        transit_encryption: efs
+            .and_then(EfsVolumeConfiguration::transit_encryption)
+            .map(EfsTransitEncryption::as_str)
+            .unwrap_or("DISABLED")
+            .to_owned(),
+        log_group: option(LOG_GROUP),
+        log_region: option(LOG_REGION),
+        log_stream_prefix: option(LOG_STREAM_PREFIX),
+        tags: ecs_tags_of(tags),
+    }
+    .to_values();
+    attrs.insert("id".to_owned(), J::from(arn));
+    attrs.insert("arn".to_owned(), J::from(arn));
+    attrs.insert("revision".to_owned(), J::from(td.revision()));
+    Instance::new(arn, attrs)
 }
 
 #[async_trait]
@@ -382,80 +399,7 @@ impl Kind for TaskDefinitionKind {
     }
 
     fn fields(&self) -> &'static [Field] {
-        &[
-            Field {
-                name: "family",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "cpu",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "memory",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "network_mode",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "requires_compatibilities",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "execution_role_arn",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "task_role_arn",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "container_name",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "image",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "container_port",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "environment",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "secrets",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "efs_file_system_id",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "mount_path",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "transit_encryption",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "log_group",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "log_region",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "log_stream_prefix",
-                flags: &[Flag::ForceNew],
-            },
-        ]
+        TaskDefinitionArgs::FIELDS
     }
 
     fn create_before_destroy(&self) -> bool {
@@ -482,24 +426,27 @@ impl Kind for TaskDefinitionKind {
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let compat = desired
-            .get_strs("requires_compatibilities")?
-            .into_iter()
+        let d = TaskDefinitionArgs::from_values(desired)?;
+        let compat = d
+            .requires_compatibilities
+            .iter()
             .map(|c| Compatibility::from(c.as_str()))
             .collect();
         let request = self
             .ecs
             .register_task_definition()
-            .family(desired.get_str("family")?)
-            .cpu(desired.get_str("cpu")?)
-            .memory(desired.get_str("memory")?)
-            .network_mode(NetworkMode::from(desired.get_str("network_mode")?))
+            .family(need("family", &d.family)?)
+            .cpu(need("cpu", &d.cpu)?)
+            .memory(need("memory", &d.memory)?)
+            .network_mode(NetworkMode::from(
+                need("network_mode", &d.network_mode)?.as_str(),
+            ))
             .set_requires_compatibilities(Some(compat))
-            .execution_role_arn(desired.get_str("execution_role_arn")?)
-            .task_role_arn(desired.get_str("task_role_arn")?)
-            .container_definitions(Self::container(desired)?)
-            .volumes(Self::volume(desired)?)
-            .set_tags(ecs_tags(&Tags::from_json(desired.get("tags")).0));
+            .execution_role_arn(need("execution_role_arn", &d.execution_role_arn)?)
+            .task_role_arn(need("task_role_arn", &d.task_role_arn)?)
+            .container_definitions(Self::container(&d)?)
+            .volumes(Self::volume(&d)?)
+            .set_tags(ecs_tags(&d.tags.0));
         // Roles created a moment ago are "not valid" to ECS until IAM has propagated them.
         let out = wait::eventually("ECS task definition", || async {
             request
@@ -537,14 +484,9 @@ impl Kind for TaskDefinitionKind {
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
         // Everything but the tags forces a new revision.
-        if changed.iter().any(|c| c == "tags") {
-            sync_ecs_tags(
-                &self.ecs,
-                &prior.id,
-                prior,
-                &Tags::from_json(desired.get("tags")),
-            )
-            .await?;
+        if TaskDefinitionArgs::<Changed>::from_names(changed).tags {
+            let d = TaskDefinitionArgs::from_values(desired)?;
+            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
         }
         self.read(prior).await?.ok_or_else(|| {
             ResourceError::vanished(
@@ -574,7 +516,7 @@ impl Kind for TaskDefinitionKind {
         let Some(family) = family.or_else(|| family_of(&prior.id).map(str::to_owned)) else {
             return Ok(());
         };
-        let stack = Tags::from_json(prior.attrs.get("tags"));
+        let stack = prior.tags();
         for arn in stack_revisions(&self.ecs, &family, &stack).await? {
             deregister(&self.ecs, &arn).await?;
         }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value as J};
-use stackctl_contract::{Instance, Ref, Resolve, Tags, Val, Values};
+use stackctl_contract::{Ref, Resolve, Tags, Val, Values};
 use stackctl_secrets::{Inputs, ADMIN_CREDENTIALS, DB_CONFIG, DB_PASSWORD};
 use stackctl_testkit::{assert_converged, Moto};
 

@@ -1,24 +1,14 @@
 //! The security module: the four security groups (ALB, ECS, RDS, EFS) and their rules.
-//!
-//! Rules are kept as a sorted list of atomic rules (one protocol, port range and source each),
-//! the form in which AWS's grouped `IpPermissions` can be compared and changed one by one.
 
-use std::collections::{BTreeSet, HashMap};
+mod security_group;
+
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification,
-    UserIdGroupPair,
-};
 use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
-use stackctl_contract::wait::{self, Backoff};
-use stackctl_contract::{
-    aws_error, Absent, Attrs, Field, Flag, Instance, Kind, Prior, Ref, ResourceError, ResourceSpec,
-    Tags, Val, Values, ValuesExt,
-};
+use stackctl_contract::{Kind, Planned, Ref, ResourceSpec, Tags, Val};
+
+pub use security_group::{SecurityGroupArgs, SecurityGroupKind};
 
 pub const ALB: &str = "module.security.aws_security_group.alb";
 pub const ECS: &str = "module.security.aws_security_group.ecs";
@@ -36,17 +26,13 @@ pub struct Inputs {
 
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    vec![Arc::new(SecurityGroupKind {
-        ec2: Client::new(sdk),
-    })]
+    vec![Arc::new(SecurityGroupKind::new(Client::new(sdk)))]
 }
 
 /// The four groups. ALB takes HTTP from anywhere; each next tier takes its port only from the
 /// tier in front of it; RDS and EFS get no egress rule (AWS's default allow-all is removed).
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let kind: Arc<dyn Kind> = Arc::new(SecurityGroupKind {
-        ec2: Client::new(sdk),
-    });
+    let kind: Arc<dyn Kind> = Arc::new(SecurityGroupKind::new(Client::new(sdk)));
     let group = |address: &str,
                  short: &str,
                  description: &str,
@@ -70,18 +56,19 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 J::Array(vec![rule])
             });
             let egress = if egress_all {
-                json!([{ "protocol": "-1", "cidr": "0.0.0.0/0" }])
+                J::Array(vec![allow_all()])
             } else {
                 json!([])
             };
-            Attrs::from([
-                ("name".to_owned(), Val::from(name.clone())),
-                ("description".to_owned(), Val::from(description.clone())),
-                ("vpc_id".to_owned(), Val::from(vpc_id.clone())),
-                ("ingress".to_owned(), ingress),
-                ("egress".to_owned(), Val::from(egress)),
-                ("tags".to_owned(), Val::from(tags.to_json())),
-            ])
+            SecurityGroupArgs::<Planned> {
+                name: name.clone().into(),
+                description: description.clone().into(),
+                vpc_id: vpc_id.clone().into(),
+                ingress,
+                egress: egress.into(),
+                tags: tags.to_json().into(),
+            }
+            .into()
         })
     };
     vec![
@@ -141,426 +128,14 @@ impl Ingress {
     }
 }
 
+/// The egress rule that allows everything, the one AWS gives every new group.
+fn allow_all() -> J {
+    json!({ "protocol": "-1", "cidr": "0.0.0.0/0" })
+}
+
+/// Add `from`'s keys to the rule `into`.
 fn merge(into: &mut J, from: &J) {
     if let (Some(a), Some(b)) = (into.as_object_mut(), from.as_object()) {
         a.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-}
-
-/// `aws_security_group`: a group with inline ingress and egress rules.
-pub struct SecurityGroupKind {
-    ec2: Client,
-}
-
-#[async_trait]
-impl Kind for SecurityGroupKind {
-    fn type_name(&self) -> &'static str {
-        "aws_security_group"
-    }
-
-    fn fields(&self) -> &'static [Field] {
-        &[
-            Field {
-                name: "name",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "description",
-                flags: &[Flag::ForceNew],
-            },
-            Field {
-                name: "vpc_id",
-                flags: &[Flag::ForceNew],
-            },
-        ]
-    }
-
-    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
-        Ok(self.describe(&[prior.id.as_str()]).await?.remove(&prior.id))
-    }
-
-    /// All the groups in one request.
-    async fn read_many(
-        &self,
-        priors: &[Prior<'_>],
-    ) -> Result<Vec<Option<Instance>>, ResourceError> {
-        let ids: Vec<&str> = priors.iter().map(|p| p.instance.id.as_str()).collect();
-        let mut found = self.describe(&ids).await?;
-        Ok(priors
-            .iter()
-            .map(|p| found.remove(&p.instance.id))
-            .collect())
-    }
-
-    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
-        let out = self
-            .ec2
-            .describe_security_groups()
-            .filters(
-                Filter::builder()
-                    .name("group-name")
-                    .values(desired.get_str("name")?)
-                    .build(),
-            )
-            .filters(
-                Filter::builder()
-                    .name("vpc-id")
-                    .values(desired.get_str("vpc_id")?)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeSecurityGroups", e))?;
-        Ok(out.security_groups().first().map(to_instance))
-    }
-
-    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
-        let name = desired.get_str("name")?;
-        let tags = Tags::from_json(desired.get("tags"));
-        let out = self
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(desired.get_str("description")?)
-            .vpc_id(desired.get_str("vpc_id")?)
-            .tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::SecurityGroup)
-                    .set_tags(Some(ec2_tags(&tags.0)))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error("CreateSecurityGroup", e))?;
-        let id = out.group_id().unwrap_or_default().to_owned();
-        // AWS gives every new group an allow-all egress rule; sync_rules removes it where the
-        // desired egress does not include it, so start from what AWS actually made.
-        let created = Instance::new(
-            id.clone(),
-            Values::from([
-                ("ingress".to_owned(), json!([])),
-                (
-                    "egress".to_owned(),
-                    json!([{ "protocol": "-1", "cidr": "0.0.0.0/0" }]),
-                ),
-            ]),
-        );
-        self.sync_rules(&created, desired).await?;
-        self.read_back(&id).await
-    }
-
-    async fn update(
-        &self,
-        prior: &Instance,
-        desired: &Values,
-        changed: &[String],
-    ) -> Result<Instance, ResourceError> {
-        if changed.iter().any(|c| c == "tags") {
-            let have = Tags::from_json(prior.attrs.get("tags"));
-            let (set, remove) = have.delta(&Tags::from_json(desired.get("tags")));
-            if !set.is_empty() {
-                self.ec2
-                    .create_tags()
-                    .resources(&prior.id)
-                    .set_tags(Some(ec2_tags(&set)))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("CreateTags", e))?;
-            }
-            if !remove.is_empty() {
-                let tags = remove
-                    .iter()
-                    .map(|k| Tag::builder().key(k).build())
-                    .collect();
-                self.ec2
-                    .delete_tags()
-                    .resources(&prior.id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("DeleteTags", e))?;
-            }
-        }
-        self.sync_rules(prior, desired).await?;
-        self.read_back(&prior.id).await
-    }
-
-    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
-        // A group stays referenced for a while after the tasks, mount targets or database that
-        // used it are gone (their network interfaces drain): DependencyViolation means wait.
-        wait::delete_when_released_with(
-            &format!("security group {} to be released", prior.id),
-            // A deleted service's task interfaces go 1 to 5 minutes after it.
-            Backoff::expecting(Duration::from_secs(120), Duration::from_secs(900)),
-            &["DependencyViolation"],
-            &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"],
-            || async {
-                self.ec2
-                    .delete_security_group()
-                    .group_id(&prior.id)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("DeleteSecurityGroup", e))
-            },
-        )
-        .await
-    }
-}
-
-impl SecurityGroupKind {
-    /// The groups with these ids that exist. A `group-id` filter, unlike `GroupIds`, does not
-    /// fail the whole request when one of them is gone.
-    async fn describe(&self, ids: &[&str]) -> Result<HashMap<String, Instance>, ResourceError> {
-        let mut found = HashMap::new();
-        if ids.is_empty() {
-            return Ok(found);
-        }
-        let filter = Filter::builder()
-            .name("group-id")
-            .set_values(Some(ids.iter().map(|id| (*id).to_owned()).collect()))
-            .build();
-        let mut pages = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws_error("DescribeSecurityGroups", e))?;
-            for g in page.security_groups() {
-                let inst = to_instance(g);
-                found.insert(inst.id.clone(), inst);
-            }
-        }
-        Ok(found)
-    }
-
-    /// The group as AWS has it now, waiting out EC2's eventual consistency right after a create.
-    async fn read_back(&self, id: &str) -> Result<Instance, ResourceError> {
-        wait::eventually(&format!("security group {id}"), || async {
-            self.read(&Instance::new(id, Values::new()))
-                .await?
-                .ok_or_else(|| {
-                    ResourceError::new(
-                        "DescribeSecurityGroups",
-                        format!("security group {id} vanished right after it was changed"),
-                    )
-                    .retryable()
-                })
-        })
-        .await
-    }
-
-    /// Authorize the rules `desired` has that `prior` lacks and revoke the ones it no longer has.
-    async fn sync_rules(&self, prior: &Instance, desired: &Values) -> Result<(), ResourceError> {
-        for egress in [false, true] {
-            let key = if egress { "egress" } else { "ingress" };
-            let have = rule_set(prior.attrs.get(key));
-            let want = rule_set(desired.get(key));
-            let add: Vec<IpPermission> = want.difference(&have).map(|r| permission(r)).collect();
-            let remove: Vec<IpPermission> = have.difference(&want).map(|r| permission(r)).collect();
-            if !remove.is_empty() {
-                let res = if egress {
-                    self.ec2
-                        .revoke_security_group_egress()
-                        .group_id(&prior.id)
-                        .set_ip_permissions(Some(remove))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| aws_error("RevokeSecurityGroupEgress", e))
-                } else {
-                    self.ec2
-                        .revoke_security_group_ingress()
-                        .group_id(&prior.id)
-                        .set_ip_permissions(Some(remove))
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| aws_error("RevokeSecurityGroupIngress", e))
-                };
-                // A rule already gone is what we wanted: a retried revoke whose first answer
-                // was lost, or a rule removed by hand meanwhile.
-                res.absent_if(&["InvalidPermission.NotFound"])?;
-            }
-            if !add.is_empty() {
-                let res = if egress {
-                    wait::eventually(&format!("security group {}", prior.id), || async {
-                        self.ec2
-                            .authorize_security_group_egress()
-                            .group_id(&prior.id)
-                            .set_ip_permissions(Some(add.clone()))
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| fresh_group(aws_error("AuthorizeSecurityGroupEgress", e)))
-                    })
-                    .await
-                } else {
-                    wait::eventually(&format!("security group {}", prior.id), || async {
-                        self.ec2
-                            .authorize_security_group_ingress()
-                            .group_id(&prior.id)
-                            .set_ip_permissions(Some(add.clone()))
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| fresh_group(aws_error("AuthorizeSecurityGroupIngress", e)))
-                    })
-                    .await
-                };
-                // A rule that already exists (added by hand, or by an interrupted run) is fine.
-                if let Err(e) = res {
-                    if !e.is(&["InvalidPermission.Duplicate"]) {
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// EC2 is eventually consistent: a rule naming a group created a moment ago (or on a group
-/// created a moment ago) can be refused as `InvalidGroup.NotFound` for a few seconds.
-fn fresh_group(e: ResourceError) -> ResourceError {
-    if e.is(&["InvalidGroup.NotFound", "InvalidGroupId.NotFound"]) {
-        e.retryable()
-    } else {
-        e
-    }
-}
-
-/// Rules as canonical JSON strings, so sets compare whatever the key order.
-fn rule_set(v: Option<&J>) -> BTreeSet<String> {
-    v.and_then(J::as_array)
-        .map(|a| a.iter().map(|r| r.to_string()).collect())
-        .unwrap_or_default()
-}
-
-fn permission(rule: &str) -> IpPermission {
-    let r: J = serde_json::from_str(rule).unwrap_or(J::Null);
-    let protocol = r["protocol"].as_str().unwrap_or("-1");
-    let mut p = IpPermission::builder().ip_protocol(protocol);
-    if protocol != "-1" {
-        p = p
-            .from_port(r["from_port"].as_i64().unwrap_or(0) as i32)
-            .to_port(r["to_port"].as_i64().unwrap_or(0) as i32);
-    }
-    if let Some(cidr) = r["cidr"].as_str() {
-        p = p.ip_ranges(IpRange::builder().cidr_ip(cidr).build());
-    }
-    if let Some(g) = r["source_security_group_id"].as_str() {
-        p = p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build());
-    }
-    p.build()
-}
-
-/// Split AWS's grouped permissions into atomic, sorted rules.
-fn atomic_rules(perms: &[IpPermission]) -> J {
-    let mut rules = BTreeSet::new();
-    for p in perms {
-        let protocol = p.ip_protocol().unwrap_or("-1");
-        let base = if protocol == "-1" {
-            json!({ "protocol": "-1" })
-        } else {
-            json!({ "protocol": protocol, "from_port": p.from_port().unwrap_or(0), "to_port": p.to_port().unwrap_or(0) })
-        };
-        for range in p.ip_ranges() {
-            let mut r = base.clone();
-            merge(
-                &mut r,
-                &json!({ "cidr": range.cidr_ip().unwrap_or_default() }),
-            );
-            rules.insert(r.to_string());
-        }
-        for pair in p.user_id_group_pairs() {
-            let mut r = base.clone();
-            merge(
-                &mut r,
-                &json!({ "source_security_group_id": pair.group_id().unwrap_or_default() }),
-            );
-            rules.insert(r.to_string());
-        }
-    }
-    J::Array(
-        rules
-            .iter()
-            .filter_map(|s| serde_json::from_str(s).ok())
-            .collect(),
-    )
-}
-
-fn to_instance(g: &SecurityGroup) -> Instance {
-    let tags = Tags::from_pairs(g.tags().iter().map(|t| {
-        (
-            t.key().unwrap_or_default().to_owned(),
-            t.value().unwrap_or_default().to_owned(),
-        )
-    }));
-    Instance::new(
-        g.group_id().unwrap_or_default(),
-        Values::from([
-            ("id".to_owned(), J::from(g.group_id().unwrap_or_default())),
-            (
-                "arn".to_owned(),
-                J::from(g.security_group_arn().unwrap_or_default()),
-            ),
-            (
-                "name".to_owned(),
-                J::from(g.group_name().unwrap_or_default()),
-            ),
-            (
-                "description".to_owned(),
-                J::from(g.description().unwrap_or_default()),
-            ),
-            ("vpc_id".to_owned(), J::from(g.vpc_id().unwrap_or_default())),
-            ("ingress".to_owned(), atomic_rules(g.ip_permissions())),
-            ("egress".to_owned(), atomic_rules(g.ip_permissions_egress())),
-            ("tags".to_owned(), tags.to_json()),
-        ]),
-    )
-}
-
-fn ec2_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grouped_permissions_split_into_sorted_atomic_rules() {
-        let p = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(80)
-            .to_port(80)
-            .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build();
-        let all = IpPermission::builder()
-            .ip_protocol("-1")
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build();
-        let rules = atomic_rules(&[p, all]);
-        assert_eq!(
-            rules,
-            json!([
-                { "cidr": "0.0.0.0/0", "from_port": 80, "protocol": "tcp", "to_port": 80 },
-                { "cidr": "0.0.0.0/0", "protocol": "-1" },
-                { "cidr": "10.0.0.0/8", "from_port": 80, "protocol": "tcp", "to_port": 80 },
-            ])
-        );
-    }
-
-    #[test]
-    fn rule_round_trips_through_permission() {
-        let rule = json!({ "protocol": "tcp", "from_port": 3306, "to_port": 3306, "source_security_group_id": "sg-1" });
-        let p = permission(&rule.to_string());
-        assert_eq!(atomic_rules(&[p]), json!([rule]));
     }
 }

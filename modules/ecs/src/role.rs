@@ -1,0 +1,248 @@
+//! `aws_iam_role`: the roles the PrestaShop tasks run with (execution and task role).
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::Role;
+use aws_sdk_iam::Client;
+use serde_json::Value as J;
+use stackctl_contract::wait;
+use stackctl_contract::{
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+};
+
+use crate::iam::{document, iam_tags, policy_json, until_visible, NO_SUCH_ENTITY, PROPAGATION};
+
+args! {
+    /// `aws_iam_role`'s arguments.
+    pub struct RoleArgs {
+        [ForceNew] name: String,
+        /// The trust policy: who may assume the role (a JSON document).
+        assume_role_policy: J,
+        tags: Tags,
+    }
+}
+
+/// `aws_iam_role`, identified by its name.
+pub struct RoleKind {
+    iam: Client,
+}
+
+impl RoleKind {
+    pub fn new(iam: Client) -> Self {
+        RoleKind { iam }
+    }
+
+    async fn read_name(&self, name: &str) -> Result<Option<Instance>, ResourceError> {
+        self.iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetRole", e))
+            .absent_if(NO_SUCH_ENTITY)
+            .map(|o| o.and_then(|out| out.role().map(role_instance)))
+    }
+
+    pub(crate) async fn attached_policies(&self, name: &str) -> Result<Vec<String>, ResourceError> {
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("ListAttachedRolePolicies", e))?;
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_owned)),
+            );
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(m)) => marker = Some(m.to_owned()),
+                _ => return Ok(arns),
+            }
+        }
+    }
+
+    async fn inline_policies(&self, name: &str) -> Result<Vec<String>, ResourceError> {
+        let mut names = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .iam
+                .list_role_policies()
+                .role_name(name)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("ListRolePolicies", e))?;
+            names.extend(out.policy_names().iter().cloned());
+            match (out.is_truncated(), out.marker()) {
+                (true, Some(m)) => marker = Some(m.to_owned()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    /// Detach and delete every policy still on the role: IAM refuses to delete a role that has
+    /// any (DeleteConflict), and one attached by hand must not block a destroy.
+    async fn strip_policies(&self, name: &str) -> Result<(), ResourceError> {
+        for arn in self.attached_policies(name).await? {
+            self.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws_error("DetachRolePolicy", e))
+                .absent_if(NO_SUCH_ENTITY)?;
+        }
+        for policy in self.inline_policies(name).await? {
+            self.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .map_err(|e| aws_error("DeleteRolePolicy", e))
+                .absent_if(NO_SUCH_ENTITY)?;
+        }
+        Ok(())
+    }
+}
+
+fn role_instance(role: &Role) -> Instance {
+    let mut attrs = RoleArgs {
+        name: role.role_name().to_owned(),
+        assume_role_policy: role
+            .assume_role_policy_document()
+            .map(policy_json)
+            .unwrap_or(J::Null),
+        tags: Tags::from_pairs(
+            role.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned())),
+        ),
+    }
+    .to_values();
+    attrs.insert("id".to_owned(), J::from(role.role_name()));
+    attrs.insert("arn".to_owned(), J::from(role.arn()));
+    Instance::new(role.role_name(), attrs)
+}
+
+#[async_trait]
+impl Kind for RoleKind {
+    fn type_name(&self) -> &'static str {
+        "aws_iam_role"
+    }
+
+    fn fields(&self) -> &'static [Field] {
+        RoleArgs::FIELDS
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        self.read_name(&prior.id).await
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        self.read_name(&RoleArgs::from_values(desired)?.name).await
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let d = RoleArgs::from_values(desired)?;
+        let name = &d.name;
+        self.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(document("assume_role_policy", &d.assume_role_policy)?)
+            .set_tags(iam_tags(&d.tags)?)
+            .send()
+            .await
+            .map_err(|e| aws_error("CreateRole", e))?;
+        until_visible(&format!("IAM role {name}"), || self.read_name(name)).await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let d = RoleArgs::from_values(desired)?;
+        let changed = RoleArgs::<Changed>::from_names(changed);
+        let name = prior.id.as_str();
+        if changed.assume_role_policy {
+            self.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(document("assume_role_policy", &d.assume_role_policy)?)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
+        }
+        if changed.tags {
+            prior
+                .tags()
+                .sync(
+                    &d.tags,
+                    |set| async move {
+                        self.iam
+                            .tag_role()
+                            .role_name(name)
+                            .set_tags(iam_tags(&Tags(set))?)
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("TagRole", e))
+                    },
+                    |keys| async move {
+                        self.iam
+                            .untag_role()
+                            .role_name(name)
+                            .set_tag_keys(Some(keys))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("UntagRole", e))
+                    },
+                )
+                .await?;
+        }
+        self.read_name(name)
+            .await?
+            .ok_or_else(|| ResourceError::vanished("GetRole", &format!("IAM role {name}")))
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        let name = prior.id.as_str();
+        // A policy attached concurrently (or not yet seen by a list right after a detach) makes
+        // DeleteRole fail with DeleteConflict: strip again and retry for a while.
+        wait::delete_when_released(
+            &format!("IAM role {name} to be deleted"),
+            PROPAGATION,
+            &["DeleteConflict"],
+            NO_SUCH_ENTITY,
+            || async move {
+                if self
+                    .strip_policies(name)
+                    .await
+                    .absent_if(NO_SUCH_ENTITY)?
+                    .is_none()
+                {
+                    // The role itself is already gone.
+                    return Ok(());
+                }
+                self.iam
+                    .delete_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| aws_error("DeleteRole", e))
+            },
+        )
+        .await
+    }
+}

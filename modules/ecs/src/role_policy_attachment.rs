@@ -1,0 +1,150 @@
+//! `aws_iam_role_policy_attachment`: a managed policy attached to a role (AWS's task execution
+//! policy on the execution role).
+
+use async_trait::async_trait;
+use aws_sdk_iam::Client;
+use serde_json::Value as J;
+use stackctl_contract::{
+    args, aws_error, Absent, Args, Field, Instance, Kind, ResourceError, Values,
+};
+
+use crate::iam::{until_visible, NO_SUCH_ENTITY};
+use crate::role::RoleKind;
+
+args! {
+    /// `aws_iam_role_policy_attachment`'s arguments.
+    pub struct RolePolicyAttachmentArgs {
+        /// The role's name.
+        [ForceNew] role: String,
+        [ForceNew] policy_arn: String,
+    }
+}
+
+/// `aws_iam_role_policy_attachment`: a managed policy attached to a role, identified as
+/// `{role}/{policy_arn}` (role names cannot contain `/`).
+pub struct RolePolicyAttachmentKind {
+    iam: Client,
+}
+
+impl RolePolicyAttachmentKind {
+    pub fn new(iam: Client) -> Self {
+        RolePolicyAttachmentKind { iam }
+    }
+
+    async fn find(&self, role: &str, policy_arn: &str) -> Result<Option<Instance>, ResourceError> {
+        RoleKind::new(self.iam.clone())
+            .attached_policies(role)
+            .await
+            .absent_if(NO_SUCH_ENTITY)
+            .map(|o| {
+                o.filter(|arns| arns.iter().any(|a| a == policy_arn))
+                    .map(|_| attachment_instance(role, policy_arn))
+            })
+    }
+}
+
+fn attachment_instance(role: &str, policy_arn: &str) -> Instance {
+    let id = format!("{role}/{policy_arn}");
+    let mut attrs = RolePolicyAttachmentArgs {
+        role: role.to_owned(),
+        policy_arn: policy_arn.to_owned(),
+    }
+    .to_values();
+    attrs.insert("id".to_owned(), J::from(id.as_str()));
+    Instance::new(id, attrs)
+}
+
+/// The role and policy of an attachment: from its attributes, else from its id.
+fn attachment_parts(prior: &Instance) -> Result<(String, String), ResourceError> {
+    if let Ok(a) = RolePolicyAttachmentArgs::from_values(&prior.attrs) {
+        return Ok((a.role, a.policy_arn));
+    }
+    prior
+        .id
+        .split_once('/')
+        .map(|(r, a)| (r.to_owned(), a.to_owned()))
+        .ok_or_else(|| {
+            ResourceError::internal(format!(
+                "policy attachment id `{}` is not role/policy_arn",
+                prior.id
+            ))
+        })
+}
+
+#[async_trait]
+impl Kind for RolePolicyAttachmentKind {
+    fn type_name(&self) -> &'static str {
+        "aws_iam_role_policy_attachment"
+    }
+
+    fn fields(&self) -> &'static [Field] {
+        RolePolicyAttachmentArgs::FIELDS
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        let (role, arn) = attachment_parts(prior)?;
+        self.find(&role, &arn).await
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        let d = RolePolicyAttachmentArgs::from_values(desired)?;
+        self.find(&d.role, &d.policy_arn).await
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let d = RolePolicyAttachmentArgs::from_values(desired)?;
+        let (role, arn) = (&d.role, &d.policy_arn);
+        self.iam
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("AttachRolePolicy", e))?;
+        until_visible(&format!("policy {arn} on role {role}"), || {
+            self.find(role, arn)
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        _desired: &Values,
+        _changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        // Every attribute forces a replacement: there is nothing to change in place.
+        let (role, arn) = attachment_parts(prior)?;
+        Ok(attachment_instance(&role, &arn))
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        let (role, arn) = attachment_parts(prior)?;
+        self.iam
+            .detach_role_policy()
+            .role_name(&role)
+            .policy_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("DetachRolePolicy", e))
+            .absent_if(NO_SUCH_ENTITY)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_splits_back_into_role_and_policy() {
+        let a = Instance::new("r/arn:aws:iam::aws:policy/service-role/X", Values::new());
+        assert_eq!(
+            attachment_parts(&a).unwrap(),
+            (
+                "r".to_owned(),
+                "arn:aws:iam::aws:policy/service-role/X".to_owned()
+            )
+        );
+    }
+}

@@ -1,0 +1,383 @@
+//! `aws_secretsmanager_secret`: a Secrets Manager secret with its current string value.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::Client;
+use serde_json::Value as J;
+use stackctl_contract::wait::{self, Backoff, Poll};
+use stackctl_contract::{
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+};
+
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+args! {
+    /// `aws_secretsmanager_secret`'s arguments.
+    pub struct SecretArgs {
+        [ForceNew] name: String,
+        description: String,
+        /// The current value. The engine stores and shows only its fingerprint, so the kind
+        /// sees either the clear value or the prior fingerprint; null when the secret has no
+        /// current version.
+        [Sensitive] secret_string: Option<String>,
+        tags: Tags,
+    }
+}
+
+/// `aws_secretsmanager_secret`: a secret and its current string value.
+pub struct SecretKind {
+    sm: Client,
+}
+
+impl SecretKind {
+    pub fn new(sm: Client) -> Self {
+        SecretKind { sm }
+    }
+}
+
+#[async_trait]
+impl Kind for SecretKind {
+    fn type_name(&self) -> &'static str {
+        "aws_secretsmanager_secret"
+    }
+
+    fn fields(&self) -> &'static [Field] {
+        SecretArgs::FIELDS
+    }
+
+    async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
+        match self.describe_live(&prior.id).await? {
+            Some(d) => self.instance(&d, Some(prior)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
+        match self
+            .describe_live(&SecretArgs::from_values(desired)?.name)
+            .await?
+        {
+            Some(d) => self.instance(&d, None).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
+        let d = SecretArgs::from_values(desired)?;
+        let name = d.name.as_str();
+        let value = secret_string(&d)?;
+        // A destroy force-deletes, but AWS releases the name asynchronously, and a secret
+        // deleted by hand waits out its recovery window: restore such a secret and reuse it,
+        // and wait for a name that is still being released.
+        let outcome = wait::until(
+            &format!("secret name {name} to be free"),
+            Backoff::standard(Duration::from_secs(180)),
+            || async {
+                let out = self
+                    .sm
+                    .create_secret()
+                    .name(name)
+                    .description(&d.description)
+                    .secret_string(value)
+                    .set_tags(sm_tags(&d.tags.0))
+                    .send()
+                    .await;
+                let e = match out {
+                    Ok(out) => {
+                        return Ok(Poll::Ready(Created::New(
+                            out.arn().unwrap_or(name).to_owned(),
+                            out.version_id().map(str::to_owned),
+                        )))
+                    }
+                    Err(e) => aws_error("CreateSecret", e),
+                };
+                if !name_taken(&e) {
+                    return Err(e);
+                }
+                let Some(existing) = self.describe_any(name).await? else {
+                    return Ok(Poll::Pending("a deleted secret still holds the name".into()));
+                };
+                if existing.deleted_date().is_none() {
+                    return Err(e.with_hint(
+                        "a secret with this name exists but stackctl's state does not know it: delete it (aws secretsmanager delete-secret --force-delete-without-recovery --secret-id NAME) or pick another project_name/environment, then run apply again",
+                    ));
+                }
+                let arn = existing.arn().unwrap_or(name).to_owned();
+                match self.sm.restore_secret().secret_id(&arn).send().await {
+                    Ok(_) => Ok(Poll::Ready(Created::Restored(arn))),
+                    Err(re) => {
+                        let re = aws_error("RestoreSecret", re);
+                        // Force-deleted a moment ago: it cannot come back, the name frees soon.
+                        if re.is(&["InvalidRequestException"]) || re.is(NOT_FOUND) {
+                            Ok(Poll::Pending("a deleted secret still holds the name".into()))
+                        } else {
+                            Err(re)
+                        }
+                    }
+                }
+            },
+        )
+        .await?;
+        match outcome {
+            Created::New(arn, version) => {
+                let put = version.map(|v| known(&v, value));
+                self.read_back(&arn, put.as_ref()).await
+            }
+            Created::Restored(arn) => {
+                tracing::info!(name, "reusing the secret scheduled for deletion");
+                let live = self.read_back(&arn, None).await?;
+                // The name is the one it was restored by: only the other arguments can differ.
+                let changed: Vec<String> = SecretArgs::FIELDS
+                    .iter()
+                    .filter(|f| live.attrs.get(f.name) != desired.get(f.name))
+                    .map(|f| f.name.to_owned())
+                    .collect();
+                self.update(&live, desired, &changed).await
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        prior: &Instance,
+        desired: &Values,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let d = SecretArgs::from_values(desired)?;
+        let changed = SecretArgs::<Changed>::from_names(changed);
+        let id = prior.id.as_str();
+        // The value and version the secret has after this update, so the read-back need not
+        // fetch the value again.
+        let mut current = Some(prior.clone());
+        if changed.secret_string {
+            let value = secret_string(&d)?;
+            let out = self
+                .sm
+                .put_secret_value()
+                .secret_id(id)
+                .secret_string(value)
+                .send()
+                .await
+                .map_err(|e| aws_error("PutSecretValue", e))?;
+            current = out.version_id().map(|v| known(v, value));
+        }
+        if changed.description {
+            self.sm
+                .update_secret()
+                .secret_id(id)
+                .description(&d.description)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateSecret", e))?;
+        }
+        if changed.tags {
+            prior
+                .tags()
+                .sync(
+                    &d.tags,
+                    |set| async move {
+                        self.sm
+                            .tag_resource()
+                            .secret_id(id)
+                            .set_tags(sm_tags(&set))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("TagResource", e))
+                    },
+                    |keys| async move {
+                        self.sm
+                            .untag_resource()
+                            .secret_id(id)
+                            .set_tag_keys(Some(keys))
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|e| aws_error("UntagResource", e))
+                    },
+                )
+                .await?;
+        }
+        self.read_back(id, current.as_ref()).await
+    }
+
+    async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
+        // Without a recovery window, so that applying the stack again can use the same names.
+        self.sm
+            .delete_secret()
+            .secret_id(&prior.id)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteSecret", e))
+            .absent_if(NOT_FOUND)?;
+        Ok(())
+    }
+}
+
+/// The value to write: a spec always has one (a secret without a value only reads back so).
+fn secret_string(d: &SecretArgs) -> Result<&str, ResourceError> {
+    d.secret_string.as_deref().ok_or_else(|| {
+        ResourceError::internal("attribute `secret_string` is missing or not a string")
+    })
+}
+
+/// How `create` got its secret.
+enum Created {
+    /// A new secret: its ARN and the version id of the value it was made with.
+    New(String, Option<String>),
+    /// A secret scheduled for deletion under the same name, brought back.
+    Restored(String),
+}
+
+/// Whether CreateSecret failed because the name is held: by a live secret (ResourceExists) or
+/// by one scheduled for deletion (InvalidRequest, which AWS also uses for unrelated mistakes).
+fn name_taken(e: &ResourceError) -> bool {
+    e.is(&["ResourceExistsException"])
+        || (e.is(&["InvalidRequestException"]) && e.message.to_lowercase().contains("delet"))
+}
+
+impl SecretKind {
+    /// The secret by ARN or name, including one scheduled for deletion; `None` if there is none.
+    async fn describe_any(&self, id: &str) -> Result<Option<DescribeSecretOutput>, ResourceError> {
+        self.sm
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSecret", e))
+            .absent_if(NOT_FOUND)
+    }
+
+    /// The secret unless it is gone or scheduled for deletion (as good as gone for the stack).
+    async fn describe_live(&self, id: &str) -> Result<Option<DescribeSecretOutput>, ResourceError> {
+        Ok(self
+            .describe_any(id)
+            .await?
+            .filter(|d| d.deleted_date().is_none()))
+    }
+
+    /// The secret as the state keeps it. Its value is fetched only when the current version
+    /// is not the one `prior` recorded (set outside stackctl, or never recorded): the value of
+    /// a version never changes, so the recorded fingerprint still stands, and a refresh costs
+    /// one `DescribeSecret` per secret instead of two requests.
+    async fn instance(
+        &self,
+        d: &DescribeSecretOutput,
+        prior: Option<&Instance>,
+    ) -> Result<Option<Instance>, ResourceError> {
+        let arn = d.arn().unwrap_or_default();
+        let current = d.version_ids_to_stages().and_then(|versions| {
+            versions
+                .iter()
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(v, _)| v.clone())
+        });
+        // `prior` may be only what a write told (see `known`), so it is read key by key.
+        let recorded = prior.and_then(|p| {
+            let version = p.attrs.get(VERSION_ID).and_then(J::as_str)?;
+            let value = p.attrs.get("secret_string").and_then(J::as_str)?;
+            Some((version, value))
+        });
+        let (version, value) = match (current, recorded) {
+            (Some(current), Some((version, value))) if current == version => {
+                (Some(current), Some(value.to_owned()))
+            }
+            _ => match self.sm.get_secret_value().secret_id(arn).send().await {
+                Ok(v) => (
+                    v.version_id().map(str::to_owned),
+                    v.secret_string().map(str::to_owned),
+                ),
+                Err(e) => {
+                    let e = aws_error("GetSecretValue", e);
+                    if e.is(NOT_FOUND) {
+                        // A secret without a current version: the value shows as a change.
+                        (None, None)
+                    } else if e.is(&["InvalidRequestException"]) {
+                        // Marked for deletion since the describe.
+                        return Ok(None);
+                    } else {
+                        return Err(e);
+                    }
+                }
+            },
+        };
+        let mut attrs = SecretArgs {
+            name: d.name().unwrap_or_default().to_owned(),
+            description: d.description().unwrap_or_default().to_owned(),
+            secret_string: value,
+            tags: Tags::from_sdk(d.tags().iter().map(|t| (t.key(), t.value()))),
+        }
+        .to_values();
+        attrs.insert("id".to_owned(), J::from(arn));
+        attrs.insert("arn".to_owned(), J::from(arn));
+        attrs.insert(VERSION_ID.to_owned(), version.map_or(J::Null, J::from));
+        Ok(Some(Instance::new(arn, attrs)))
+    }
+
+    /// The secret right after a change; `current`: its version and value, when the change
+    /// told them, so that only `DescribeSecret` is needed.
+    async fn read_back(
+        &self,
+        id: &str,
+        current: Option<&Instance>,
+    ) -> Result<Instance, ResourceError> {
+        let live = match self.describe_live(id).await? {
+            Some(d) => self.instance(&d, current).await?,
+            None => None,
+        };
+        live.ok_or_else(|| ResourceError::vanished("DescribeSecret", &format!("secret {id}")))
+    }
+}
+
+/// The computed attribute holding the id of the secret's current version.
+const VERSION_ID: &str = "version_id";
+
+/// What a secret holds after a write that AWS answered with version `version`: the value
+/// written (the engine fingerprints it before it is stored).
+fn known(version: &str, value: &str) -> Instance {
+    Instance::new(
+        "",
+        Values::from([
+            (VERSION_ID.to_owned(), J::from(version)),
+            ("secret_string".to_owned(), J::from(value)),
+        ]),
+    )
+}
+
+/// Tags for a request; `None` when there are none.
+fn sm_tags(tags: &BTreeMap<String, String>) -> Option<Vec<Tag>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(
+        tags.iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deletion_conflicts_count_as_a_taken_name() {
+        let scheduled = ResourceError::new(
+            "CreateSecret",
+            "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        )
+        .with_code("InvalidRequestException");
+        assert!(name_taken(&scheduled));
+        let other =
+            ResourceError::new("CreateSecret", "bad KMS key").with_code("InvalidRequestException");
+        assert!(!name_taken(&other));
+        assert!(name_taken(
+            &ResourceError::new("CreateSecret", "exists").with_code("ResourceExistsException")
+        ));
+    }
+}
