@@ -94,6 +94,16 @@ pub fn field<T: DeserializeOwned>(values: &Values, name: &str) -> Result<T, Reso
     })
 }
 
+/// An optional argument (one a read-back may lack) that a create or update needs: missing, it
+/// is a bug in the module's spec, reported with the attribute's name.
+pub fn required<'a, T>(name: &str, v: &'a Option<T>) -> Result<&'a T, ResourceError> {
+    v.as_ref().ok_or_else(|| {
+        ResourceError::internal(format!(
+            "attribute `{name}` is missing or not what it should be"
+        ))
+    })
+}
+
 /// One field of [`Args::to_values`]. Every argument type is plain data (strings, numbers,
 /// lists, maps), which always serializes.
 pub fn value<T: Serialize>(v: &T) -> J {

@@ -140,10 +140,20 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
+    J::from(sorted_set(items))
+}
+
+/// The same as a typed argument: a sorted, de-duplicated list, so that the order AWS happens
+/// to answer in never shows as a change.
+pub fn sorted_set<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
     let mut v: Vec<String> = items.into_iter().map(Into::into).collect();
     v.sort();
     v.dedup();
-    J::from(v)
+    v
 }
 
 /// A JSON object of strings from key/value pairs (serde_json's map is sorted by key).

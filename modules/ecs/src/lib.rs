@@ -393,29 +393,6 @@ async fn sync_ecs_tags(
         .await
 }
 
-/// An argument a create or update needs but a read-back may report as null (so its type is an
-/// `Option`): missing in desired values is a bug in the module, reported as an error.
-fn need<'a, T>(key: &str, v: &'a Option<T>) -> Result<&'a T, ResourceError> {
-    v.as_ref().ok_or_else(|| {
-        ResourceError::internal(format!(
-            "attribute `{key}` is missing or not what it should be"
-        ))
-    })
-}
-
-/// A sorted, de-duplicated list of strings: the canonical form of an id set (the typed form of
-/// [`string_set`]), so that the order AWS happens to answer in never shows as a change.
-fn set_of<I, S>(items: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    let mut v: Vec<String> = items.into_iter().map(Into::into).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 /// Marks as retryable the answers ECS gives while IAM has not propagated a role created a
 /// moment ago, or a listener has not reached ECS yet: the same call succeeds seconds later
 /// (Terraform's AWS provider retries the same messages).

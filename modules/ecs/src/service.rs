@@ -16,7 +16,9 @@ use stackctl_contract::{
 };
 
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
-use crate::{ecs_tags, ecs_tags_of, need, set_of, sync_ecs_tags};
+use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+use stackctl_contract::args::required;
+use stackctl_contract::value::sorted_set;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
@@ -203,7 +205,7 @@ fn network(d: &ServiceArgs) -> Result<NetworkConfiguration, ResourceError> {
 
 fn grace_period(d: &ServiceArgs) -> Result<i32, ResourceError> {
     const KEY: &str = "health_check_grace_period_seconds";
-    to_i32(KEY, *need(KEY, &d.health_check_grace_period_seconds)?)
+    to_i32(KEY, *required(KEY, &d.health_check_grace_period_seconds)?)
 }
 
 fn load_balancer(d: &ServiceArgs) -> Result<Option<LoadBalancer>, ResourceError> {
@@ -257,8 +259,8 @@ fn to_instance(s: &Service) -> Instance {
         task_definition: s.task_definition().unwrap_or_default().to_owned(),
         desired_count: s.desired_count().into(),
         launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
-        subnets: set_of(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()),
-        security_groups: set_of(
+        subnets: sorted_set(vpc.map(|v| v.subnets().to_vec()).unwrap_or_default()),
+        security_groups: sorted_set(
             vpc.map(|v| v.security_groups().to_vec())
                 .unwrap_or_default(),
         ),
@@ -313,7 +315,7 @@ impl Kind for ServiceKind {
             .task_definition(&d.task_definition)
             .desired_count(to_i32("desired_count", d.desired_count)?)
             .launch_type(LaunchType::from(
-                need("launch_type", &d.launch_type)?.as_str(),
+                required("launch_type", &d.launch_type)?.as_str(),
             ))
             .network_configuration(network(&d)?)
             .set_load_balancers(load_balancer(&d)?.map(|lb| vec![lb]))

@@ -24,7 +24,9 @@ use stackctl_contract::{
     Values,
 };
 
-use crate::{ecs_tags, ecs_tags_of, need, set_of, sync_ecs_tags};
+use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+use stackctl_contract::args::required;
+use stackctl_contract::value::sorted_set;
 
 /// The task's volume name, only used to tie the mount point to the EFS volume.
 const VOLUME: &str = "efs";
@@ -80,7 +82,7 @@ impl TaskDefinitionKind {
     /// Only the newest few are looked at: a duplicate is always among the latest registered.
     async fn matching(&self, desired: &Values) -> Result<Vec<Instance>, ResourceError> {
         let d = TaskDefinitionArgs::from_values(desired)?;
-        let family = need("family", &d.family)?.as_str();
+        let family = required("family", &d.family)?.as_str();
         let container = d.container_name.as_deref();
         let out = self
             .ecs
@@ -115,7 +117,7 @@ impl TaskDefinitionKind {
     fn container(d: &TaskDefinitionArgs) -> Result<ContainerDefinition, ResourceError> {
         let port = to_i32(
             "container_port",
-            *need("container_port", &d.container_port)?,
+            *required("container_port", &d.container_port)?,
         )?;
         let environment = d
             .environment
@@ -135,17 +137,17 @@ impl TaskDefinitionKind {
             .collect::<Result<Vec<_>, _>>()?;
         let logs = LogConfiguration::builder()
             .log_driver(LogDriver::Awslogs)
-            .options(LOG_GROUP, need("log_group", &d.log_group)?)
-            .options(LOG_REGION, need("log_region", &d.log_region)?)
+            .options(LOG_GROUP, required("log_group", &d.log_group)?)
+            .options(LOG_REGION, required("log_region", &d.log_region)?)
             .options(
                 LOG_STREAM_PREFIX,
-                need("log_stream_prefix", &d.log_stream_prefix)?,
+                required("log_stream_prefix", &d.log_stream_prefix)?,
             )
             .build()
             .map_err(|e| ResourceError::internal(format!("task log configuration: {e}")))?;
         Ok(ContainerDefinition::builder()
-            .name(need("container_name", &d.container_name)?)
-            .image(need("image", &d.image)?)
+            .name(required("container_name", &d.container_name)?)
+            .image(required("image", &d.image)?)
             .essential(true)
             .port_mappings(
                 PortMapping::builder()
@@ -159,7 +161,7 @@ impl TaskDefinitionKind {
             .mount_points(
                 MountPoint::builder()
                     .source_volume(VOLUME)
-                    .container_path(need("mount_path", &d.mount_path)?)
+                    .container_path(required("mount_path", &d.mount_path)?)
                     .build(),
             )
             .log_configuration(logs)
@@ -168,7 +170,7 @@ impl TaskDefinitionKind {
 
     fn volume(d: &TaskDefinitionArgs) -> Result<Volume, ResourceError> {
         let efs = EfsVolumeConfiguration::builder()
-            .file_system_id(need("efs_file_system_id", &d.efs_file_system_id)?)
+            .file_system_id(required("efs_file_system_id", &d.efs_file_system_id)?)
             .transit_encryption(EfsTransitEncryption::from(d.transit_encryption.as_str()))
             .build()
             .map_err(|e| ResourceError::internal(format!("task EFS volume: {e}")))?;
@@ -338,7 +340,7 @@ fn to_instance(
         cpu: owned(td.cpu()),
         memory: owned(td.memory()),
         network_mode: owned(td.network_mode().map(NetworkMode::as_str)),
-        requires_compatibilities: set_of(
+        requires_compatibilities: sorted_set(
             td.requires_compatibilities()
                 .iter()
                 .map(Compatibility::as_str),
@@ -435,15 +437,15 @@ impl Kind for TaskDefinitionKind {
         let request = self
             .ecs
             .register_task_definition()
-            .family(need("family", &d.family)?)
-            .cpu(need("cpu", &d.cpu)?)
-            .memory(need("memory", &d.memory)?)
+            .family(required("family", &d.family)?)
+            .cpu(required("cpu", &d.cpu)?)
+            .memory(required("memory", &d.memory)?)
             .network_mode(NetworkMode::from(
-                need("network_mode", &d.network_mode)?.as_str(),
+                required("network_mode", &d.network_mode)?.as_str(),
             ))
             .set_requires_compatibilities(Some(compat))
-            .execution_role_arn(need("execution_role_arn", &d.execution_role_arn)?)
-            .task_role_arn(need("task_role_arn", &d.task_role_arn)?)
+            .execution_role_arn(required("execution_role_arn", &d.execution_role_arn)?)
+            .task_role_arn(required("task_role_arn", &d.task_role_arn)?)
             .container_definitions(Self::container(&d)?)
             .volumes(Self::volume(&d)?)
             .set_tags(ecs_tags(&d.tags.0));

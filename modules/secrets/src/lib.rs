@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use aws_sdk_secretsmanager::Client;
 use serde_json::{json, Value as J};
-use stackctl_contract::{Kind, Planned, Ref, Resolve, ResourceSpec, Tags, Val};
+use stackctl_contract::{Kind, Planned, Ref, ResourceSpec, Tags, Val, ValueFn};
 
 pub use secret::{SecretArgs, SecretKind};
 
@@ -40,7 +40,6 @@ pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
 }
 
 /// How a secret's value follows from the other resources.
-type ValueFn = dyn Fn(&dyn Resolve) -> Val + Send + Sync;
 
 /// The database password, the shop administrator's credentials, and the database connection
 /// settings (known only once the database exists).

@@ -221,9 +221,7 @@ impl Kind for SecretKind {
 
 /// The value to write: a spec always has one (a secret without a value only reads back so).
 fn secret_string(d: &SecretArgs) -> Result<&str, ResourceError> {
-    d.secret_string.as_deref().ok_or_else(|| {
-        ResourceError::internal("attribute `secret_string` is missing or not a string")
-    })
+    stackctl_contract::args::required("secret_string", &d.secret_string).map(String::as_str)
 }
 
 /// How `create` got its secret.
