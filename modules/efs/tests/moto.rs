@@ -2,7 +2,7 @@
 //! delete.
 
 use serde_json::json;
-use stackctl_contract::{Instance, Kind, Prior, Values};
+use stackctl_contract::{Kind, Prior, Values};
 use stackctl_testkit::{assert_converged, Moto};
 
 async fn security_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {
@@ -52,7 +52,11 @@ async fn file_system_and_mount_targets_against_moto() {
         fs.attrs["dns_name"],
         json!(format!("{}.efs.eu-west-3.amazonaws.com", fs.id))
     );
-    assert_converged("file system", &fs_desired, &fs_kind.read(&fs).await.unwrap().unwrap());
+    assert_converged(
+        "file system",
+        &fs_desired,
+        &fs_kind.read(&fs).await.unwrap().unwrap(),
+    );
     assert_eq!(fs_kind.adopt(&fs_desired).await.unwrap().unwrap().id, fs.id);
 
     let mut mts = Vec::new();
@@ -70,7 +74,11 @@ async fn file_system_and_mount_targets_against_moto() {
             json!(subnet.availability_zone)
         );
         assert!(mt.attrs["ip_address"].is_string());
-        assert_converged("mount target", &desired, &mt_kind.read(&mt).await.unwrap().unwrap());
+        assert_converged(
+            "mount target",
+            &desired,
+            &mt_kind.read(&mt).await.unwrap().unwrap(),
+        );
         assert_eq!(mt_kind.adopt(&desired).await.unwrap().unwrap().id, mt.id);
         mts.push((desired, mt));
     }
@@ -102,7 +110,11 @@ async fn file_system_and_mount_targets_against_moto() {
         .await
         .unwrap();
     assert_converged("mount target", desired, &updated);
-    assert_converged("mount target", desired, &mt_kind.read(&updated).await.unwrap().unwrap());
+    assert_converged(
+        "mount target",
+        desired,
+        &mt_kind.read(&updated).await.unwrap().unwrap(),
+    );
 
     // A refresh reads the mount targets together (one DescribeMountTargets by file system,
     // one DescribeNetworkInterfaces for the groups): the same as reading each one.

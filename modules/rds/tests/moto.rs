@@ -2,7 +2,7 @@
 //! delete with a final snapshot.
 
 use serde_json::json;
-use stackctl_contract::{Instance, Values};
+use stackctl_contract::Values;
 use stackctl_testkit::{assert_converged, Moto};
 
 #[tokio::test]
@@ -44,7 +44,8 @@ async fn subnet_group_and_instance_against_moto() {
     assert_eq!(group.id, "t-db-subnet-group");
     assert_converged("DB subnet group", &group_desired, &group);
     assert!(group.attrs["arn"].as_str().unwrap().contains(":subgrp:"));
-    assert_converged("DB subnet group", 
+    assert_converged(
+        "DB subnet group",
         &group_desired,
         &group_kind.read(&group).await.unwrap().unwrap(),
     );
@@ -133,7 +134,11 @@ async fn subnet_group_and_instance_against_moto() {
     ];
     let db = db_kind.update(&db, &desired, &changed).await.unwrap();
     assert_converged("DB instance", &desired, &db);
-    assert_converged("DB instance", &desired, &db_kind.read(&db).await.unwrap().unwrap());
+    assert_converged(
+        "DB instance",
+        &desired,
+        &db_kind.read(&db).await.unwrap().unwrap(),
+    );
 
     // Delete keeps a final snapshot named after final_snapshot_identifier plus a timestamp.
     db_kind.delete(&db).await.unwrap();
