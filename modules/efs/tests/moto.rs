@@ -2,7 +2,7 @@
 //! delete.
 
 use serde_json::json;
-use stackctl_contract::{Instance, Kind, Prior, Values};
+use stackctl_contract::{Kind, Prior, Values};
 use stackctl_testkit::{assert_converged, Moto};
 
 async fn security_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {

@@ -2,7 +2,7 @@
 //! delete with a final snapshot.
 
 use serde_json::json;
-use stackctl_contract::{Instance, Values};
+use stackctl_contract::Values;
 use stackctl_testkit::{assert_converged, Moto};
 
 #[tokio::test]
