@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_efs::types::{FileSystemDescription, PerformanceMode, Tag, ThroughputMode};
 use aws_sdk_efs::Client;
 use serde_json::Value as J;
+use stackctl_contract::args::required;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
     args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
@@ -142,7 +143,9 @@ impl Kind for FileSystemKind {
             .creation_token(token)
             .encrypted(d.encrypted)
             .performance_mode(PerformanceMode::from(d.performance_mode.as_str()))
-            .throughput_mode(ThroughputMode::from(throughput_mode(&d)?))
+            .throughput_mode(ThroughputMode::from(
+                required("throughput_mode", &d.throughput_mode)?.as_str(),
+            ))
             .set_tags(Some(efs_tags(&d.tags.0)?))
             .send()
             .await;
@@ -176,7 +179,9 @@ impl Kind for FileSystemKind {
             self.efs
                 .update_file_system()
                 .file_system_id(&prior.id)
-                .throughput_mode(ThroughputMode::from(throughput_mode(&d)?))
+                .throughput_mode(ThroughputMode::from(
+                    required("throughput_mode", &d.throughput_mode)?.as_str(),
+                ))
                 .send()
                 .await
                 .map_err(|e| aws_error("UpdateFileSystem", e))?;
@@ -274,13 +279,6 @@ fn fs_instance(fs: &FileSystemDescription) -> Instance {
         }
     }
     Instance::new(id, attrs)
-}
-
-/// The throughput mode to ask for: null only in a read-back.
-fn throughput_mode(d: &FileSystemArgs) -> Result<&str, ResourceError> {
-    d.throughput_mode.as_deref().ok_or_else(|| {
-        ResourceError::internal("attribute `throughput_mode` is missing or not a string")
-    })
 }
 
 /// EFS's DNS name, `fs-123.efs.eu-west-3.amazonaws.com`, from the region and partition in the

@@ -11,6 +11,7 @@ use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_rds::types::DbInstance;
 use aws_sdk_rds::Client;
 use serde_json::Value as J;
+use stackctl_contract::args::required;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
@@ -625,14 +626,6 @@ fn modify_request(
             .allow_major_version_upgrade(major);
     }
     Ok(Some(modify))
-}
-
-/// A string argument that may be null in a read-back but is required to create or change the
-/// resource: missing is a bug in the module, reported as `ValuesExt::get_str` does.
-fn required<'a>(key: &str, v: &'a Option<String>) -> Result<&'a str, ResourceError> {
-    v.as_deref().ok_or_else(|| {
-        ResourceError::internal(format!("attribute `{key}` is missing or not a string"))
-    })
 }
 
 /// Why the plan refuses a storage change AWS would refuse halfway through the apply. Each
