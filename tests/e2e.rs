@@ -4,7 +4,7 @@ mod common;
 
 use common::{assert_no_secrets, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
-use stackctl_testkit::{Event, FaultProxy, Faults};
+use stackctl_testkit::{Event, FaultProxy, Faults, STACK_RESOURCES};
 
 /// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
 const ADDRESSES: &[&str] = &[
@@ -48,8 +48,9 @@ fn plan_on_an_empty_account_creates_everything() {
         );
     }
     assert!(
-        plan.stdout
-            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        plan.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         plan.stdout
     );
@@ -107,7 +108,12 @@ fn endpoint_url_flag_overrides_the_environment() {
         .env("AWS_ENDPOINT_URL", &format!("http://{dead}"))
         .run();
     plan.success();
-    assert!(plan.stdout.contains("Plan: 24 to add"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]
@@ -130,9 +136,9 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     apply.success();
     assert!(
-        apply
-            .stdout
-            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+        apply.stdout.contains(&format!(
+            "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+        )),
         "{}",
         apply.stdout
     );
@@ -648,7 +654,8 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
 
     // The state: format version, serial, lineage; no password anywhere stackctl wrote or said.
     assert_eq!(state["format_version"], 1);
-    assert!(state["serial"].as_u64().unwrap() >= 24);
+    // At least one save per resource recorded.
+    assert!(state["serial"].as_u64().unwrap() >= STACK_RESOURCES as u64);
     assert_eq!(state["lineage"].as_str().unwrap().len(), 36);
     assert_no_secrets(&stack);
 }
@@ -937,9 +944,9 @@ async fn destroy_removes_everything() {
         .run();
     destroy.success();
     assert!(
-        destroy
-            .stdout
-            .contains("Destroy complete! Resources: 24 destroyed."),
+        destroy.stdout.contains(&format!(
+            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        )),
         "{}",
         destroy.stdout
     );
@@ -966,9 +973,9 @@ async fn destroy_removes_everything() {
     let again = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(again.code, 2);
     assert!(
-        again
-            .stdout
-            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        again.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         again.stdout
     );
@@ -990,6 +997,9 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
 
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     assert_eq!(apply.code, 1, "{apply:?}");
+    // The secret fails; the two that need it (task definition, service) never start.
+    let (failed, not_started) = (1, 2);
+    let done = STACK_RESOURCES - failed - not_started;
     // The error names the resource, AWS's code, and what to do.
     assert!(
         apply
@@ -1007,7 +1017,9 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     );
     assert!(apply.stderr.contains("hint:"), "{}", apply.stderr);
     assert!(
-        apply.stderr.contains("21 done, 1 failed, 2 not started"),
+        apply.stderr.contains(&format!(
+            "{done} done, {failed} failed, {not_started} not started"
+        )),
         "{}",
         apply.stderr
     );
@@ -1026,7 +1038,7 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     let resources = state["resources"].as_object().unwrap();
     assert_eq!(
         resources.len(),
-        21,
+        done,
         "{:?}",
         resources.keys().collect::<Vec<_>>()
     );
@@ -1068,9 +1080,10 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     let again = stack.cmd("apply").arg("-auto-approve").run();
     again.success();
     assert!(
-        again
-            .stdout
-            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        again.stdout.contains(&format!(
+            "Apply complete! Resources: {} added, 0 changed, 0 destroyed.",
+            failed + not_started
+        )),
         "{}",
         again.stdout
     );
@@ -1129,8 +1142,9 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
     // Adopted as they are: AWS reports everything the configuration sets (the service's
     // health-check grace period is answered by the test kit's layer where moto drops it).
     assert!(
-        plan.stdout
-            .contains("Plan: 24 to adopt, 0 to add, 0 to change, 0 to destroy."),
+        plan.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to adopt, 0 to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         plan.stdout
     );
@@ -1140,14 +1154,14 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
     apply.success();
     assert_eq!(
         apply.stdout.matches(": Adoption complete").count(),
-        24,
+        STACK_RESOURCES,
         "{}",
         apply.stdout
     );
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 24 adopted, 0 added, 0 changed, 0 destroyed."),
+            .contains(&format!("Apply complete! Resources: {STACK_RESOURCES} adopted, 0 added, 0 changed, 0 destroyed.")),
         "{}",
         apply.stdout
     );
@@ -1156,7 +1170,10 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
         before,
         "adoption changed the account"
     );
-    assert_eq!(stack.state()["resources"].as_object().unwrap().len(), 24);
+    assert_eq!(
+        stack.state()["resources"].as_object().unwrap().len(),
+        STACK_RESOURCES
+    );
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
     // Outputs are back too.
     assert!(stack

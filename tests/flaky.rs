@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::account::{self, Snapshot};
 use common::{Cmd, Run, Stack};
 use stackctl_testkit::proxy::Outcome;
-use stackctl_testkit::{FaultProxy, Faults, Stats};
+use stackctl_testkit::{FaultProxy, Faults, Stats, STACK_RESOURCES};
 
 /// The share of requests the proxy fails.
 const FAILURE_RATE: f64 = 0.2;
@@ -113,9 +113,9 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
 
     let (apply, _) = run_flaky(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
     assert!(
-        apply
-            .stdout
-            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+        apply.stdout.contains(&format!(
+            "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+        )),
         "{}",
         apply.stdout
     );
@@ -136,9 +136,9 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
         0,
     );
     assert!(
-        destroy
-            .stdout
-            .contains("Destroy complete! Resources: 24 destroyed."),
+        destroy.stdout.contains(&format!(
+            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        )),
         "{}",
         destroy.stdout
     );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::account::{self, Snapshot};
 use common::{Run, Stack};
-use stackctl_testkit::{Fault, FaultProxy, Faults};
+use stackctl_testkit::{Fault, FaultProxy, Faults, STACK_RESOURCES};
 
 /// The account listing split in two: the lines that name `environment`'s resources (every
 /// name carries it), and the rest.
@@ -27,6 +27,12 @@ fn split_env(snap: &Snapshot, environment: &str) -> (Snapshot, Snapshot) {
 fn of_env(snap: &Snapshot, environment: &str) -> Snapshot {
     split_env(snap, environment).0
 }
+
+/// The lines one environment's stack makes in the account listing: its resources, less the
+/// role policy and attachment (listed on their role's line): 4 groups, load balancer,
+/// listener, target group, file system, 3 mount targets, database, subnet group, 3 secrets, log
+/// group, 2 roles, cluster, service, revision.
+const LISTED_PER_ENVIRONMENT: usize = STACK_RESOURCES - 2;
 
 fn total(snap: &Snapshot) -> usize {
     snap.values().map(Vec::len).sum()
@@ -55,8 +61,9 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
         let run = stack.cmd_for("apply", env).arg("-auto-approve").run();
         run.success();
         assert!(
-            run.stdout
-                .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+            run.stdout.contains(&format!(
+                "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+            )),
             "{env}: {}",
             run.stdout
         );
@@ -73,10 +80,7 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
     let before = account::snapshot(&sdk).await;
     for env in ["dev", "staging", "prod"] {
         let mine = of_env(&before, env);
-        // 4 groups, load balancer, listener, target group, file system, 3 mount targets,
-        // database, subnet group, 3 secrets, log group, 2 roles (with their policies),
-        // cluster, service, revision.
-        assert_eq!(total(&mine), 22, "{env}: {mine:#?}");
+        assert_eq!(total(&mine), LISTED_PER_ENVIRONMENT, "{env}: {mine:#?}");
     }
 
     let blind = stack.bare(&["destroy", "-auto-approve"]).run();
@@ -274,7 +278,7 @@ async fn a_state_is_bound_to_its_account_and_region() {
         serde_json::json!({ "account_id": "123456789012", "partition": "aws", "region": "eu-west-3" })
     );
     let applied = account::snapshot(&sdk).await;
-    assert_eq!(total(&of_env(&applied, "dev")), 22);
+    assert_eq!(total(&of_env(&applied, "dev")), LISTED_PER_ENVIRONMENT);
 
     // Nor does a profile's region: the plan reads the same eu-west-3 stack and finds no change.
     let config = stack.dir.path().join("aws-config");
@@ -351,9 +355,9 @@ async fn a_state_is_bound_to_its_account_and_region() {
         .run();
     destroy.success();
     assert!(
-        destroy
-            .stdout
-            .contains("Destroy complete! Resources: 24 destroyed."),
+        destroy.stdout.contains(&format!(
+            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        )),
         "{}",
         destroy.stdout
     );

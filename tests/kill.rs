@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::account::{self, Snapshot};
 use common::Stack;
-use stackctl_testkit::{FaultProxy, Faults};
+use stackctl_testkit::{FaultProxy, Faults, STACK_RESOURCES};
 
-/// The stack's 24 resources: one AWS operation each to create, one to delete.
-const OPERATIONS: usize = 24;
+/// One AWS operation per resource to create it, one to delete it.
+const OPERATIONS: usize = STACK_RESOURCES;
 
 /// Run apply (or destroy) to completion and check the account matches `want`.
 async fn finish_and_compare(stack: &Stack, command: &str, want: &Snapshot, point: &str) {
@@ -188,7 +188,10 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
         "{stderr}"
     );
     let at_interrupt = recorded(&stack);
-    assert!((3..24).contains(&at_interrupt), "{at_interrupt} recorded");
+    assert!(
+        (3..STACK_RESOURCES).contains(&at_interrupt),
+        "{at_interrupt} recorded"
+    );
 
     // Nothing was created behind the state's back: a plan adopts nothing and adds the rest.
     let plan = stack.cmd("plan").run();
@@ -196,7 +199,7 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     assert!(
         plan.stdout.contains(&format!(
             "Plan: {} to add, 0 to change, 0 to destroy.",
-            24 - at_interrupt
+            STACK_RESOURCES - at_interrupt
         )),
         "{}",
         plan.stdout
@@ -205,8 +208,8 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     stack.cmd("apply").arg("-auto-approve").run().success();
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
     eprintln!(
-        "Ctrl-C: {at_interrupt} of 24 resources recorded at the interrupt; the re-run added {}",
-        24 - at_interrupt
+        "Ctrl-C: {at_interrupt} of {STACK_RESOURCES} resources recorded at the interrupt; the re-run added {}",
+        STACK_RESOURCES - at_interrupt
     );
 }
 

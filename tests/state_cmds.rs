@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{assert_no_secrets, Stack};
+use stackctl_testkit::STACK_RESOURCES;
 
 const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 const DB: &str = "module.rds.aws_db_instance.main";
@@ -51,7 +52,7 @@ async fn state_list_show_and_rm_after_an_apply() {
     let list = stack.bare(&["state", "list"]).run();
     list.success();
     let addresses: Vec<&str> = list.stdout.lines().collect();
-    assert_eq!(addresses.len(), 24, "{}", list.stdout);
+    assert_eq!(addresses.len(), STACK_RESOURCES, "{}", list.stdout);
     assert!(addresses.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
     assert!(addresses.contains(&SERVICE) && addresses.contains(&DB));
     assert!(addresses.contains(&"module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]"));
@@ -128,7 +129,10 @@ async fn state_list_show_and_rm_after_an_apply() {
     );
     let state = stack.state();
     assert!(state["resources"].get(SERVICE).is_none());
-    assert_eq!(state["resources"].as_object().unwrap().len(), 23);
+    assert_eq!(
+        state["resources"].as_object().unwrap().len(),
+        STACK_RESOURCES - 1
+    );
     assert_eq!(state["serial"].as_u64().unwrap(), serial + 1);
     let backup = stack
         .dir
@@ -272,7 +276,9 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     waited.success();
     assert!(start.elapsed() >= Duration::from_millis(900));
     assert!(
-        waited.stdout.contains("Plan: 24 to add"),
+        waited
+            .stdout
+            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
         "{}",
         waited.stdout
     );
