@@ -128,21 +128,23 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
     );
 }
 
-/// Resources that have this stack's names but not its tags (someone else's, or made by hand):
-/// the plan says so, apply refuses each one naming it, records none of them, and changes
-/// none of them; a later destroy leaves them too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
-    let stack = Stack::new();
-    let sdk = stack.sdk().await;
-    // The three creates that can hand back an existing resource or collide by name.
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
+/// The three kinds whose create can hand back an existing resource or collide by name.
+const COLLIDING: [&str; 3] = [
+    "module.ecs.aws_ecs_cluster.main",
+    "module.efs.aws_efs_file_system.main",
+    "module.rds.aws_db_subnet_group.main",
+];
+
+/// Someone else's cluster, file system and DB subnet group with this stack's names and no
+/// tags: the file system's id, and the account as they leave it.
+async fn same_named_resources_without_tags(sdk: &aws_types::SdkConfig) -> (String, Snapshot) {
+    let ecs = aws_sdk_ecs::Client::new(sdk);
     ecs.create_cluster()
         .cluster_name("prestashop-dev-cluster")
         .send()
         .await
         .unwrap();
-    let efs = aws_sdk_efs::Client::new(&sdk);
+    let efs = aws_sdk_efs::Client::new(sdk);
     let theirs_fs = efs
         .create_file_system()
         .creation_token("prestashop-dev-efs")
@@ -151,7 +153,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .unwrap()
         .file_system_id()
         .to_owned();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let subnets: Vec<String> = ec2
         .describe_subnets()
         .send()
@@ -162,7 +164,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .filter(|s| s.default_for_az() == Some(true))
         .filter_map(|s| s.subnet_id().map(str::to_owned))
         .collect();
-    let rds = aws_sdk_rds::Client::new(&sdk);
+    let rds = aws_sdk_rds::Client::new(sdk);
     rds.create_db_subnet_group()
         .db_subnet_group_name("prestashop-dev-db-subnet-group")
         .db_subnet_group_description("someone else's")
@@ -170,15 +172,18 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .send()
         .await
         .unwrap();
-    let theirs = account::snapshot(&sdk).await;
+    (theirs_fs, account::snapshot(sdk).await)
+}
 
+/// Resources that have this stack's names but not its tags (someone else's, or made by hand):
+/// the plan says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_named_resources_without_the_stacks_tags_are_planned_as_not_ours() {
+    let stack = Stack::new();
+    same_named_resources_without_tags(&stack.sdk().await).await;
     let plan = stack.cmd("plan").run();
     plan.success();
-    for address in [
-        "module.ecs.aws_ecs_cluster.main",
-        "module.efs.aws_efs_file_system.main",
-        "module.rds.aws_db_subnet_group.main",
-    ] {
+    for address in COLLIDING {
         let line = plan
             .stdout
             .lines()
@@ -186,6 +191,15 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
             .unwrap_or_else(|| panic!("{address} not planned:\n{}", plan.stdout));
         assert!(line.contains("not this stack's tags"), "{line}");
     }
+}
+
+/// Apply refuses each same-named resource without the stack's tags, naming it, records none of
+/// them, and changes none of them; a later destroy leaves them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
+    let stack = Stack::new();
+    let sdk = stack.sdk().await;
+    let (theirs_fs, theirs) = same_named_resources_without_tags(&sdk).await;
 
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     refused(
@@ -202,11 +216,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
     );
     let state = stack.state();
     let recorded = state["resources"].as_object().unwrap();
-    for address in [
-        "module.ecs.aws_ecs_cluster.main",
-        "module.efs.aws_efs_file_system.main",
-        "module.rds.aws_db_subnet_group.main",
-    ] {
+    for address in COLLIDING {
         assert!(!recorded.contains_key(address), "{address} was recorded");
     }
     assert!(
@@ -216,6 +226,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         "their file system is in the state"
     );
     // Theirs are untouched: still there, still without tags.
+    let efs = aws_sdk_efs::Client::new(&sdk);
     let fs = efs
         .describe_file_systems()
         .file_system_id(&theirs_fs)
@@ -227,6 +238,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         "{:?}",
         fs.file_systems()[0].tags()
     );
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
     let cluster = ecs
         .describe_clusters()
         .clusters("prestashop-dev-cluster")
@@ -235,6 +247,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .await
         .unwrap();
     assert!(cluster.clusters()[0].tags().is_empty());
+    let rds = aws_sdk_rds::Client::new(&sdk);
     let group_arn = rds
         .describe_db_subnet_groups()
         .db_subnet_group_name("prestashop-dev-db-subnet-group")

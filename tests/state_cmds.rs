@@ -44,11 +44,11 @@ fn write_lock(stack: &Stack, id: &str, pid: u32) {
     std::fs::write(lock_file(stack), lock.to_string()).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn state_list_show_and_rm_after_an_apply() {
+/// list: every address, one per line, sorted; filtered to a module; the same with -state or
+/// the var file.
+#[test]
+fn state_list_shows_every_address_sorted_and_filters_by_module() {
     let stack = Stack::applied();
-
-    // list: every address, one per line, sorted.
     let list = stack.bare(&["state", "list"]).run();
     list.success();
     let addresses: Vec<&str> = list.stdout.lines().collect();
@@ -56,7 +56,6 @@ async fn state_list_show_and_rm_after_an_apply() {
     assert!(addresses.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
     assert!(addresses.contains(&SERVICE) && addresses.contains(&DB));
     assert!(addresses.contains(&"module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]"));
-    // Filtered to a module; the same with -state or the var file.
     let rds = stack.bare(&["state", "list", "module.rds"]).run();
     rds.success();
     assert_eq!(
@@ -70,8 +69,14 @@ async fn state_list_show_and_rm_after_an_apply() {
     let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml");
     let by_vars = stack.bare(&["state", "list", "-var-file", dev]).run();
     assert_eq!(by_vars.stdout, list.stdout);
+    assert_no_secrets(&stack);
+}
 
-    // show: type, id, attributes; the password is masked, never shown nor fingerprinted.
+/// show: type, id, attributes; the password is masked, never shown nor fingerprinted. An
+/// unknown address is an error that suggests the near one.
+#[test]
+fn state_show_masks_the_password_and_suggests_a_near_address() {
+    let stack = Stack::applied();
     let show = stack.bare(&["state", "show", DB]).run();
     show.success();
     assert!(
@@ -103,8 +108,13 @@ async fn state_list_show_and_rm_after_an_apply() {
         unknown.stderr
     );
     assert!(unknown.stderr.contains(&format!("did you mean {DB}?")));
+    assert_no_secrets(&stack);
+}
 
-    // rm: an unknown address among known ones removes nothing.
+/// rm: an unknown address among known ones removes nothing.
+#[test]
+fn state_rm_with_an_unknown_address_removes_nothing() {
+    let stack = Stack::applied();
     let before = std::fs::read(stack.state_path()).unwrap();
     let bad = stack
         .bare(&["state", "rm", SERVICE, "module.ecs.aws_ecs_service.nope"])
@@ -117,8 +127,14 @@ async fn state_list_show_and_rm_after_an_apply() {
         bad.stderr
     );
     assert_eq!(std::fs::read(stack.state_path()).unwrap(), before);
+}
 
-    // rm: out of the state, under the lock, with the previous state kept as the backup.
+/// rm: out of the state, under the lock, with the previous state kept as the backup; the
+/// resource stays in AWS, and the next plan adopts it back rather than making a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_rm_forgets_a_resource_and_the_next_plan_adopts_it_back() {
+    let stack = Stack::applied();
+    let before = std::fs::read(stack.state_path()).unwrap();
     let serial = stack.state()["serial"].as_u64().unwrap();
     let rm = stack.bare(&["state", "rm", SERVICE]).run();
     rm.success();
