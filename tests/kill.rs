@@ -44,7 +44,6 @@ async fn apply_killed_after_any_operation_converges_on_rerun() {
     let clean = account::snapshot(&stack.sdk().await).await;
     assert_ne!(clean, empty);
 
-    let mut converged = 0;
     for n in 1..=OPERATIONS {
         stack.fresh();
         let killed = stack
@@ -61,17 +60,16 @@ async fn apply_killed_after_any_operation_converges_on_rerun() {
             killed.stderr
         );
         finish_and_compare(&stack, "apply", &clean, &format!("apply kill point {n}")).await;
-        converged += 1;
     }
-    eprintln!("apply: {converged} of {OPERATIONS} kill points converged");
-    assert_eq!(converged, OPERATIONS);
+    // The points above are every operation: no operation comes after the last one.
+    stack.fresh();
+    assert_not_interrupted_after_the_last_point(&stack, "apply");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_killed_after_any_operation_converges_on_rerun() {
     let stack = Stack::new();
     let empty = account::snapshot(&stack.sdk().await).await;
-    let mut converged = 0;
     for n in 1..=OPERATIONS {
         stack.fresh();
         stack.cmd("apply").arg("-auto-approve").run().success();
@@ -97,10 +95,27 @@ async fn destroy_killed_after_any_operation_converges_on_rerun() {
         .await;
         let state = stack.state();
         assert_eq!(state["resources"], serde_json::json!({}), "point {n}");
-        converged += 1;
     }
-    eprintln!("destroy: {converged} of {OPERATIONS} kill points converged");
-    assert_eq!(converged, OPERATIONS);
+    stack.fresh();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    assert_not_interrupted_after_the_last_point(&stack, "destroy");
+}
+
+/// `command` with the kill hook one operation past [`OPERATIONS`] runs to the end: the kill
+/// points 1..=OPERATIONS covered every operation it makes.
+fn assert_not_interrupted_after_the_last_point(stack: &Stack, command: &str) {
+    let past = OPERATIONS + 1;
+    let run = stack
+        .cmd(command)
+        .arg("-auto-approve")
+        .env("STACKCTL_FAIL_AFTER", &past.to_string())
+        .run();
+    assert_eq!(
+        run.code, 0,
+        "{command} makes more than {OPERATIONS} operations: those after the last kill point \
+         were never interrupted\n{}",
+        run.stderr
+    );
 }
 
 /// SIGKILL at timed points: between and inside the AWS calls of one resource, not only
