@@ -384,6 +384,11 @@ async fn a_lost_answer_to_register_task_definition_leaves_no_extra_revision() {
         0,
     );
     assert_eq!(proxy.stats().lost_answers, 1);
+    // The retry did register a twin, and apply deregistered one of the two.
+    let events = proxy.events();
+    let sent = |op: &str| events.iter().filter(|e| e.operation == op).count();
+    assert_eq!(sent("RegisterTaskDefinition"), 2, "{events:#?}");
+    assert_eq!(sent("DeregisterTaskDefinition"), 1, "{events:#?}");
     let after_apply = account::snapshot(&sdk).await;
     stack.cmd("destroy").arg("-auto-approve").run().success();
     let after_destroy = account::snapshot(&sdk).await;

@@ -63,8 +63,8 @@ fn run_timed(proxy: &FaultProxy, name: &str, cmd: Cmd<'_>, expected: i32) -> (Ru
 }
 
 /// The whole stack at the realistic profile: apply from empty (the database `creating` for
-/// 5 minutes, the load balancer `provisioning`, mount targets refused on a file system still
-/// creating), a plan with no change, an update (a bigger database applied at once, so
+/// 5 minutes, the load balancer `provisioning`, a file system that refuses mount targets until
+/// it is available), a plan with no change, an update (a bigger database applied at once, so
 /// `modifying`; a new image, so a new deployment), and a destroy that waits for the service to
 /// drain and its task interfaces to let the security group go.
 #[test]
