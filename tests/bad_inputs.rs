@@ -88,6 +88,12 @@ impl Row {
         self.names_file = true;
         self
     }
+    /// The var file given does not exist; the message must name it.
+    fn missing_file(mut self) -> Self {
+        self.missing_file = true;
+        self.names_file = true;
+        self
+    }
     fn var(mut self, kv: &'static str) -> Self {
         self.args.extend(["-var", kv]);
         self
@@ -139,7 +145,8 @@ fn rows() -> Vec<Row> {
             "var file that does not exist",
             "missing.toml",
             "cannot read var file",
-        ),
+        )
+        .missing_file(),
         // Wrong types.
         row(
             "string for a number",
@@ -386,15 +393,6 @@ fn rows() -> Vec<Row> {
         .also("unknown variable `region`")
         .also(TWO),
     ]
-    .into_iter()
-    .map(|mut r| {
-        if r.what == "var file that does not exist" {
-            r.missing_file = true;
-            r.names_file = true;
-        }
-        r
-    })
-    .collect()
 }
 
 /// Everything in `.stackctl/`, by name.

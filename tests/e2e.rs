@@ -2,9 +2,11 @@
 
 mod common;
 
-use common::{assert_no_secrets, Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use std::collections::BTreeMap;
+
+use common::{assert_no_secrets, sorted, squash, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
-use stackctl_testkit::{Event, FaultProxy, Faults};
+use stackctl_testkit::{Event, FaultProxy, Faults, STACK_RESOURCES};
 
 /// Every resource of the stack (moto's default VPC has one subnet in each of three zones).
 const ADDRESSES: &[&str] = &[
@@ -36,6 +38,8 @@ const ADDRESSES: &[&str] = &[
 
 #[test]
 fn plan_on_an_empty_account_creates_everything() {
+    // The list is the whole stack: the checks below cover every resource.
+    assert_eq!(ADDRESSES.len(), STACK_RESOURCES);
     let stack = Stack::new();
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
@@ -48,8 +52,9 @@ fn plan_on_an_empty_account_creates_everything() {
         );
     }
     assert!(
-        plan.stdout
-            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        plan.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         plan.stdout
     );
@@ -107,7 +112,12 @@ fn endpoint_url_flag_overrides_the_environment() {
         .env("AWS_ENDPOINT_URL", &format!("http://{dead}"))
         .run();
     plan.success();
-    assert!(plan.stdout.contains("Plan: 24 to add"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]
@@ -124,19 +134,20 @@ fn apply_without_a_terminal_needs_auto_approve() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
+/// The apply reports each resource as it starts and as it ends, with the time it took, and the
+/// total; it prints no password.
+#[test]
+fn apply_reports_every_resource_it_creates() {
     let stack = Stack::new();
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     apply.success();
     assert!(
-        apply
-            .stdout
-            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+        apply.stdout.contains(&format!(
+            "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+        )),
         "{}",
         apply.stdout
     );
-    // One progress line as each resource starts and one as it ends, with the time it took.
     for address in ADDRESSES {
         assert!(
             apply.stdout.contains(&format!("{address}: Creating...")),
@@ -149,9 +160,16 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             "{address}"
         );
     }
+    assert_no_secrets(&stack);
+}
 
-    let sdk = stack.sdk().await;
-    let sg = read_security_groups(&sdk).await;
+/// Each group lets in only what the stack needs (the world to the load balancer, the load
+/// balancer to the tasks, the tasks to the database and to EFS); the database and EFS groups
+/// send nothing out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_security_groups_with_only_the_stacks_paths() {
+    let applied = Applied::new().await;
+    let sg = &applied.groups;
     let (alb_sg, ecs_sg, rds_sg, efs_sg) = (
         &sg["prestashop-dev-alb-sg"],
         &sg["prestashop-dev-ecs-sg"],
@@ -180,22 +198,14 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         "EFS group keeps an egress rule: {:?}",
         efs_sg.egress
     );
-    for g in sg.values() {
-        assert_stack_tags(&g.tags);
-    }
+}
 
-    let subnets = default_subnets(&sdk).await;
-    assert_eq!(subnets.len(), 3);
-
-    // Load balancer, target group, listener.
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
-    let lbs = elb
-        .describe_load_balancers()
-        .names("prestashop-dev-alb")
-        .send()
-        .await
-        .unwrap();
-    let lb = &lbs.load_balancers()[0];
+/// An internet-facing application load balancer in every default subnet, its target group of
+/// task IPs with the health check, and the HTTP listener forwarding to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_load_balancer_target_group_and_listener() {
+    let applied = Applied::new().await;
+    let lb = load_balancer(&applied.sdk).await;
     assert_eq!(lb.scheme().map(|s| s.as_str()), Some("internet-facing"));
     assert_eq!(lb.r#type().map(|s| s.as_str()), Some("application"));
     assert_eq!(
@@ -205,36 +215,11 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
                 .filter_map(|z| z.subnet_id())
                 .map(String::from)
         ),
-        subnets
+        applied.subnets
     );
-    assert_eq!(lb.security_groups(), [alb_sg.id.clone()]);
-    let lb_arn = lb.load_balancer_arn().unwrap().to_owned();
-    let dns = lb.dns_name().unwrap().to_owned();
-    let lb_tags = elb
-        .describe_tags()
-        .resource_arns(&lb_arn)
-        .send()
-        .await
-        .unwrap();
-    assert_stack_tags(
-        &lb_tags.tag_descriptions()[0]
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    );
-    let tgs = elb
-        .describe_target_groups()
-        .names("prestashop-dev-tg")
-        .send()
-        .await
-        .unwrap();
-    let tg = &tgs.target_groups()[0];
+    assert_eq!(lb.security_groups(), [applied.group_id("alb")]);
+
+    let tg = target_group(&applied.sdk).await;
     assert_eq!(
         (tg.port(), tg.protocol().map(|p| p.as_str())),
         (Some(80), Some("HTTP"))
@@ -243,10 +228,11 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     assert_eq!(tg.health_check_path(), Some("/"));
     assert_eq!(tg.health_check_interval_seconds(), Some(30));
     assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-399"));
-    let tg_arn = tg.target_group_arn().unwrap().to_owned();
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&applied.sdk);
     let listeners = elb
         .describe_listeners()
-        .load_balancer_arn(&lb_arn)
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
         .send()
         .await
         .unwrap();
@@ -261,37 +247,28 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     assert_eq!(
         l.default_actions()[0].target_group_arn(),
-        Some(tg_arn.as_str())
+        Some(tg.target_group_arn().unwrap())
     );
+}
 
-    // EFS: encrypted, general purpose, bursting, a mount target per subnet in the EFS group.
-    let efs = aws_sdk_efs::Client::new(&sdk);
-    let fss = efs
-        .describe_file_systems()
-        .creation_token("prestashop-dev-efs")
-        .send()
-        .await
-        .unwrap();
-    let fs = &fss.file_systems()[0];
+/// EFS: encrypted, general purpose, bursting, a mount target per subnet in the EFS group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_file_system_with_a_mount_target_per_subnet() {
+    let applied = Applied::new().await;
+    let fs = file_system(&applied.sdk).await;
     assert_eq!(fs.encrypted(), Some(true));
     assert_eq!(fs.performance_mode().as_str(), "generalPurpose");
     assert_eq!(fs.throughput_mode().map(|t| t.as_str()), Some("bursting"));
-    assert_stack_tags(
-        &fs.tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect(),
-    );
-    let fs_id = fs.file_system_id().to_owned();
+    let efs = aws_sdk_efs::Client::new(&applied.sdk);
     let mts = efs
         .describe_mount_targets()
-        .file_system_id(&fs_id)
+        .file_system_id(fs.file_system_id())
         .send()
         .await
         .unwrap();
     assert_eq!(
         sorted(mts.mount_targets().iter().map(|m| m.subnet_id().to_owned())),
-        subnets
+        applied.subnets
     );
     for mt in mts.mount_targets() {
         let groups = efs
@@ -300,11 +277,16 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             .send()
             .await
             .unwrap();
-        assert_eq!(groups.security_groups(), [efs_sg.id.clone()]);
+        assert_eq!(groups.security_groups(), [applied.group_id("efs")]);
     }
+}
 
-    // RDS.
-    let rds = aws_sdk_rds::Client::new(&sdk);
+/// The database as the dev example specifies it, private, encrypted, in its subnet group over
+/// every default subnet and in the RDS group only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_database_in_its_subnet_group() {
+    let applied = Applied::new().await;
+    let rds = aws_sdk_rds::Client::new(&applied.sdk);
     let sgroup = rds
         .describe_db_subnet_groups()
         .db_subnet_group_name("prestashop-dev-db-subnet-group")
@@ -319,15 +301,9 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
                 .filter_map(|s| s.subnet_identifier())
                 .map(String::from)
         ),
-        subnets
+        applied.subnets
     );
-    let dbs = rds
-        .describe_db_instances()
-        .db_instance_identifier("prestashop-dev-db")
-        .send()
-        .await
-        .unwrap();
-    let db = &dbs.db_instances()[0];
+    let db = db_instance(&applied.sdk).await;
     assert_eq!(db.engine(), Some("mysql"));
     assert!(
         db.engine_version().unwrap().starts_with("8.4"),
@@ -346,72 +322,44 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             .iter()
             .filter_map(|g| g.vpc_security_group_id())
             .collect::<Vec<_>>(),
-        [rds_sg.id.as_str()]
+        [applied.group_id("rds")]
     );
     assert_eq!(
         db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
         Some("prestashop-dev-db-subnet-group")
     );
-    assert_stack_tags(
-        &db.tag_list()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    );
-    let db_host = db.endpoint().and_then(|e| e.address()).unwrap().to_owned();
+}
 
-    // Secrets: values as specified (the only place the passwords may be).
-    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-    let secret = |name: &'static str| {
-        let sm = sm.clone();
-        async move {
-            let v = sm.get_secret_value().secret_id(name).send().await.unwrap();
-            (
-                v.arn().unwrap().to_owned(),
-                v.secret_string().unwrap().to_owned(),
-            )
-        }
-    };
-    let (db_pw_arn, db_pw) = secret("prestashop-dev-db-password").await;
+/// The secrets hold the values as specified (the only place the passwords may be), the
+/// database's connection settings with its endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_stores_the_secrets_as_specified() {
+    let applied = Applied::new().await;
+    let sdk = &applied.sdk;
+    let (_, db_pw) = secret(sdk, "prestashop-dev-db-password").await;
     assert_eq!(db_pw, DB_PASSWORD);
-    let (admin_arn, admin) = secret("prestashop-dev-admin-credentials").await;
+    let (_, admin) = secret(sdk, "prestashop-dev-admin-credentials").await;
     let admin: J = serde_json::from_str(&admin).unwrap();
     assert_eq!(
         admin,
         serde_json::json!({ "admin_email": "admin@example.com", "admin_password": ADMIN_PASSWORD })
     );
-    let (_, config) = secret("prestashop-dev-db-config").await;
+    let db_host = db_host(&db_instance(sdk).await);
+    let (_, config) = secret(sdk, "prestashop-dev-db-config").await;
     let config: J = serde_json::from_str(&config).unwrap();
     assert_eq!(
         config,
         serde_json::json!({ "host": db_host, "port": 3306, "username": "prestashop_user", "password": DB_PASSWORD, "dbname": "prestashop" })
     );
-    let described = sm
-        .describe_secret()
-        .secret_id("prestashop-dev-db-password")
-        .send()
-        .await
-        .unwrap();
-    assert_stack_tags(
-        &described
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap().to_owned(),
-                    t.value().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect(),
-    );
+}
 
-    // Logs and IAM.
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+/// The log group with the example's retention; the execution role, trusted by ECS tasks, with
+/// the managed execution policy and an inline policy that reads this environment's secrets
+/// only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_log_group_and_the_execution_role() {
+    let applied = Applied::new().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&applied.sdk);
     let groups = logs
         .describe_log_groups()
         .log_group_name_prefix("/ecs/prestashop-dev")
@@ -420,10 +368,11 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .unwrap();
     assert_eq!(groups.log_groups().len(), 1);
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(3));
-    let iam = aws_sdk_iam::Client::new(&sdk);
+
+    let iam = aws_sdk_iam::Client::new(&applied.sdk);
     let role = iam
         .get_role()
-        .role_name("prestashop-dev-ecs-task-execution-role")
+        .role_name(EXECUTION_ROLE)
         .send()
         .await
         .unwrap();
@@ -433,10 +382,9 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         "ecs-tasks.amazonaws.com"
     );
     assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
-    let exec_role_arn = role.role().unwrap().arn().to_owned();
     let attached = iam
         .list_attached_role_policies()
-        .role_name("prestashop-dev-ecs-task-execution-role")
+        .role_name(EXECUTION_ROLE)
         .send()
         .await
         .unwrap();
@@ -450,14 +398,14 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     let inline = iam
         .list_role_policies()
-        .role_name("prestashop-dev-ecs-task-execution-role")
+        .role_name(EXECUTION_ROLE)
         .send()
         .await
         .unwrap();
     assert_eq!(inline.policy_names().len(), 1);
     let doc = iam
         .get_role_policy()
-        .role_name("prestashop-dev-ecs-task-execution-role")
+        .role_name(EXECUTION_ROLE)
         .policy_name(&inline.policy_names()[0])
         .send()
         .await
@@ -478,16 +426,14 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         statement["Resource"],
         "arn:aws:secretsmanager:eu-west-3:123456789012:secret:prestashop-dev-*"
     );
-    let task_role = iam
-        .get_role()
-        .role_name("prestashop-dev-ecs-task-role")
-        .send()
-        .await
-        .unwrap();
-    let task_role_arn = task_role.role().unwrap().arn().to_owned();
+}
 
-    // ECS: cluster with Container Insights, the task definition, the service.
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
+/// The cluster with Container Insights, and the Fargate service in every default subnet, in
+/// the ECS group, behind the target group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_creates_the_cluster_and_the_service() {
+    let applied = Applied::new().await;
+    let ecs = aws_sdk_ecs::Client::new(&applied.sdk);
     let clusters = ecs
         .describe_clusters()
         .clusters("prestashop-dev-cluster")
@@ -503,23 +449,18 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .find(|s| s.name().map(|n| n.as_str()) == Some("containerInsights"))
         .and_then(|s| s.value());
     assert_eq!(insights, Some("enabled"));
-    let services = ecs
-        .describe_services()
-        .cluster("prestashop-dev-cluster")
-        .services("prestashop-dev-service")
-        .send()
-        .await
-        .unwrap();
-    let service = &services.services()[0];
+
+    let service = service(&applied.sdk).await;
     assert_eq!(service.desired_count(), 1);
     assert_eq!(service.launch_type().map(|l| l.as_str()), Some("FARGATE"));
     let vpc = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())
         .unwrap();
-    assert_eq!(sorted(vpc.subnets().iter().cloned()), subnets);
-    assert_eq!(vpc.security_groups(), [ecs_sg.id.clone()]);
+    assert_eq!(sorted(vpc.subnets().iter().cloned()), applied.subnets);
+    assert_eq!(vpc.security_groups(), [applied.group_id("ecs")]);
     assert_eq!(vpc.assign_public_ip().map(|a| a.as_str()), Some("ENABLED"));
+    let tg = target_group(&applied.sdk).await;
     let lbc = &service.load_balancers()[0];
     assert_eq!(
         (
@@ -527,14 +468,26 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             lbc.container_name(),
             lbc.container_port()
         ),
-        (Some(tg_arn.as_str()), Some("prestashop"), Some(80))
+        (
+            Some(tg.target_group_arn().unwrap()),
+            Some("prestashop"),
+            Some(80)
+        )
     );
     assert_eq!(service.health_check_grace_period_seconds(), Some(300));
-    let state = stack.state();
+}
 
+/// The revision the service runs: Fargate sizes, both roles, the container's environment
+/// (database endpoint, load balancer name) and secrets (by ARN, never by value), the EFS
+/// volume mounted over the web root, logs to the stack's group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_registers_the_task_definition_the_service_runs() {
+    let applied = Applied::new().await;
+    let sdk = &applied.sdk;
+    let ecs = aws_sdk_ecs::Client::new(sdk);
     let td = ecs
         .describe_task_definition()
-        .task_definition(service.task_definition().unwrap())
+        .task_definition(service(sdk).await.task_definition().unwrap())
         .send()
         .await
         .unwrap();
@@ -549,13 +502,18 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     );
     assert_eq!(td.network_mode().map(|n| n.as_str()), Some("awsvpc"));
     assert_eq!((td.cpu(), td.memory()), (Some("256"), Some("512")));
+    let exec_role_arn = role_arn(sdk, EXECUTION_ROLE).await;
+    let task_role_arn = role_arn(sdk, "prestashop-dev-ecs-task-role").await;
     assert_eq!(td.execution_role_arn(), Some(exec_role_arn.as_str()));
     assert_eq!(td.task_role_arn(), Some(task_role_arn.as_str()));
+
     let c = &td.container_definitions()[0];
     assert_eq!(c.name(), Some("prestashop"));
     assert_eq!(c.image(), Some("prestashop/prestashop:latest"));
     assert_eq!(c.port_mappings()[0].container_port(), Some(80));
-    let env: std::collections::BTreeMap<&str, &str> = c
+    let db_host = db_host(&db_instance(sdk).await);
+    let dns = load_balancer(sdk).await.dns_name().unwrap().to_owned();
+    let env: BTreeMap<&str, &str> = c
         .environment()
         .iter()
         .map(|kv| (kv.name().unwrap(), kv.value().unwrap()))
@@ -568,7 +526,9 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         ("PS_INSTALL_AUTO", "1"),
     ];
     assert_eq!(env, want_env.into_iter().collect());
-    let secrets: std::collections::BTreeMap<&str, &str> = c
+    let (db_pw_arn, _) = secret(sdk, "prestashop-dev-db-password").await;
+    let (admin_arn, _) = secret(sdk, "prestashop-dev-admin-credentials").await;
+    let secrets: BTreeMap<&str, &str> = c
         .secrets()
         .iter()
         .map(|s| (s.name(), s.value_from()))
@@ -581,6 +541,7 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         ("DB_PASSWD", db_pw_arn.as_str()),
     ];
     assert_eq!(secrets, want_secrets.into_iter().collect());
+
     assert_eq!(c.mount_points()[0].container_path(), Some("/var/www/html"));
     let volume = td
         .volumes()
@@ -588,7 +549,10 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
         .find(|v| v.name() == c.mount_points()[0].source_volume())
         .unwrap();
     let efs_cfg = volume.efs_volume_configuration().unwrap();
-    assert_eq!(efs_cfg.file_system_id(), fs_id);
+    assert_eq!(
+        efs_cfg.file_system_id(),
+        file_system(sdk).await.file_system_id()
+    );
     assert_eq!(
         efs_cfg.transit_encryption().map(|t| t.as_str()),
         Some("ENABLED")
@@ -602,13 +566,89 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             .map(String::as_str),
         Some("/ecs/prestashop-dev")
     );
+}
 
-    // A plan right after the apply shows nothing to do.
+/// Every resource that takes tags carries the stack's three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_tags_every_resource_with_the_stacks_tags() {
+    let applied = Applied::new().await;
+    let sdk = &applied.sdk;
+    // The groups are found by the project tag: all four must be.
+    assert_eq!(
+        applied.groups.len(),
+        4,
+        "{:?}",
+        applied.groups.keys().collect::<Vec<_>>()
+    );
+    for (name, g) in &applied.groups {
+        assert_stack_tags(name, g.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(sdk);
+    let lb_tags = elb
+        .describe_tags()
+        .resource_arns(load_balancer(sdk).await.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_stack_tags(
+        "the load balancer",
+        lb_tags.tag_descriptions()[0]
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap_or_default())),
+    );
+
+    let fs = file_system(sdk).await;
+    assert_stack_tags(
+        "the file system",
+        fs.tags().iter().map(|t| (t.key(), t.value())),
+    );
+
+    let db = db_instance(sdk).await;
+    assert_stack_tags(
+        "the database",
+        db.tag_list()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap_or_default())),
+    );
+
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    let described = sm
+        .describe_secret()
+        .secret_id("prestashop-dev-db-password")
+        .send()
+        .await
+        .unwrap();
+    assert_stack_tags(
+        "the database password's secret",
+        described
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap_or_default())),
+    );
+}
+
+/// A plan right after the apply shows nothing to do.
+#[test]
+fn plan_right_after_apply_shows_no_changes() {
+    let stack = Stack::applied();
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    assert_no_secrets(&stack);
+}
 
-    // Outputs: all of them, sensitive ones masked; one by name, bare.
+/// Outputs: all of them, sensitive ones masked; one by name, bare; all as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_after_apply_show_the_values_and_mask_the_sensitive_ones() {
+    let applied = Applied::new().await;
+    let stack = &applied.stack;
+    let dns = load_balancer(&applied.sdk)
+        .await
+        .dns_name()
+        .unwrap()
+        .to_owned();
     let out = stack.bare(&["output"]).run();
     out.success();
     let listing = squash(&out.stdout);
@@ -630,13 +670,17 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
             out.stdout
         );
     }
+    let fs_id = file_system(&applied.sdk).await.file_system_id().to_owned();
     assert!(
         listing.contains(&format!("efs_file_system_id = \"{fs_id}\"")),
         "{listing}"
     );
     assert!(listing.contains("database_port = 3306"), "{listing}");
     assert!(
-        listing.contains(&format!("rds_security_group_id = \"{}\"", rds_sg.id)),
+        listing.contains(&format!(
+            "rds_security_group_id = \"{}\"",
+            applied.group_id("rds")
+        )),
         "{listing}"
     );
     let url = stack.bare(&["output", "load_balancer_url"]).run();
@@ -645,20 +689,25 @@ async fn apply_creates_the_stack_as_specified_then_plan_shows_no_changes() {
     let json: J = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(json["ecs_cluster_name"]["value"], "prestashop-dev-cluster");
     assert_eq!(json["ecs_service_name"]["value"], "prestashop-dev-service");
+    assert_no_secrets(stack);
+}
 
-    // The state: format version, serial, lineage; no password anywhere stackctl wrote or said.
+/// The state: format version, serial, lineage; no password anywhere stackctl wrote or said.
+#[test]
+fn the_state_after_apply_has_a_version_serial_and_lineage_and_no_password() {
+    let stack = Stack::applied();
+    let state = stack.state();
     assert_eq!(state["format_version"], 1);
-    assert!(state["serial"].as_u64().unwrap() >= 24);
+    // At least one save per resource recorded.
+    assert!(state["serial"].as_u64().unwrap() >= STACK_RESOURCES as u64);
     assert_eq!(state["lineage"].as_str().unwrap().len(), 36);
     assert_no_secrets(&stack);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changed_variables_and_drift_update_in_place_and_converge() {
+/// The dev stack applied, then a rule added by hand to its RDS group: drift for the next plan.
+async fn applied_with_a_hand_made_rds_rule() -> (Stack, aws_types::SdkConfig) {
     let stack = Stack::applied();
     let sdk = stack.sdk().await;
-
-    // Drift: a rule added by hand to the RDS group.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let rds_sg = read_security_groups(&sdk).await["prestashop-dev-rds-sg"]
         .id
@@ -680,14 +729,22 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         .send()
         .await
         .unwrap();
+    (stack, sdk)
+}
 
-    fn changed(c: common::Cmd<'_>) -> common::Cmd<'_> {
-        c.var("desired_count", 3)
-            .var("ecs_cpu", 512)
-            .var("ecs_memory", 1024)
-            .var("log_retention_days", 14)
-    }
-    let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
+/// Variables that change the service in place, the log group in place and the task
+/// definition by a new revision.
+fn changed_variables(c: common::Cmd<'_>) -> common::Cmd<'_> {
+    c.var("desired_count", 3)
+        .var("ecs_cpu", 512)
+        .var("ecs_memory", 1024)
+        .var("log_retention_days", 14)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_variables_and_drift_are_planned_as_updates() {
+    let (stack, _sdk) = applied_with_a_hand_made_rds_rule().await;
+    let plan = changed_variables(stack.cmd("plan").arg("-detailed-exitcode")).run();
     assert_eq!(plan.code, 2, "{plan:?}");
     let out = &squash(&plan.stdout);
     assert!(
@@ -716,9 +773,13 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         out.contains("Plan: 1 to add, 3 to change, 0 to destroy."),
         "{out}"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_variables_and_drift_are_applied_and_converge() {
+    let (stack, sdk) = applied_with_a_hand_made_rds_rule().await;
     // With debug logs on: the secret search at the end covers them too.
-    let apply = changed(stack.cmd("apply").arg("-auto-approve"))
+    let apply = changed_variables(stack.cmd("apply").arg("-auto-approve"))
         .env("STACKCTL_LOG", "debug")
         .run();
     apply.success();
@@ -727,20 +788,13 @@ async fn changed_variables_and_drift_update_in_place_and_converge() {
         "no debug log: {}",
         apply.stderr
     );
-    let plan = changed(stack.cmd("plan").arg("-detailed-exitcode")).run();
+    let plan = changed_variables(stack.cmd("plan").arg("-detailed-exitcode")).run();
     assert_eq!(plan.code, 0, "{plan:?}");
 
     // Read back: AWS has converged to the new variables, and the hand-made rule is gone.
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
-    let services = ecs
-        .describe_services()
-        .cluster("prestashop-dev-cluster")
-        .services("prestashop-dev-service")
-        .send()
-        .await
-        .unwrap();
-    let service = &services.services()[0];
+    let service = service(&sdk).await;
     assert_eq!(service.desired_count(), 3);
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
     let td = ecs
         .describe_task_definition()
         .task_definition(service.task_definition().unwrap())
@@ -863,26 +917,19 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     }
 
     // Drift the batched reads must still see.
-    let state = stack.state();
-    let id = |address: &str| {
-        state["resources"][address]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{address} in the state"))
-            .to_owned()
-    };
     let secret = "module.secrets.aws_secretsmanager_secret.db_password";
     let mount_target = "module.efs.aws_efs_mount_target.main[\"eu-west-3b\"]";
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     sm.put_secret_value()
-        .secret_id(id(secret))
+        .secret_id(stack.id(secret))
         .secret_string("changed-by-hand")
         .send()
         .await
         .unwrap();
     let efs = aws_sdk_efs::Client::new(&sdk);
     efs.modify_mount_target_security_groups()
-        .mount_target_id(id(mount_target))
-        .security_groups(id("module.security.aws_security_group.alb"))
+        .mount_target_id(stack.id(mount_target))
+        .security_groups(stack.id("module.security.aws_security_group.alb"))
         .send()
         .await
         .unwrap();
@@ -905,20 +952,20 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     assert_eq!(plan.code, 0, "{plan:?}");
     let value = sm
         .get_secret_value()
-        .secret_id(id(secret))
+        .secret_id(stack.id(secret))
         .send()
         .await
         .unwrap();
     assert_eq!(value.secret_string(), Some(DB_PASSWORD));
     let groups = efs
         .describe_mount_target_security_groups()
-        .mount_target_id(id(mount_target))
+        .mount_target_id(stack.id(mount_target))
         .send()
         .await
         .unwrap();
     assert_eq!(
         groups.security_groups(),
-        [id("module.security.aws_security_group.efs")]
+        [stack.id("module.security.aws_security_group.efs")]
     );
     assert_no_secrets(&stack);
 }
@@ -937,9 +984,9 @@ async fn destroy_removes_everything() {
         .run();
     destroy.success();
     assert!(
-        destroy
-            .stdout
-            .contains("Destroy complete! Resources: 24 destroyed."),
+        destroy.stdout.contains(&format!(
+            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        )),
         "{}",
         destroy.stdout
     );
@@ -966,9 +1013,9 @@ async fn destroy_removes_everything() {
     let again = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(again.code, 2);
     assert!(
-        again
-            .stdout
-            .contains("Plan: 24 to add, 0 to change, 0 to destroy."),
+        again.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         again.stdout
     );
@@ -990,6 +1037,9 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
 
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     assert_eq!(apply.code, 1, "{apply:?}");
+    // The secret fails; the two that need it (task definition, service) never start.
+    let (failed, not_started) = (1, 2);
+    let done = STACK_RESOURCES - failed - not_started;
     // The error names the resource, AWS's code, and what to do.
     assert!(
         apply
@@ -1007,7 +1057,9 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     );
     assert!(apply.stderr.contains("hint:"), "{}", apply.stderr);
     assert!(
-        apply.stderr.contains("21 done, 1 failed, 2 not started"),
+        apply.stderr.contains(&format!(
+            "{done} done, {failed} failed, {not_started} not started"
+        )),
         "{}",
         apply.stderr
     );
@@ -1026,7 +1078,7 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     let resources = state["resources"].as_object().unwrap();
     assert_eq!(
         resources.len(),
-        21,
+        done,
         "{:?}",
         resources.keys().collect::<Vec<_>>()
     );
@@ -1068,9 +1120,10 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     let again = stack.cmd("apply").arg("-auto-approve").run();
     again.success();
     assert!(
-        again
-            .stdout
-            .contains("Apply complete! Resources: 3 added, 0 changed, 0 destroyed."),
+        again.stdout.contains(&format!(
+            "Apply complete! Resources: {} added, 0 changed, 0 destroyed.",
+            failed + not_started
+        )),
         "{}",
         again.stdout
     );
@@ -1129,8 +1182,9 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
     // Adopted as they are: AWS reports everything the configuration sets (the service's
     // health-check grace period is answered by the test kit's layer where moto drops it).
     assert!(
-        plan.stdout
-            .contains("Plan: 24 to adopt, 0 to add, 0 to change, 0 to destroy."),
+        plan.stdout.contains(&format!(
+            "Plan: {STACK_RESOURCES} to adopt, 0 to add, 0 to change, 0 to destroy."
+        )),
         "{}",
         plan.stdout
     );
@@ -1140,14 +1194,14 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
     apply.success();
     assert_eq!(
         apply.stdout.matches(": Adoption complete").count(),
-        24,
+        STACK_RESOURCES,
         "{}",
         apply.stdout
     );
     assert!(
         apply
             .stdout
-            .contains("Apply complete! Resources: 24 adopted, 0 added, 0 changed, 0 destroyed."),
+            .contains(&format!("Apply complete! Resources: {STACK_RESOURCES} adopted, 0 added, 0 changed, 0 destroyed.")),
         "{}",
         apply.stdout
     );
@@ -1156,7 +1210,10 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
         before,
         "adoption changed the account"
     );
-    assert_eq!(stack.state()["resources"].as_object().unwrap().len(), 24);
+    assert_eq!(
+        stack.state()["resources"].as_object().unwrap().len(),
+        STACK_RESOURCES
+    );
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
     // Outputs are back too.
     assert!(stack
@@ -1264,18 +1321,147 @@ async fn assert_account_is_empty(sdk: &aws_types::SdkConfig) {
     );
 }
 
+const EXECUTION_ROLE: &str = "prestashop-dev-ecs-task-execution-role";
+
+/// The dev stack applied, with what the checks of its resources compare with, read from AWS:
+/// the default subnets and the stack's security groups by name.
+struct Applied {
+    stack: Stack,
+    sdk: aws_types::SdkConfig,
+    subnets: Vec<String>,
+    groups: BTreeMap<String, Group>,
+}
+
+impl Applied {
+    async fn new() -> Applied {
+        let stack = Stack::applied();
+        let sdk = stack.sdk().await;
+        let subnets = default_subnets(&sdk).await;
+        assert_eq!(subnets.len(), 3, "{subnets:?}");
+        let groups = read_security_groups(&sdk).await;
+        Applied {
+            stack,
+            sdk,
+            subnets,
+            groups,
+        }
+    }
+
+    /// The id of the stack's `alb`, `ecs`, `rds` or `efs` group.
+    fn group_id(&self, role: &str) -> &str {
+        let name = format!("prestashop-dev-{role}-sg");
+        match self.groups.get(&name) {
+            Some(g) => &g.id,
+            None => panic!(
+                "no group {name} among {:?}",
+                self.groups.keys().collect::<Vec<_>>()
+            ),
+        }
+    }
+}
+
+async fn load_balancer(
+    sdk: &aws_types::SdkConfig,
+) -> aws_sdk_elasticloadbalancingv2::types::LoadBalancer {
+    aws_sdk_elasticloadbalancingv2::Client::new(sdk)
+        .describe_load_balancers()
+        .names("prestashop-dev-alb")
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone()
+}
+
+async fn target_group(
+    sdk: &aws_types::SdkConfig,
+) -> aws_sdk_elasticloadbalancingv2::types::TargetGroup {
+    aws_sdk_elasticloadbalancingv2::Client::new(sdk)
+        .describe_target_groups()
+        .names("prestashop-dev-tg")
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .clone()
+}
+
+async fn file_system(sdk: &aws_types::SdkConfig) -> aws_sdk_efs::types::FileSystemDescription {
+    aws_sdk_efs::Client::new(sdk)
+        .describe_file_systems()
+        .creation_token("prestashop-dev-efs")
+        .send()
+        .await
+        .unwrap()
+        .file_systems()[0]
+        .clone()
+}
+
+async fn db_instance(sdk: &aws_types::SdkConfig) -> aws_sdk_rds::types::DbInstance {
+    aws_sdk_rds::Client::new(sdk)
+        .describe_db_instances()
+        .db_instance_identifier("prestashop-dev-db")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone()
+}
+
+/// The address the database answers at.
+fn db_host(db: &aws_sdk_rds::types::DbInstance) -> String {
+    db.endpoint().and_then(|e| e.address()).unwrap().to_owned()
+}
+
+/// A secret's ARN and value.
+async fn secret(sdk: &aws_types::SdkConfig, name: &str) -> (String, String) {
+    let v = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
+    (
+        v.arn().unwrap().to_owned(),
+        v.secret_string().unwrap().to_owned(),
+    )
+}
+
+async fn role_arn(sdk: &aws_types::SdkConfig, name: &str) -> String {
+    aws_sdk_iam::Client::new(sdk)
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned()
+}
+
+async fn service(sdk: &aws_types::SdkConfig) -> aws_sdk_ecs::types::Service {
+    aws_sdk_ecs::Client::new(sdk)
+        .describe_services()
+        .cluster("prestashop-dev-cluster")
+        .services("prestashop-dev-service")
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone()
+}
+
 struct Group {
     id: String,
     /// (protocol, from port, source cidr or group)
     ingress: Vec<(String, i32, String)>,
     egress: Vec<(String, i32, String)>,
-    tags: std::collections::BTreeMap<String, String>,
+    tags: BTreeMap<String, String>,
 }
 
 /// The stack's security groups (by the project tag), by name.
-async fn read_security_groups(
-    sdk: &aws_types::SdkConfig,
-) -> std::collections::BTreeMap<String, Group> {
+async fn read_security_groups(sdk: &aws_types::SdkConfig) -> BTreeMap<String, Group> {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let out = ec2
         .describe_security_groups()
@@ -1357,39 +1543,15 @@ async fn default_subnets(sdk: &aws_types::SdkConfig) -> Vec<String> {
     )
 }
 
-fn assert_stack_tags(tags: &std::collections::BTreeMap<String, String>) {
-    assert_eq!(
-        tags.get("ManagedBy").map(String::as_str),
-        Some("stackctl"),
-        "{tags:?}"
-    );
-    assert_eq!(
-        tags.get("stackctl:project").map(String::as_str),
-        Some("prestashop"),
-        "{tags:?}"
-    );
-    assert_eq!(
-        tags.get("stackctl:environment").map(String::as_str),
-        Some("dev"),
-        "{tags:?}"
-    );
-}
-
-/// Runs of spaces folded to one, so assertions do not depend on column alignment.
-fn squash(s: &str) -> String {
-    s.lines()
-        .map(|l| {
-            l.split(' ')
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn sorted(it: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = it.collect();
-    v.sort();
-    v
+/// `what` carries the stack's three tags.
+#[track_caller]
+fn assert_stack_tags<'a>(what: &str, tags: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    let tags: BTreeMap<&str, &str> = tags.into_iter().collect();
+    for (key, value) in [
+        ("ManagedBy", "stackctl"),
+        ("stackctl:project", "prestashop"),
+        ("stackctl:environment", "dev"),
+    ] {
+        assert_eq!(tags.get(key).copied(), Some(value), "{what}: {tags:?}");
+    }
 }

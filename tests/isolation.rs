@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::account::{self, Snapshot};
 use common::{Run, Stack};
-use stackctl_testkit::{Fault, FaultProxy, Faults};
+use stackctl_testkit::{Fault, FaultProxy, Faults, STACK_RESOURCES};
 
 /// The account listing split in two: the lines that name `environment`'s resources (every
 /// name carries it), and the rest.
@@ -27,6 +27,12 @@ fn split_env(snap: &Snapshot, environment: &str) -> (Snapshot, Snapshot) {
 fn of_env(snap: &Snapshot, environment: &str) -> Snapshot {
     split_env(snap, environment).0
 }
+
+/// The lines one environment's stack makes in the account listing: its resources, less the
+/// role policy and attachment (listed on their role's line): 4 groups, load balancer,
+/// listener, target group, file system, 3 mount targets, database, subnet group, 3 secrets, log
+/// group, 2 roles, cluster, service, revision.
+const LISTED_PER_ENVIRONMENT: usize = STACK_RESOURCES - 2;
 
 fn total(snap: &Snapshot) -> usize {
     snap.values().map(Vec::len).sum()
@@ -55,8 +61,9 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
         let run = stack.cmd_for("apply", env).arg("-auto-approve").run();
         run.success();
         assert!(
-            run.stdout
-                .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+            run.stdout.contains(&format!(
+                "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+            )),
             "{env}: {}",
             run.stdout
         );
@@ -73,10 +80,7 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
     let before = account::snapshot(&sdk).await;
     for env in ["dev", "staging", "prod"] {
         let mine = of_env(&before, env);
-        // 4 groups, load balancer, listener, target group, file system, 3 mount targets,
-        // database, subnet group, 3 secrets, log group, 2 roles (with their policies),
-        // cluster, service, revision.
-        assert_eq!(total(&mine), 22, "{env}: {mine:#?}");
+        assert_eq!(total(&mine), LISTED_PER_ENVIRONMENT, "{env}: {mine:#?}");
     }
 
     let blind = stack.bare(&["destroy", "-auto-approve"]).run();
@@ -124,21 +128,23 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
     );
 }
 
-/// Resources that have this stack's names but not its tags (someone else's, or made by hand):
-/// the plan says so, apply refuses each one naming it, records none of them, and changes
-/// none of them; a later destroy leaves them too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
-    let stack = Stack::new();
-    let sdk = stack.sdk().await;
-    // The three creates that can hand back an existing resource or collide by name.
-    let ecs = aws_sdk_ecs::Client::new(&sdk);
+/// The three kinds whose create can hand back an existing resource or collide by name.
+const COLLIDING: [&str; 3] = [
+    "module.ecs.aws_ecs_cluster.main",
+    "module.efs.aws_efs_file_system.main",
+    "module.rds.aws_db_subnet_group.main",
+];
+
+/// Someone else's cluster, file system and DB subnet group with this stack's names and no
+/// tags: the file system's id, and the account as they leave it.
+async fn same_named_resources_without_tags(sdk: &aws_types::SdkConfig) -> (String, Snapshot) {
+    let ecs = aws_sdk_ecs::Client::new(sdk);
     ecs.create_cluster()
         .cluster_name("prestashop-dev-cluster")
         .send()
         .await
         .unwrap();
-    let efs = aws_sdk_efs::Client::new(&sdk);
+    let efs = aws_sdk_efs::Client::new(sdk);
     let theirs_fs = efs
         .create_file_system()
         .creation_token("prestashop-dev-efs")
@@ -147,7 +153,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .unwrap()
         .file_system_id()
         .to_owned();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
     let subnets: Vec<String> = ec2
         .describe_subnets()
         .send()
@@ -158,7 +164,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .filter(|s| s.default_for_az() == Some(true))
         .filter_map(|s| s.subnet_id().map(str::to_owned))
         .collect();
-    let rds = aws_sdk_rds::Client::new(&sdk);
+    let rds = aws_sdk_rds::Client::new(sdk);
     rds.create_db_subnet_group()
         .db_subnet_group_name("prestashop-dev-db-subnet-group")
         .db_subnet_group_description("someone else's")
@@ -166,15 +172,18 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .send()
         .await
         .unwrap();
-    let theirs = account::snapshot(&sdk).await;
+    (theirs_fs, account::snapshot(sdk).await)
+}
 
+/// Resources that have this stack's names but not its tags (someone else's, or made by hand):
+/// the plan says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_named_resources_without_the_stacks_tags_are_planned_as_not_ours() {
+    let stack = Stack::new();
+    same_named_resources_without_tags(&stack.sdk().await).await;
     let plan = stack.cmd("plan").run();
     plan.success();
-    for address in [
-        "module.ecs.aws_ecs_cluster.main",
-        "module.efs.aws_efs_file_system.main",
-        "module.rds.aws_db_subnet_group.main",
-    ] {
+    for address in COLLIDING {
         let line = plan
             .stdout
             .lines()
@@ -182,6 +191,15 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
             .unwrap_or_else(|| panic!("{address} not planned:\n{}", plan.stdout));
         assert!(line.contains("not this stack's tags"), "{line}");
     }
+}
+
+/// Apply refuses each same-named resource without the stack's tags, naming it, records none of
+/// them, and changes none of them; a later destroy leaves them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
+    let stack = Stack::new();
+    let sdk = stack.sdk().await;
+    let (theirs_fs, theirs) = same_named_resources_without_tags(&sdk).await;
 
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     refused(
@@ -198,11 +216,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
     );
     let state = stack.state();
     let recorded = state["resources"].as_object().unwrap();
-    for address in [
-        "module.ecs.aws_ecs_cluster.main",
-        "module.efs.aws_efs_file_system.main",
-        "module.rds.aws_db_subnet_group.main",
-    ] {
+    for address in COLLIDING {
         assert!(!recorded.contains_key(address), "{address} was recorded");
     }
     assert!(
@@ -212,6 +226,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         "their file system is in the state"
     );
     // Theirs are untouched: still there, still without tags.
+    let efs = aws_sdk_efs::Client::new(&sdk);
     let fs = efs
         .describe_file_systems()
         .file_system_id(&theirs_fs)
@@ -223,6 +238,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         "{:?}",
         fs.file_systems()[0].tags()
     );
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
     let cluster = ecs
         .describe_clusters()
         .clusters("prestashop-dev-cluster")
@@ -231,6 +247,7 @@ async fn same_named_resources_without_the_stacks_tags_are_never_recorded() {
         .await
         .unwrap();
     assert!(cluster.clusters()[0].tags().is_empty());
+    let rds = aws_sdk_rds::Client::new(&sdk);
     let group_arn = rds
         .describe_db_subnet_groups()
         .db_subnet_group_name("prestashop-dev-db-subnet-group")
@@ -274,7 +291,7 @@ async fn a_state_is_bound_to_its_account_and_region() {
         serde_json::json!({ "account_id": "123456789012", "partition": "aws", "region": "eu-west-3" })
     );
     let applied = account::snapshot(&sdk).await;
-    assert_eq!(total(&of_env(&applied, "dev")), 22);
+    assert_eq!(total(&of_env(&applied, "dev")), LISTED_PER_ENVIRONMENT);
 
     // Nor does a profile's region: the plan reads the same eu-west-3 stack and finds no change.
     let config = stack.dir.path().join("aws-config");
@@ -351,9 +368,9 @@ async fn a_state_is_bound_to_its_account_and_region() {
         .run();
     destroy.success();
     assert!(
-        destroy
-            .stdout
-            .contains("Destroy complete! Resources: 24 destroyed."),
+        destroy.stdout.contains(&format!(
+            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        )),
         "{}",
         destroy.stdout
     );

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::account::{self, Snapshot};
 use common::Stack;
-use stackctl_testkit::{FaultProxy, Faults};
+use stackctl_testkit::{FaultProxy, Faults, STACK_RESOURCES};
 
-/// The stack's 24 resources: one AWS operation each to create, one to delete.
-const OPERATIONS: usize = 24;
+/// One AWS operation per resource to create it, one to delete it.
+const OPERATIONS: usize = STACK_RESOURCES;
 
 /// Run apply (or destroy) to completion and check the account matches `want`.
 async fn finish_and_compare(stack: &Stack, command: &str, want: &Snapshot, point: &str) {
@@ -44,7 +44,6 @@ async fn apply_killed_after_any_operation_converges_on_rerun() {
     let clean = account::snapshot(&stack.sdk().await).await;
     assert_ne!(clean, empty);
 
-    let mut converged = 0;
     for n in 1..=OPERATIONS {
         stack.fresh();
         let killed = stack
@@ -61,17 +60,16 @@ async fn apply_killed_after_any_operation_converges_on_rerun() {
             killed.stderr
         );
         finish_and_compare(&stack, "apply", &clean, &format!("apply kill point {n}")).await;
-        converged += 1;
     }
-    eprintln!("apply: {converged} of {OPERATIONS} kill points converged");
-    assert_eq!(converged, OPERATIONS);
+    // The points above are every operation: no operation comes after the last one.
+    stack.fresh();
+    assert_not_interrupted_after_the_last_point(&stack, "apply");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_killed_after_any_operation_converges_on_rerun() {
     let stack = Stack::new();
     let empty = account::snapshot(&stack.sdk().await).await;
-    let mut converged = 0;
     for n in 1..=OPERATIONS {
         stack.fresh();
         stack.cmd("apply").arg("-auto-approve").run().success();
@@ -97,10 +95,27 @@ async fn destroy_killed_after_any_operation_converges_on_rerun() {
         .await;
         let state = stack.state();
         assert_eq!(state["resources"], serde_json::json!({}), "point {n}");
-        converged += 1;
     }
-    eprintln!("destroy: {converged} of {OPERATIONS} kill points converged");
-    assert_eq!(converged, OPERATIONS);
+    stack.fresh();
+    stack.cmd("apply").arg("-auto-approve").run().success();
+    assert_not_interrupted_after_the_last_point(&stack, "destroy");
+}
+
+/// `command` with the kill hook one operation past [`OPERATIONS`] runs to the end: the kill
+/// points 1..=OPERATIONS covered every operation it makes.
+fn assert_not_interrupted_after_the_last_point(stack: &Stack, command: &str) {
+    let past = OPERATIONS + 1;
+    let run = stack
+        .cmd(command)
+        .arg("-auto-approve")
+        .env("STACKCTL_FAIL_AFTER", &past.to_string())
+        .run();
+    assert_eq!(
+        run.code, 0,
+        "{command} makes more than {OPERATIONS} operations: those after the last kill point \
+         were never interrupted\n{}",
+        run.stderr
+    );
 }
 
 /// SIGKILL at timed points: between and inside the AWS calls of one resource, not only
@@ -188,7 +203,10 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
         "{stderr}"
     );
     let at_interrupt = recorded(&stack);
-    assert!((3..24).contains(&at_interrupt), "{at_interrupt} recorded");
+    assert!(
+        (3..STACK_RESOURCES).contains(&at_interrupt),
+        "{at_interrupt} recorded"
+    );
 
     // Nothing was created behind the state's back: a plan adopts nothing and adds the rest.
     let plan = stack.cmd("plan").run();
@@ -196,7 +214,7 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     assert!(
         plan.stdout.contains(&format!(
             "Plan: {} to add, 0 to change, 0 to destroy.",
-            24 - at_interrupt
+            STACK_RESOURCES - at_interrupt
         )),
         "{}",
         plan.stdout
@@ -205,8 +223,8 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     stack.cmd("apply").arg("-auto-approve").run().success();
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
     eprintln!(
-        "Ctrl-C: {at_interrupt} of 24 resources recorded at the interrupt; the re-run added {}",
-        24 - at_interrupt
+        "Ctrl-C: {at_interrupt} of {STACK_RESOURCES} resources recorded at the interrupt; the re-run added {}",
+        STACK_RESOURCES - at_interrupt
     );
 }
 

@@ -63,8 +63,8 @@ fn run_timed(proxy: &FaultProxy, name: &str, cmd: Cmd<'_>, expected: i32) -> (Ru
 }
 
 /// The whole stack at the realistic profile: apply from empty (the database `creating` for
-/// 5 minutes, the load balancer `provisioning`, mount targets refused on a file system still
-/// creating), a plan with no change, an update (a bigger database applied at once, so
+/// 5 minutes, the load balancer `provisioning`, a file system that refuses mount targets until
+/// it is available), a plan with no change, an update (a bigger database applied at once, so
 /// `modifying`; a new image, so a new deployment), and a destroy that waits for the service to
 /// drain and its task interfaces to let the security group go.
 #[test]
@@ -249,13 +249,39 @@ fn killed_during_the_database_wait_plan_does_not_wait_and_apply_finishes() {
         "{}",
         apply.stdout
     );
-    // The database's endpoint reached what needs it.
+    // The database's endpoint, unknown while it was `creating`, is recorded once it is
+    // available, and reached what needs it: the container the service runs is pointed at it.
     let state = stack.state();
-    let db = state.to_string();
-    assert!(
-        db.contains("\"endpoint\""),
-        "no endpoint recorded for the database"
-    );
+    let db = &state["resources"]["module.rds.aws_db_instance.main"]["attrs"];
+    let address = db["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no address recorded for the database: {db}"));
+    assert!(db["endpoint"].is_string(), "no endpoint recorded: {db}");
+    let db_server = rt.block_on(async {
+        let ecs = aws_sdk_ecs::Client::new(&sdk);
+        let service = ecs
+            .describe_services()
+            .cluster("prestashop-dev-cluster")
+            .services("prestashop-dev-service")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone();
+        let td = ecs
+            .describe_task_definition()
+            .task_definition(service.task_definition().unwrap())
+            .send()
+            .await
+            .unwrap();
+        td.task_definition().unwrap().container_definitions()[0]
+            .environment()
+            .iter()
+            .find(|kv| kv.name() == Some("DB_SERVER"))
+            .and_then(|kv| kv.value())
+            .map(str::to_owned)
+    });
+    assert_eq!(db_server.as_deref(), Some(address));
     no_changes(&proxy, &stack, "plan");
 }
 
@@ -478,9 +504,9 @@ async fn drift_in_the_grace_period_shows_and_is_put_right() {
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
 }
 
-/// Slow and flaky at once: the realistic timeline and 10 % of the requests failed (throttling,
-/// 5xx, dropped connections). Every wait, retry and delete order holds: apply, a plan with no
-/// change and destroy converge.
+/// Slow and flaky at once: the realistic timeline and 10 % of the requests failed (the default
+/// mix: throttling, 5xx, dropped connections, timeouts). Every wait, retry and delete order
+/// holds: apply, a plan with no change and destroy converge.
 #[test]
 fn slow_and_flaky_aws_still_converges() {
     let stack = Stack::new();

@@ -4,12 +4,12 @@
 //!
 //! moto applies every ModifyDBInstance at once, whatever ApplyImmediately says, and never
 //! reports PendingModifiedValues; it also accepts storage that shrinks. So what stackctl sent is
-//! read off the wire (the test kit's proxy, keeping request bodies), and a refusal shows as the size moto still
-//! has: it would have taken the change.
+//! read off the wire (the test kit's proxy, keeping request bodies), and a refusal shows as the
+//! size moto still has: it would have taken the change.
 
 mod common;
 
-use common::{assert_no_secrets, Moto, Stack};
+use common::{assert_no_secrets, squash, Moto, Stack};
 use stackctl_testkit::{FaultProxy, Faults};
 
 const DB: &str = "prestashop-dev-db";
@@ -19,14 +19,6 @@ const GROUP: &str = "prestashop-dev-db-subnet-group";
 /// ApplyImmediately shows, since moto ignores it.
 fn recording(moto: &Moto) -> FaultProxy {
     FaultProxy::start(&moto.endpoint, Faults::none().with_bodies())
-}
-
-/// Runs of spaces folded to one, so assertions do not depend on column alignment.
-fn squash(s: &str) -> String {
-    s.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 async fn describe(sdk: &aws_types::SdkConfig) -> aws_sdk_rds::types::DbInstance {
@@ -240,10 +232,13 @@ async fn storage_changes_aws_would_refuse_are_refused_by_the_plan_before_any_cal
     );
 }
 
-/// Every attribute ModifyDBInstance sets, changed by hand (or by a variable, for the password,
-/// which AWS never shows), is put back by apply and reads back as configured.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
+/// The password the drift tests rotate to (AWS never shows one, so a variable changes it).
+const NEW_PASSWORD: &str = "DbPass-e2e-rotated-5d1c";
+
+/// The dev stack applied, then every attribute of the database that ModifyDBInstance sets
+/// changed by hand: another class, engine version, backup retention, public access, the ECS
+/// group added, another subnet group. The ids of the RDS and ECS groups.
+async fn applied_with_a_drifted_database() -> (Stack, aws_types::SdkConfig, String, String) {
     let stack = Stack::applied();
     let sdk = stack.sdk().await;
     let rds = aws_sdk_rds::Client::new(&sdk);
@@ -290,12 +285,18 @@ async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
         .send()
         .await
         .unwrap();
+    (stack, sdk, rds_sg, ecs_sg)
+}
 
-    let new_password = "DbPass-e2e-rotated-5d1c";
+/// Every drifted attribute, and the password a variable changes, shows in the plan as going
+/// back to the configuration, the deferred ones marked so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_on_the_database_is_planned_attribute_by_attribute() {
+    let (stack, _sdk, rds_sg, ecs_sg) = applied_with_a_drifted_database().await;
     let plan = stack
         .cmd("plan")
         .arg("-detailed-exitcode")
-        .var("db_password", new_password)
+        .var("db_password", NEW_PASSWORD)
         .run();
     assert_eq!(plan.code, 2, "{plan:?}");
     let out = squash(&plan.stdout);
@@ -318,12 +319,20 @@ async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
         )),
         "{out}"
     );
+    assert!(!stack.everything_written().contains(NEW_PASSWORD));
+    assert_no_secrets(&stack);
+}
 
+/// Every attribute ModifyDBInstance sets, changed by hand (or by a variable, for the password,
+/// which AWS never shows), is put back by one ModifyDBInstance and reads back as configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
+    let (stack, sdk, rds_sg, ecs_sg) = applied_with_a_drifted_database().await;
     let recorder = recording(&stack.moto);
     stack
         .cmd("apply")
         .arg("-auto-approve")
-        .var("db_password", new_password)
+        .var("db_password", NEW_PASSWORD)
         .env("AWS_ENDPOINT_URL", &recorder.endpoint)
         .run()
         .success();
@@ -338,7 +347,7 @@ async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
         "PubliclyAccessible=false",
         &format!("VpcSecurityGroupIds.VpcSecurityGroupId.1={rds_sg}"),
         &format!("DBSubnetGroupName={GROUP}"),
-        &format!("MasterUserPassword={new_password}"),
+        &format!("MasterUserPassword={NEW_PASSWORD}"),
     ] {
         assert!(modify[0].contains(field), "{field}: {}", modify[0]);
     }
@@ -367,11 +376,11 @@ async fn drift_on_the_database_is_corrected_through_modify_db_instance() {
     let plan = stack
         .cmd("plan")
         .arg("-detailed-exitcode")
-        .var("db_password", new_password)
+        .var("db_password", NEW_PASSWORD)
         .run();
     assert_eq!(plan.code, 0, "{plan:?}");
-    // The new password reached AWS and nothing else stackctl wrote or printed.
-    assert!(!stack.everything_written().contains(new_password));
+    // The new password reached AWS (the request above) and nothing stackctl wrote or printed.
+    assert!(!stack.everything_written().contains(NEW_PASSWORD));
     assert_no_secrets(&stack);
 }
 

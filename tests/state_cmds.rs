@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{assert_no_secrets, Stack};
+use stackctl_testkit::STACK_RESOURCES;
 
 const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 const DB: &str = "module.rds.aws_db_instance.main";
@@ -43,19 +44,18 @@ fn write_lock(stack: &Stack, id: &str, pid: u32) {
     std::fs::write(lock_file(stack), lock.to_string()).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn state_list_show_and_rm_after_an_apply() {
+/// list: every address, one per line, sorted; filtered to a module; the same with -state or
+/// the var file.
+#[test]
+fn state_list_shows_every_address_sorted_and_filters_by_module() {
     let stack = Stack::applied();
-
-    // list: every address, one per line, sorted.
     let list = stack.bare(&["state", "list"]).run();
     list.success();
     let addresses: Vec<&str> = list.stdout.lines().collect();
-    assert_eq!(addresses.len(), 24, "{}", list.stdout);
+    assert_eq!(addresses.len(), STACK_RESOURCES, "{}", list.stdout);
     assert!(addresses.windows(2).all(|w| w[0] < w[1]), "{}", list.stdout);
     assert!(addresses.contains(&SERVICE) && addresses.contains(&DB));
     assert!(addresses.contains(&"module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]"));
-    // Filtered to a module; the same with -state or the var file.
     let rds = stack.bare(&["state", "list", "module.rds"]).run();
     rds.success();
     assert_eq!(
@@ -69,8 +69,14 @@ async fn state_list_show_and_rm_after_an_apply() {
     let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml");
     let by_vars = stack.bare(&["state", "list", "-var-file", dev]).run();
     assert_eq!(by_vars.stdout, list.stdout);
+    assert_no_secrets(&stack);
+}
 
-    // show: type, id, attributes; the password is masked, never shown nor fingerprinted.
+/// show: type, id, attributes; the password is masked, never shown nor fingerprinted. An
+/// unknown address is an error that suggests the near one.
+#[test]
+fn state_show_masks_the_password_and_suggests_a_near_address() {
+    let stack = Stack::applied();
     let show = stack.bare(&["state", "show", DB]).run();
     show.success();
     assert!(
@@ -102,8 +108,13 @@ async fn state_list_show_and_rm_after_an_apply() {
         unknown.stderr
     );
     assert!(unknown.stderr.contains(&format!("did you mean {DB}?")));
+    assert_no_secrets(&stack);
+}
 
-    // rm: an unknown address among known ones removes nothing.
+/// rm: an unknown address among known ones removes nothing.
+#[test]
+fn state_rm_with_an_unknown_address_removes_nothing() {
+    let stack = Stack::applied();
     let before = std::fs::read(stack.state_path()).unwrap();
     let bad = stack
         .bare(&["state", "rm", SERVICE, "module.ecs.aws_ecs_service.nope"])
@@ -116,8 +127,14 @@ async fn state_list_show_and_rm_after_an_apply() {
         bad.stderr
     );
     assert_eq!(std::fs::read(stack.state_path()).unwrap(), before);
+}
 
-    // rm: out of the state, under the lock, with the previous state kept as the backup.
+/// rm: out of the state, under the lock, with the previous state kept as the backup; the
+/// resource stays in AWS, and the next plan adopts it back rather than making a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_rm_forgets_a_resource_and_the_next_plan_adopts_it_back() {
+    let stack = Stack::applied();
+    let before = std::fs::read(stack.state_path()).unwrap();
     let serial = stack.state()["serial"].as_u64().unwrap();
     let rm = stack.bare(&["state", "rm", SERVICE]).run();
     rm.success();
@@ -128,7 +145,10 @@ async fn state_list_show_and_rm_after_an_apply() {
     );
     let state = stack.state();
     assert!(state["resources"].get(SERVICE).is_none());
-    assert_eq!(state["resources"].as_object().unwrap().len(), 23);
+    assert_eq!(
+        state["resources"].as_object().unwrap().len(),
+        STACK_RESOURCES - 1
+    );
     assert_eq!(state["serial"].as_u64().unwrap(), serial + 1);
     let backup = stack
         .dir
@@ -272,7 +292,9 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     waited.success();
     assert!(start.elapsed() >= Duration::from_millis(900));
     assert!(
-        waited.stdout.contains("Plan: 24 to add"),
+        waited
+            .stdout
+            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
         "{}",
         waited.stdout
     );

@@ -4,7 +4,7 @@
 mod common;
 
 use aws_sdk_ecs::types::{ContainerDefinition, TaskDefinitionField, TaskDefinitionStatus};
-use common::{assert_no_secrets, Stack};
+use common::{assert_no_secrets, sorted, squash, Stack};
 use stackctl_testkit::{Event, FaultProxy, Faults};
 
 const FAMILY: &str = "prestashop-dev";
@@ -299,22 +299,6 @@ const EXECUTION_ROLE: &str = "module.ecs.aws_iam_role.execution";
 const SECRETS_POLICY: &str = "module.ecs.aws_iam_role_policy.execution_secrets";
 const LOG_GROUP: &str = "module.ecs.aws_cloudwatch_log_group.main";
 
-/// The id the state records for `address`.
-fn id(stack: &Stack, address: &str) -> String {
-    stack.state()["resources"][address]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{address} in the state"))
-        .to_owned()
-}
-
-/// Runs of spaces folded to one, so assertions do not depend on column alignment.
-fn squash(s: &str) -> String {
-    s.lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// `plan -detailed-exitcode` with `vars` must exit 2 and update exactly `address` in place,
 /// showing each of `attrs` changing.
 #[track_caller]
@@ -383,18 +367,12 @@ async fn load_balancer(
         .clone()
 }
 
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
 fn lb_subnets(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Vec<String> {
     sorted(
         lb.availability_zones()
             .iter()
             .filter_map(|z| z.subnet_id())
-            .map(str::to_owned)
-            .collect(),
+            .map(str::to_owned),
     )
 }
 
@@ -407,7 +385,7 @@ async fn load_balancer_subnets_are_set_back() {
     let before = lb_subnets(&load_balancer(&elb).await);
     assert_eq!(before.len(), 3, "{before:?}");
     elb.set_subnets()
-        .load_balancer_arn(id(&stack, LB))
+        .load_balancer_arn(stack.id(LB))
         .set_subnets(Some(before[..2].to_vec()))
         .send()
         .await
@@ -426,14 +404,14 @@ async fn load_balancer_subnets_are_set_back() {
 async fn load_balancer_security_groups_are_set_back() {
     let stack = Stack::applied();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&stack.sdk().await);
-    let own = id(&stack, "module.security.aws_security_group.alb");
+    let own = stack.id("module.security.aws_security_group.alb");
     assert_eq!(
         load_balancer(&elb).await.security_groups(),
         std::slice::from_ref(&own)
     );
-    let other = id(&stack, "module.security.aws_security_group.ecs");
+    let other = stack.id("module.security.aws_security_group.ecs");
     elb.set_security_groups()
-        .load_balancer_arn(id(&stack, LB))
+        .load_balancer_arn(stack.id(LB))
         .security_groups(&other)
         .security_groups(&own)
         .send()
@@ -459,7 +437,7 @@ async fn load_balancer_ip_address_type_is_set_back() {
         Some(&IpAddressType::Ipv4)
     );
     elb.set_ip_address_type()
-        .load_balancer_arn(id(&stack, LB))
+        .load_balancer_arn(stack.id(LB))
         .ip_address_type(IpAddressType::Dualstack)
         .send()
         .await
@@ -505,7 +483,7 @@ async fn listener_port_and_action_are_set_back() {
         .target_group_arn()
         .unwrap()
         .to_owned();
-    let listener = id(&stack, LISTENER);
+    let listener = stack.id(LISTENER);
     elb.modify_listener()
         .listener_arn(&listener)
         .port(8080)
@@ -537,7 +515,7 @@ async fn listener_port_and_action_are_set_back() {
     plan_updates(&stack, &[], LISTENER, &["port", "default_action"]);
     let ops = apply_through_proxy(&stack, &[]);
     assert!(ops.iter().any(|o| o == "ModifyListener"), "{ops:?}");
-    assert_eq!(read().await, (Some(80), id(&stack, TARGET_GROUP)));
+    assert_eq!(read().await, (Some(80), stack.id(TARGET_GROUP)));
     plan_is_empty(&stack, &[]);
 }
 
@@ -548,7 +526,7 @@ async fn file_system_throughput_mode_is_set_back() {
     use aws_sdk_efs::types::ThroughputMode;
     let stack = Stack::applied();
     let efs = aws_sdk_efs::Client::new(&stack.sdk().await);
-    let fs_id = id(&stack, FILE_SYSTEM);
+    let fs_id = stack.id(FILE_SYSTEM);
     let mode = || async {
         efs.describe_file_systems()
             .file_system_id(&fs_id)
@@ -584,7 +562,7 @@ async fn file_system_throughput_mode_is_set_back() {
 async fn role_trust_policy_is_set_back() {
     let stack = Stack::applied();
     let iam = aws_sdk_iam::Client::new(&stack.sdk().await);
-    let role = id(&stack, EXECUTION_ROLE);
+    let role = stack.id(EXECUTION_ROLE);
     let trust = || async {
         let out = iam.get_role().role_name(&role).send().await.unwrap();
         common::decode_policy(out.role().unwrap().assume_role_policy_document().unwrap())
@@ -617,7 +595,7 @@ async fn role_trust_policy_is_set_back() {
 async fn inline_role_policy_is_set_back() {
     let stack = Stack::applied();
     let iam = aws_sdk_iam::Client::new(&stack.sdk().await);
-    let role = id(&stack, EXECUTION_ROLE);
+    let role = stack.id(EXECUTION_ROLE);
     let name = "prestashop-dev-secrets-access";
     let document = || async {
         let out = iam

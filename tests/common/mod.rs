@@ -122,6 +122,15 @@ impl Stack {
         serde_json::from_str(&text).expect("state is JSON")
     }
 
+    /// The id the state records for `address`.
+    #[track_caller]
+    pub fn id(&self, address: &str) -> String {
+        self.state()["resources"][address]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{address} in the state"))
+            .to_owned()
+    }
+
     pub async fn sdk(&self) -> aws_types::SdkConfig {
         self.moto.sdk_config().await
     }
@@ -261,4 +270,19 @@ pub fn decode_policy(doc: &str) -> serde_json::Value {
         i += 1;
     }
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("policy {doc}: {e}"))
+}
+
+/// Runs of spaces folded to one, so assertions do not depend on column alignment.
+pub fn squash(s: &str) -> String {
+    s.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The items in order, so that lists AWS returns in any order compare.
+pub fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = items.into_iter().collect();
+    v.sort();
+    v
 }
