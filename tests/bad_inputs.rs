@@ -573,10 +573,7 @@ fn validate_warns_about_mysql_8_0_on_stderr() {
         }
         let run = cmd.run();
         run.success();
-        assert!(
-            run.stdout.contains("Success! The configuration is valid."),
-            "{run:?}"
-        );
+        run.stdout_has("Success! The configuration is valid.");
         assert!(!run.stdout.contains("Warning"), "{run:?}");
         run.stderr
     };

@@ -51,20 +51,12 @@ fn plan_on_an_empty_account_creates_everything() {
             plan.stdout
         );
     }
-    assert!(
-        plan.stdout.contains(&format!(
-            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
-        )),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has(format!(
+        "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+    ));
     // Values that depend on resources not yet created are shown as such, secrets masked.
     assert!(plan.stdout.contains("(known after apply)"));
-    assert!(
-        plan.stdout.contains("secret_string = (sensitive value)"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("secret_string = (sensitive value)");
     insta::with_settings!({filters => vec![
         (r"vpc-[0-9a-f]+", "vpc-[id]"),
         (r"subnet-[0-9a-f]+", "subnet-[id]"),
@@ -93,7 +85,7 @@ fn single_dash_and_double_dash_flags_both_work() {
             ])
             .run();
         run.success();
-        assert!(run.stdout.contains("Success!"), "{run:?}");
+        run.stdout_has("Success!");
     }
 }
 
@@ -112,12 +104,7 @@ fn endpoint_url_flag_overrides_the_environment() {
         .env("AWS_ENDPOINT_URL", &format!("http://{dead}"))
         .run();
     plan.success();
-    assert!(
-        plan.stdout
-            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has(format!("Plan: {STACK_RESOURCES} to add"));
 }
 
 #[test]
@@ -125,7 +112,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
     let stack = Stack::new();
     let run = stack.cmd("apply").run();
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("-auto-approve"), "{}", run.stderr);
+    run.stderr_has("-auto-approve");
     assert!(
         !stack.state_path().exists()
             || stack.state()["resources"]
@@ -141,13 +128,9 @@ fn apply_reports_every_resource_it_creates() {
     let stack = Stack::new();
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     apply.success();
-    assert!(
-        apply.stdout.contains(&format!(
-            "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
-        )),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has(format!(
+        "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+    ));
     for address in ADDRESSES {
         assert!(
             apply.stdout.contains(&format!("{address}: Creating...")),
@@ -635,7 +618,7 @@ fn plan_right_after_apply_shows_no_changes() {
     let stack = Stack::applied();
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    plan.stdout_has("No changes.");
     assert_no_secrets(&stack);
 }
 
@@ -983,13 +966,9 @@ async fn destroy_removes_everything() {
         ])
         .run();
     destroy.success();
-    assert!(
-        destroy.stdout.contains(&format!(
-            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
-        )),
-        "{}",
-        destroy.stdout
-    );
+    destroy.stdout_has(format!(
+        "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+    ));
     // The service goes before what it uses, mount targets before the file system.
     let pos = |s: &str| {
         destroy
@@ -1012,13 +991,9 @@ async fn destroy_removes_everything() {
     // Nothing left to destroy, and the next plan would create it all again.
     let again = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(again.code, 2);
-    assert!(
-        again.stdout.contains(&format!(
-            "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
-        )),
-        "{}",
-        again.stdout
-    );
+    again.stdout_has(format!(
+        "Plan: {STACK_RESOURCES} to add, 0 to change, 0 to destroy."
+    ));
     assert_no_secrets(&stack);
 }
 
@@ -1041,28 +1016,15 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
     let (failed, not_started) = (1, 2);
     let done = STACK_RESOURCES - failed - not_started;
     // The error names the resource, AWS's code, and what to do.
-    assert!(
-        apply
-            .stderr
-            .contains("Error: module.secrets.aws_secretsmanager_secret.db_password"),
-        "{}",
-        apply.stderr
-    );
+    apply.stderr_has("Error: module.secrets.aws_secretsmanager_secret.db_password");
     // It is not this stack's (no tags): refused, never recorded.
-    assert!(
-        apply.stderr.contains("NotThisStacks")
-            && apply.stderr.contains("without this stack's tags"),
-        "{}",
-        apply.stderr
-    );
-    assert!(apply.stderr.contains("hint:"), "{}", apply.stderr);
-    assert!(
-        apply.stderr.contains(&format!(
-            "{done} done, {failed} failed, {not_started} not started"
-        )),
-        "{}",
-        apply.stderr
-    );
+    apply
+        .stderr_has("NotThisStacks")
+        .stderr_has("without this stack's tags");
+    apply.stderr_has("hint:");
+    apply.stderr_has(format!(
+        "{done} done, {failed} failed, {not_started} not started"
+    ));
     // Its dependents were not started; independent branches (RDS, ALB, EFS) completed.
     for skipped in [
         "module.ecs.aws_ecs_task_definition.main",
@@ -1119,14 +1081,10 @@ async fn a_failed_resource_skips_only_its_dependents_and_the_next_apply_finishes
         .unwrap();
     let again = stack.cmd("apply").arg("-auto-approve").run();
     again.success();
-    assert!(
-        again.stdout.contains(&format!(
-            "Apply complete! Resources: {} added, 0 changed, 0 destroyed.",
-            failed + not_started
-        )),
-        "{}",
-        again.stdout
-    );
+    again.stdout_has(format!(
+        "Apply complete! Resources: {} added, 0 changed, 0 destroyed.",
+        failed + not_started
+    ));
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 0, "{plan:?}");
     assert_no_secrets(&stack);
@@ -1145,17 +1103,8 @@ async fn a_resource_deleted_outside_is_planned_as_drift_and_recreated() {
 
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
-    assert!(
-        plan.stdout.contains("# module.ecs.aws_cloudwatch_log_group.main will be created (it was deleted outside stackctl)"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 to add, 0 to change, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("# module.ecs.aws_cloudwatch_log_group.main will be created (it was deleted outside stackctl)");
+    plan.stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.");
     stack.cmd("apply").arg("-auto-approve").run().success();
     let groups = logs
         .describe_log_groups()
@@ -1181,14 +1130,10 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
     assert_eq!(plan.code, 2, "{plan:?}");
     // Adopted as they are: AWS reports everything the configuration sets (the service's
     // health-check grace period is answered by the test kit's layer where moto drops it).
-    assert!(
-        plan.stdout.contains(&format!(
-            "Plan: {STACK_RESOURCES} to adopt, 0 to add, 0 to change, 0 to destroy."
-        )),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains("# module.rds.aws_db_instance.main will be adopted into the state (found in AWS, not in the state)"), "{}", plan.stdout);
+    plan.stdout_has(format!(
+        "Plan: {STACK_RESOURCES} to adopt, 0 to add, 0 to change, 0 to destroy."
+    ));
+    plan.stdout_has("# module.rds.aws_db_instance.main will be adopted into the state (found in AWS, not in the state)");
 
     let apply = stack.cmd("apply").arg("-auto-approve").run();
     apply.success();
@@ -1198,13 +1143,9 @@ async fn a_lost_state_is_rebuilt_by_adoption_without_duplicates() {
         "{}",
         apply.stdout
     );
-    assert!(
-        apply
-            .stdout
-            .contains(&format!("Apply complete! Resources: {STACK_RESOURCES} adopted, 0 added, 0 changed, 0 destroyed.")),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has(format!(
+        "Apply complete! Resources: {STACK_RESOURCES} adopted, 0 added, 0 changed, 0 destroyed."
+    ));
     assert_eq!(
         common::account::snapshot(&sdk).await,
         before,

@@ -113,13 +113,9 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
 
     let (apply, during_apply) =
         run_flaky(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
-    assert!(
-        apply.stdout.contains(&format!(
-            "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
-        )),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has(format!(
+        "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+    ));
     assert_same_account(&account::snapshot(&sdk).await, &want, "after a flaky apply");
 
     let (plan, during_plan) = run_flaky(
@@ -128,7 +124,7 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
         stack.cmd("plan").arg("-detailed-exitcode"),
         0,
     );
-    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    plan.stdout_has("No changes.");
 
     let (destroy, during_destroy) = run_flaky(
         &proxy,
@@ -136,13 +132,9 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
         stack.cmd("destroy").arg("-auto-approve"),
         0,
     );
-    assert!(
-        destroy.stdout.contains(&format!(
-            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
-        )),
-        "{}",
-        destroy.stdout
-    );
+    destroy.stdout_has(format!(
+        "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+    ));
     assert_same_account(
         &account::snapshot(&sdk).await,
         &empty,

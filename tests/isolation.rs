@@ -367,13 +367,9 @@ async fn a_state_is_bound_to_its_account_and_region() {
         .env("AWS_REGION", "ap-southeast-2")
         .run();
     destroy.success();
-    assert!(
-        destroy.stdout.contains(&format!(
-            "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
-        )),
-        "{}",
-        destroy.stdout
-    );
+    destroy.stdout_has(format!(
+        "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+    ));
     assert_eq!(total(&of_env(&account::snapshot(&sdk).await, "dev")), 0);
 }
 
@@ -514,11 +510,7 @@ fn a_state_from_before_environment_names_is_announced() {
     .unwrap();
     let plan = stack.cmd("plan").run();
     plan.success();
-    assert!(
-        plan.stdout.contains("was written by an earlier stackctl"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("was written by an earlier stackctl");
     stack.cmd("apply").arg("-auto-approve").run().success();
     assert_eq!(stack.state()["aws"]["account_id"], "123456789012");
     let again = stack.cmd("plan").run();

@@ -211,14 +211,10 @@ async fn ctrl_c_stops_starting_work_records_what_ran_and_exits_1() {
     // Nothing was created behind the state's back: a plan adopts nothing and adds the rest.
     let plan = stack.cmd("plan").run();
     plan.success();
-    assert!(
-        plan.stdout.contains(&format!(
-            "Plan: {} to add, 0 to change, 0 to destroy.",
-            STACK_RESOURCES - at_interrupt
-        )),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has(format!(
+        "Plan: {} to add, 0 to change, 0 to destroy.",
+        STACK_RESOURCES - at_interrupt
+    ));
     // And the next apply finishes the job.
     stack.cmd("apply").arg("-auto-approve").run().success();
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);

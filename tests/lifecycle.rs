@@ -72,7 +72,7 @@ fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
     let stack = Stack::new();
     let proxy = aws_with_time(&stack, Profile::realistic().scaled(SCALE));
     let (apply, took) = run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
-    assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
+    apply.stdout_has("Apply complete");
     // Nothing can beat the database's 300 s.
     assert!(took.as_secs_f64() / SCALE >= 300.0, "{took:?}");
     no_changes(&proxy, &stack, "plan");
@@ -88,11 +88,7 @@ fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
         update(stack.cmd("apply").arg("-auto-approve")),
         0,
     );
-    assert!(
-        applied.stdout.contains("Modifications complete"),
-        "{}",
-        applied.stdout
-    );
+    applied.stdout_has("Modifications complete");
     // The class change is waited for (`modifying`, 240 s).
     assert!(took.as_secs_f64() / SCALE >= 240.0, "{took:?}");
     let (plan, _) = run_timed(
@@ -101,7 +97,7 @@ fn the_whole_stack_applies_updates_and_destroys_at_the_realistic_profile() {
         update(stack.cmd("plan").arg("-detailed-exitcode")),
         0,
     );
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    plan.stdout_has("No changes");
 
     let refused: Vec<String> = proxy
         .events()
@@ -166,7 +162,7 @@ fn quick() -> Profile {
 #[track_caller]
 fn no_changes(proxy: &FaultProxy, stack: &Stack, name: &str) {
     let (plan, _) = run_timed(proxy, name, stack.cmd("plan").arg("-detailed-exitcode"), 0);
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    plan.stdout_has("No changes");
 }
 
 /// SDK configuration that reads AWS as stackctl sees it, through the layer.
@@ -234,21 +230,13 @@ fn killed_during_the_database_wait_plan_does_not_wait_and_apply_finishes() {
         took < Duration::from_secs(5),
         "plan took {took:?}: it waited for the database being created"
     );
-    assert!(
-        plan.stdout.contains("aws_db_instance.main will be adopted"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("aws_db_instance.main will be adopted");
     let (apply, took) = run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
     assert!(
         took > Duration::from_secs(5),
         "apply did not wait for the database ({took:?})"
     );
-    assert!(
-        apply.stdout.contains("Adoption complete"),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has("Adoption complete");
     // The database's endpoint, unknown while it was `creating`, is recorded once it is
     // available, and reached what needs it: the container the service runs is pointed at it.
     let state = stack.state();
@@ -301,7 +289,7 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
         .with("iam_propagation", 60.0);
     let proxy = aws_with_time(&stack, profile);
     let (apply, _) = run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
-    assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
+    apply.stdout_has("Apply complete");
     let refused = |op: &str| {
         proxy
             .events()
@@ -387,7 +375,7 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
         stack.cmd("apply").arg("-auto-approve"),
         0,
     );
-    assert!(apply.stdout.contains("Apply complete"), "{}", apply.stdout);
+    apply.stdout_has("Apply complete");
     assert!(
         refused("RegisterTaskDefinition") > before,
         "the new role was never refused: {}",
@@ -483,12 +471,7 @@ async fn drift_in_the_grace_period_shows_and_is_put_right() {
         .unwrap();
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
-    assert!(
-        plan.stdout
-            .contains("health_check_grace_period_seconds = 45 -> 300"),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("health_check_grace_period_seconds = 45 -> 300");
     stack.cmd("apply").arg("-auto-approve").run().success();
     let live = ecs
         .describe_services()
@@ -535,7 +518,7 @@ fn slow_and_flaky_aws_still_converges() {
         short(stack.cmd("plan").arg("-detailed-exitcode")),
         0,
     );
-    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    plan.stdout_has("No changes");
     run_timed(
         &proxy,
         "destroy",

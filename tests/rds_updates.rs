@@ -77,13 +77,7 @@ async fn class_and_storage_changes_wait_for_the_maintenance_window_unless_apply_
         .env("AWS_ENDPOINT_URL", &recorder.endpoint)
         .run();
     apply.success();
-    assert!(
-        apply
-            .stdout
-            .contains("Resources: 0 added, 1 changed, 0 destroyed."),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has("Resources: 0 added, 1 changed, 0 destroyed.");
     let modify = recorder.bodies("ModifyDBInstance");
     assert_eq!(modify.len(), 1, "{modify:?}");
     for field in [

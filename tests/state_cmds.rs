@@ -100,13 +100,7 @@ fn state_show_masks_the_password_and_suggests_a_near_address() {
         .bare(&["state", "show", "module.rds.aws_db_instance.mian"])
         .run();
     assert_eq!(unknown.code, 1, "{unknown:?}");
-    assert!(
-        unknown
-            .stderr
-            .contains("no resource module.rds.aws_db_instance.mian in state"),
-        "{}",
-        unknown.stderr
-    );
+    unknown.stderr_has("no resource module.rds.aws_db_instance.mian in state");
     assert!(unknown.stderr.contains(&format!("did you mean {DB}?")));
     assert_no_secrets(&stack);
 }
@@ -120,12 +114,7 @@ fn state_rm_with_an_unknown_address_removes_nothing() {
         .bare(&["state", "rm", SERVICE, "module.ecs.aws_ecs_service.nope"])
         .run();
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(
-        bad.stderr
-            .contains("no resource module.ecs.aws_ecs_service.nope in state"),
-        "{}",
-        bad.stderr
-    );
+    bad.stderr_has("no resource module.ecs.aws_ecs_service.nope in state");
     assert_eq!(std::fs::read(stack.state_path()).unwrap(), before);
 }
 
@@ -138,11 +127,7 @@ async fn state_rm_forgets_a_resource_and_the_next_plan_adopts_it_back() {
     let serial = stack.state()["serial"].as_u64().unwrap();
     let rm = stack.bare(&["state", "rm", SERVICE]).run();
     rm.success();
-    assert!(
-        rm.stdout.contains(&format!("Removed {SERVICE}\n")),
-        "{}",
-        rm.stdout
-    );
+    rm.stdout_has(format!("Removed {SERVICE}\n"));
     let state = stack.state();
     assert!(state["resources"].get(SERVICE).is_none());
     assert_eq!(
@@ -186,12 +171,7 @@ async fn state_rm_forgets_a_resource_and_the_next_plan_adopts_it_back() {
         "{}",
         plan.stdout
     );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 to adopt, 0 to add, 0 to change, 0 to destroy."),
-        "{}",
-        plan.stdout
-    );
+    plan.stdout_has("Plan: 1 to adopt, 0 to add, 0 to change, 0 to destroy.");
     stack.cmd("apply").arg("-auto-approve").run().success();
     let after = ecs
         .list_services()
@@ -216,20 +196,12 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     write_lock(&stack, id, dead_pid());
     let wrong = stack.bare(&["force-unlock", "not-the-id"]).run();
     assert_eq!(wrong.code, 1, "{wrong:?}");
-    assert!(wrong.stderr.contains("does not match"), "{}", wrong.stderr);
-    assert!(
-        wrong.stderr.contains(&format!("lock id {id}")),
-        "{}",
-        wrong.stderr
-    );
+    wrong.stderr_has("does not match");
+    wrong.stderr_has(format!("lock id {id}"));
     assert!(lock_file(&stack).exists());
     let unlock = stack.bare(&["force-unlock", id]).run();
     unlock.success();
-    assert!(
-        unlock.stdout.contains("has been successfully unlocked"),
-        "{}",
-        unlock.stdout
-    );
+    unlock.stdout_has("has been successfully unlocked");
     assert!(!lock_file(&stack).exists());
     let again = stack
         .bare(&[
@@ -240,7 +212,7 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
         ])
         .run();
     assert_eq!(again.code, 1, "{again:?}");
-    assert!(again.stderr.contains("is not locked"), "{}", again.stderr);
+    again.stderr_has("is not locked");
 
     // A lock left by a run that died (killed, crashed) blocks nothing: the next run reports it
     // as stale, names its holder, and takes it over at once.
@@ -249,12 +221,8 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     let plan = stack.cmd("plan").run();
     plan.success();
     assert!(start.elapsed() < Duration::from_secs(20), "{plan:?}");
-    assert!(plan.stderr.contains("is stale"), "{}", plan.stderr);
-    assert!(
-        plan.stderr.contains(&format!("lock id {id}")),
-        "{}",
-        plan.stderr
-    );
+    plan.stderr_has("is stale");
+    plan.stderr_has(format!("lock id {id}"));
     assert!(!lock_file(&stack).exists());
 
     // A live holder (this test process holds the OS lock): without a timeout, plan fails at
@@ -268,14 +236,9 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     held.lock().unwrap();
     let busy = stack.cmd("plan").run();
     assert_eq!(busy.code, 1, "{busy:?}");
-    assert!(
-        busy.stderr
-            .contains(&format!("is locked by apply (pid {}", std::process::id())),
-        "{}",
-        busy.stderr
-    );
-    assert!(busy.stderr.contains("lock id live-lock"), "{}", busy.stderr);
-    assert!(busy.stderr.contains("-lock-timeout"), "{}", busy.stderr);
+    busy.stderr_has(format!("is locked by apply (pid {}", std::process::id()));
+    busy.stderr_has("lock id live-lock");
+    busy.stderr_has("-lock-timeout");
     let refused = stack.bare(&["force-unlock", "live-lock"]).run();
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(lock_file(&stack).exists());
@@ -291,13 +254,7 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     releaser.join().unwrap();
     waited.success();
     assert!(start.elapsed() >= Duration::from_millis(900));
-    assert!(
-        waited
-            .stdout
-            .contains(&format!("Plan: {STACK_RESOURCES} to add")),
-        "{}",
-        waited.stdout
-    );
+    waited.stdout_has(format!("Plan: {STACK_RESOURCES} to add"));
     assert!(!lock_file(&stack).exists());
 }
 
@@ -321,12 +278,8 @@ fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
             stack.bare(&args).run()
         };
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
-        assert!(run.stderr.contains("corrupt"), "{}", run.stderr);
-        assert!(
-            run.stderr.contains(".stackctl/prestashop-dev.json"),
-            "{}",
-            run.stderr
-        );
+        run.stderr_has("corrupt");
+        run.stderr_has(".stackctl/prestashop-dev.json");
         assert_eq!(std::fs::read(&path).unwrap(), truncated, "{args:?}");
         assert!(!lock_file(&stack).exists());
     }
@@ -343,12 +296,7 @@ fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
             stack.bare(&args).run()
         };
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
-        assert!(
-            run.stderr
-                .contains("has format version 99, newer than this stackctl"),
-            "{}",
-            run.stderr
-        );
+        run.stderr_has("has format version 99, newer than this stackctl");
         assert_eq!(std::fs::read(&path).unwrap(), newer, "{args:?}");
     }
     assert_no_secrets(&stack);

@@ -127,11 +127,7 @@ async fn a_new_revision_keeps_the_previous_ones_for_a_rollback() {
             .run();
         apply.success();
         // The new revision is added; the old one is not destroyed.
-        assert!(
-            apply.stdout.contains("1 added, 1 changed, 0 destroyed."),
-            "{}",
-            apply.stdout
-        );
+        apply.stdout_has("1 added, 1 changed, 0 destroyed.");
         let plan = stack
             .cmd("plan")
             .arg("-detailed-exitcode")
@@ -336,11 +332,7 @@ fn apply_through_proxy(stack: &Stack, vars: &[(&str, &str)]) -> Vec<String> {
     }
     let apply = cmd.run();
     apply.success();
-    assert!(
-        apply.stdout.contains("0 added, 1 changed, 0 destroyed."),
-        "{}",
-        apply.stdout
-    );
+    apply.stdout_has("0 added, 1 changed, 0 destroyed.");
     proxy.events().into_iter().map(|e| e.operation).collect()
 }
 

@@ -32,6 +32,32 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run printed `text` on stdout; the failure shows both streams.
+    #[track_caller]
+    pub fn stdout_has(&self, text: impl AsRef<str>) -> &Self {
+        let text = text.as_ref();
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The run printed `text` on stderr; the failure shows both streams.
+    #[track_caller]
+    pub fn stderr_has(&self, text: impl AsRef<str>) -> &Self {
+        let text = text.as_ref();
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     #[track_caller]
     pub fn success(&self) -> &Self {
         assert_eq!(

@@ -1,51 +1,14 @@
 //! The alb kinds against moto: create all three from the module's specs, read back, adopt,
 //! update in place, delete in reverse order.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{json, Value as J};
+use serde_json::json;
 use stackctl_alb::{Inputs, LB, LISTENER, TARGET_GROUP};
-use stackctl_contract::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec, Tags, Val, Values};
-use stackctl_testkit::{assert_converged, Moto};
+use stackctl_contract::{Instance, Kind, Prior, Ref, Tags, Val, Values};
+use stackctl_testkit::{assert_converged, desired, security_group, spec, Known, Moto};
 
 const SG: &str = "module.security.aws_security_group.alb";
-
-/// Attributes of resources that already exist, as the engine would resolve them.
-#[derive(Default)]
-struct Known(BTreeMap<(String, String), J>);
-
-impl Resolve for Known {
-    fn get(&self, address: &str, attr: &str) -> Val {
-        match self.0.get(&(address.to_owned(), attr.to_owned())) {
-            Some(v) => Val::Known(v.clone()),
-            None => Val::Unknown,
-        }
-    }
-}
-
-impl Known {
-    fn record(&mut self, address: &str, inst: &Instance) {
-        for (k, v) in &inst.attrs {
-            self.0.insert((address.to_owned(), k.clone()), v.clone());
-        }
-    }
-}
-
-fn spec<'a>(specs: &'a [ResourceSpec], address: &str) -> &'a ResourceSpec {
-    specs.iter().find(|s| s.address == address).unwrap()
-}
-
-/// Desired attributes with every reference resolved.
-fn desired(spec: &ResourceSpec, known: &Known) -> Values {
-    spec.desired(known)
-        .into_iter()
-        .map(|(k, v)| match v {
-            Val::Known(v) => (k, v),
-            Val::Unknown => panic!("{}: `{k}` is still unknown", spec.address),
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn alb_lifecycle_against_moto() {
@@ -53,18 +16,7 @@ async fn alb_lifecycle_against_moto() {
     let sdk = moto.sdk_config().await;
     let net = stackctl_networking::lookup(&sdk).await.unwrap();
 
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let sg_id = ec2
-        .create_security_group()
-        .group_name("t-alb-sg")
-        .description("test")
-        .vpc_id(&net.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
+    let sg_id = security_group(&sdk, &net.vpc_id, "t-alb-sg").await;
 
     let inputs = Inputs {
         name_prefix: "t-dev".into(),
@@ -94,9 +46,7 @@ async fn alb_lifecycle_against_moto() {
         spec(&specs, LB).desired(&known)["security_groups"],
         Val::Unknown
     );
-    known
-        .0
-        .insert((SG.to_owned(), "id".to_owned()), json!(sg_id.clone()));
+    known.set(SG, "id", json!(sg_id.clone()));
 
     // Load balancer.
     let lb_desired = desired(spec(&specs, LB), &known);

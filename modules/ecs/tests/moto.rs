@@ -1,12 +1,10 @@
 //! The ecs module against moto: the eight resources created from the module's own specs, read
 //! back, adopted, changed in place, the task definition replaced, then all deleted.
 
-use std::collections::BTreeMap;
-
-use serde_json::{json, Value as J};
-use stackctl_contract::{Instance, Kind, Ref, Resolve, ResourceSpec, Tags, Val, Values};
+use serde_json::json;
+use stackctl_contract::{Instance, Kind, Ref, ResourceSpec, Tags, Values};
 use stackctl_ecs::*;
-use stackctl_testkit::{Moto, REGION};
+use stackctl_testkit::{desired, security_group, Known, Moto, REGION};
 
 const RDS: &str = "module.rds.aws_db_instance.main";
 const ALB: &str = "module.alb.aws_lb.main";
@@ -16,39 +14,6 @@ const DB_SECRET: &str = "module.secrets.aws_secretsmanager_secret.db_password";
 const ADMIN_SECRET: &str = "module.secrets.aws_secretsmanager_secret.admin";
 const EFS: &str = "module.efs.aws_efs_file_system.main";
 const ECS_SG: &str = "module.security.aws_security_group.ecs";
-
-/// What the engine's state would hold: the instances by address.
-#[derive(Default)]
-struct State(BTreeMap<String, Instance>);
-
-impl Resolve for State {
-    fn get(&self, address: &str, attr: &str) -> Val {
-        self.0
-            .get(address)
-            .and_then(|i| i.attrs.get(attr))
-            .cloned()
-            .map(Val::Known)
-            .unwrap_or(Val::Unknown)
-    }
-}
-
-impl State {
-    fn fake(&mut self, address: &str, attrs: J) {
-        let attrs: Values = serde_json::from_value(attrs).unwrap();
-        self.0
-            .insert(address.to_owned(), Instance::new("fake", attrs));
-    }
-}
-
-fn desired(spec: &ResourceSpec, state: &State) -> Values {
-    spec.desired(state)
-        .into_iter()
-        .map(|(k, v)| match v {
-            Val::Known(j) => (k, j),
-            Val::Unknown => panic!("{}: `{k}` unknown", spec.address),
-        })
-        .collect()
-}
 
 /// The desired keys whose live value differs: what a plan would show.
 fn diff(desired: &Values, live: &Instance) -> Vec<String> {
@@ -91,7 +56,7 @@ fn spec<'a>(specs: &'a [ResourceSpec], address: &str) -> &'a ResourceSpec {
 
 /// Plan one resource against the live state and apply an in-place change; returns the keys
 /// that changed.
-async fn apply_update(spec: &ResourceSpec, state: &mut State) -> Vec<String> {
+async fn apply_update(spec: &ResourceSpec, state: &mut Known) -> Vec<String> {
     let want = desired(spec, state);
     let prior = state.0[&spec.address].clone();
     let live = spec.kind.read(&prior).await.unwrap().unwrap();
@@ -117,7 +82,7 @@ async fn apply_update(spec: &ResourceSpec, state: &mut State) -> Vec<String> {
 }
 
 /// Every resource reads back equal to its desired attributes.
-async fn assert_no_changes(specs: &[ResourceSpec], state: &State) {
+async fn assert_no_changes(specs: &[ResourceSpec], state: &Known) {
     for s in specs {
         let want = desired(s, state);
         let live = s.kind.read(&state.0[&s.address]).await.unwrap();
@@ -133,20 +98,9 @@ async fn ecs_module_lifecycle_against_moto() {
     let net = stackctl_networking::lookup(&sdk).await.unwrap();
     // moto checks the service's subnets and security groups exist; the rest of the other
     // modules' values may be fakes.
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let sg = ec2
-        .create_security_group()
-        .group_name("t-ecs-sg")
-        .description("test")
-        .vpc_id(&net.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
+    let sg = security_group(&sdk, &net.vpc_id, "t-ecs-sg").await;
 
-    let mut state = State::default();
+    let mut state = Known::default();
     let secret =
         |name: &str| format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:t-{name}-AbCdEf");
     state.fake(

@@ -3,29 +3,15 @@
 
 use serde_json::json;
 use stackctl_contract::{Kind, Prior, Values};
-use stackctl_testkit::{assert_converged, Moto};
-
-async fn security_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, name: &str) -> String {
-    ec2.create_security_group()
-        .group_name(name)
-        .description("test")
-        .vpc_id(vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned()
-}
+use stackctl_testkit::{assert_converged, security_group, Moto};
 
 #[tokio::test]
 async fn file_system_and_mount_targets_against_moto() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let net = stackctl_networking::lookup(&sdk).await.unwrap();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let sg1 = security_group(&ec2, &net.vpc_id, "t-efs-sg").await;
-    let sg2 = security_group(&ec2, &net.vpc_id, "t-efs-sg-2").await;
+    let sg1 = security_group(&sdk, &net.vpc_id, "t-efs-sg").await;
+    let sg2 = security_group(&sdk, &net.vpc_id, "t-efs-sg-2").await;
 
     let kinds = stackctl_efs::kinds(&sdk);
     let (fs_kind, mt_kind): (&dyn Kind, &dyn Kind) = (kinds[0].as_ref(), kinds[1].as_ref());
@@ -157,8 +143,7 @@ async fn file_system_delete_waits_for_mount_targets() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let net = stackctl_networking::lookup(&sdk).await.unwrap();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let sg = security_group(&ec2, &net.vpc_id, "t-efs-wait-sg").await;
+    let sg = security_group(&sdk, &net.vpc_id, "t-efs-wait-sg").await;
     let kinds = stackctl_efs::kinds(&sdk);
     let fs = kinds[0]
         .create(&Values::from([

@@ -3,25 +3,14 @@
 
 use serde_json::json;
 use stackctl_contract::Values;
-use stackctl_testkit::{assert_converged, Moto};
+use stackctl_testkit::{assert_converged, security_group, Moto};
 
 #[tokio::test]
 async fn subnet_group_and_instance_against_moto() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let net = stackctl_networking::lookup(&sdk).await.unwrap();
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let sg = ec2
-        .create_security_group()
-        .group_name("t-rds-sg")
-        .description("test")
-        .vpc_id(&net.vpc_id)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
+    let sg = security_group(&sdk, &net.vpc_id, "t-rds-sg").await;
     let rds = aws_sdk_rds::Client::new(&sdk);
     let kinds = stackctl_rds::kinds(&sdk);
     let (group_kind, db_kind) = (&kinds[0], &kinds[1]);

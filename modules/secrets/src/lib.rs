@@ -39,8 +39,6 @@ pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
     vec![Arc::new(SecretKind::new(Client::new(sdk)))]
 }
 
-/// How a secret's value follows from the other resources.
-
 /// The database password, the shop administrator's credentials, and the database connection
 /// settings (known only once the database exists).
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {

@@ -1,25 +1,12 @@
 //! The secret kind against moto: create, read, adopt, update, delete, and re-create after a
 //! destroy or over a secret scheduled for deletion.
 
-use std::collections::BTreeMap;
-
-use serde_json::{json, Value as J};
-use stackctl_contract::{Ref, Resolve, Tags, Val, Values};
+use serde_json::json;
+use stackctl_contract::{Ref, Tags, Val, Values};
 use stackctl_secrets::{Inputs, ADMIN_CREDENTIALS, DB_CONFIG, DB_PASSWORD};
-use stackctl_testkit::{assert_converged, Moto};
+use stackctl_testkit::{assert_converged, Known, Moto};
 
 const RDS: &str = "module.rds.aws_db_instance.main";
-
-struct Known(BTreeMap<(String, String), J>);
-
-impl Resolve for Known {
-    fn get(&self, address: &str, attr: &str) -> Val {
-        match self.0.get(&(address.to_owned(), attr.to_owned())) {
-            Some(v) => Val::Known(v.clone()),
-            None => Val::Unknown,
-        }
-    }
-}
 
 fn secret(name: &str, value: &str) -> Values {
     Values::from([
@@ -168,7 +155,7 @@ async fn specs_build_canonical_secret_values() {
     let specs = stackctl_secrets::specs(&sdk, &inputs);
     let get = |address: &str| specs.iter().find(|s| s.address == address).unwrap();
 
-    let mut known = Known(BTreeMap::new());
+    let mut known = Known::default();
     let pw = get(DB_PASSWORD).desired(&known);
     assert_eq!(pw["name"], Val::from("shop-dev-db-password"));
     assert_eq!(pw["secret_string"], Val::from("pw"));
@@ -183,10 +170,8 @@ async fn specs_build_canonical_secret_values() {
     let config = get(DB_CONFIG);
     assert_eq!(config.desired(&known)["secret_string"], Val::Unknown);
     assert!(config.dependencies().contains(RDS));
-    known
-        .0
-        .insert((RDS.into(), "address".into()), json!("db.example"));
-    known.0.insert((RDS.into(), "port".into()), json!(3306));
+    known.set(RDS, "address", json!("db.example"));
+    known.set(RDS, "port", json!(3306));
     let cfg = config.desired(&known);
     assert_eq!(cfg["name"], Val::from("shop-dev-db-config"));
     assert_eq!(

@@ -11,7 +11,10 @@ pub mod proxy;
 pub use lifecycle::{CriticalPath, Failure, Graph, LayerStats, Profile};
 pub use proxy::{Event, Fault, FaultProxy, Faults, Outcome, Stats};
 
-use stackctl_contract::{Instance, Values};
+use std::collections::BTreeMap;
+
+use serde_json::Value as J;
+use stackctl_contract::{Instance, Resolve, ResourceSpec, Val, Values};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -26,6 +29,79 @@ pub const REGION: &str = "eu-west-3";
 /// How many resources the whole stack has: what the plan of an empty account adds, what a
 /// full apply records and what a destroy removes. One place to change when a kind joins.
 pub const STACK_RESOURCES: usize = 24;
+
+/// What the engine would resolve a module's references against in a module test: the
+/// instances by address, real ones (`record`) or stand-ins for other modules' (`fake`, `set`).
+#[derive(Default)]
+pub struct Known(pub BTreeMap<String, Instance>);
+
+impl Known {
+    pub fn record(&mut self, address: &str, inst: &Instance) {
+        self.0.insert(address.to_owned(), inst.clone());
+    }
+
+    /// A stand-in for a resource of another module, with these attributes (a JSON object).
+    pub fn fake(&mut self, address: &str, attrs: J) {
+        let attrs: Values = serde_json::from_value(attrs).expect("fake attributes: an object");
+        self.0
+            .insert(address.to_owned(), Instance::new("fake", attrs));
+    }
+
+    /// One attribute of a resource, made up if the resource is not there yet.
+    pub fn set(&mut self, address: &str, attr: &str, value: J) {
+        self.0
+            .entry(address.to_owned())
+            .or_insert_with(|| Instance::new("fake", Values::new()))
+            .attrs
+            .insert(attr.to_owned(), value);
+    }
+}
+
+impl Resolve for Known {
+    fn get(&self, address: &str, attr: &str) -> Val {
+        self.0
+            .get(address)
+            .and_then(|i| i.attrs.get(attr))
+            .cloned()
+            .map(Val::Known)
+            .unwrap_or(Val::Unknown)
+    }
+}
+
+/// A security group in the default VPC `vpc_id`, for a module test's resources to point at.
+pub async fn security_group(sdk: &aws_types::SdkConfig, vpc_id: &str, name: &str) -> String {
+    aws_sdk_ec2::Client::new(sdk)
+        .create_security_group()
+        .group_name(name)
+        .description("test")
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("a group id")
+        .to_owned()
+}
+
+/// The spec of `address` among `specs`.
+pub fn spec<'a>(specs: &'a [ResourceSpec], address: &str) -> &'a ResourceSpec {
+    specs
+        .iter()
+        .find(|s| s.address == address)
+        .unwrap_or_else(|| panic!("no spec for {address}"))
+}
+
+/// A spec's desired values with every reference resolved; one still unknown is a bug in the
+/// test (it has not recorded what the spec reads).
+pub fn desired(spec: &ResourceSpec, known: &dyn Resolve) -> Values {
+    spec.desired(known)
+        .into_iter()
+        .map(|(k, v)| match v {
+            Val::Known(v) => (k, v),
+            Val::Unknown => panic!("{}: `{k}` is still unknown", spec.address),
+        })
+        .collect()
+}
 
 /// Every desired attribute reads back equal, so the plan right after an apply is empty.
 /// `what` names the resource in the failure (its address, or its id).
