@@ -49,6 +49,8 @@ pub enum Command {
     Output(OutputArgs),
     /// Check the variables without calling AWS
     Validate(VarArgs),
+    /// Print the shop's container logs (CloudWatch Logs), or follow them with -f
+    Logs(LogsArgs),
     /// Read or edit the state: list, show, rm (no AWS request)
     #[command(subcommand)]
     State(StateCommand),
@@ -167,6 +169,27 @@ pub struct OutputArgs {
     pub locate: LocateArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new events as they arrive, until Ctrl-C
+    #[arg(short = 'f', long = "follow")]
+    pub follow: bool,
+    /// How far back to start, such as 30s, 10m, 1h or 2d
+    #[arg(long = "since", value_name = "AGE", default_value = "10m", value_parser = parse_duration)]
+    pub since: Duration,
+    /// Only events matching this CloudWatch Logs filter pattern, such as ERROR or "PHP Fatal"
+    #[arg(long = "filter", value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Only this task's events (its id, the last part of its ARN)
+    #[arg(long = "task", value_name = "ID")]
+    pub task: Option<String>,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
 /// Long flags that Terraform spells with one dash; `-var-file x` becomes `--var-file x`.
 const LONG_FLAGS: &[&str] = &[
     "var-file",
@@ -177,6 +200,10 @@ const LONG_FLAGS: &[&str] = &[
     "detailed-exitcode",
     "auto-approve",
     "json",
+    "follow",
+    "since",
+    "filter",
+    "task",
     "quiet",
     "no-color",
     "help",
@@ -204,7 +231,7 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
     out
 }
 
-/// `90s`, `5m`, `1h`, or a bare number of seconds.
+/// `90s`, `5m`, `1h`, `2d`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
@@ -215,6 +242,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
+        "d" => n * 86_400,
         _ => return Err(format!("{s:?} is not a duration such as 30s, 5m or 1h")),
     };
     Ok(Duration::from_secs(secs))

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod destroy;
 pub mod force_unlock;
+pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod state;
@@ -25,6 +26,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Destroy(a) => destroy::exec(a).await,
         Command::Output(a) => output::exec(a),
         Command::Validate(a) => validate::exec(a),
+        Command::Logs(a) => logs::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
     }

@@ -6,6 +6,7 @@
 
 mod cluster;
 mod iam;
+pub mod log_events;
 mod logs;
 mod role;
 mod role_policy;

@@ -1,0 +1,97 @@
+//! `stackctl logs [-f] [-since 1h] [-filter PATTERN] [-task ID]`: the containers' log events
+//! from CloudWatch Logs, found from the state as `output` finds it; no password needed.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use stackctl_ecs::log_events::{self, Follow, LogEvent, LogQuery, LogReader};
+
+use crate::cli::LogsArgs;
+use crate::engine::render::fields;
+use crate::engine::state::State;
+use crate::{aws, ui};
+
+/// How often `-f` asks for new events (`aws logs tail --follow` polls about as often).
+const POLL: Duration = Duration::from_secs(2);
+
+pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
+    let path = super::state_path(&args.locate)?;
+    let state = State::load_existing(&path)?;
+    let attr = |address: &str, key: &str| -> Option<String> {
+        state
+            .resources
+            .get(address)?
+            .attrs
+            .get(key)?
+            .as_str()
+            .map(str::to_owned)
+    };
+    let (Some(group), Some(location)) = (attr(stackctl_ecs::LOG_GROUP, "name"), state.aws.as_ref())
+    else {
+        bail!(
+            "{} has no log group: the stack is not applied yet\n  hint: run `stackctl apply` first",
+            path.display()
+        );
+    };
+    let stream = match &args.task {
+        None => None,
+        Some(task) => {
+            let td = stackctl_ecs::TASK_DEFINITION;
+            let (Some(prefix), Some(container)) =
+                (attr(td, "log_stream_prefix"), attr(td, "container_name"))
+            else {
+                bail!("{} has no task definition to name the task's log stream\n  hint: run `stackctl apply` first", path.display());
+            };
+            Some(log_events::task_stream(&prefix, &container, task))
+        }
+    };
+    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let reader = LogReader::new(&sdk);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as i64;
+    let mut query = LogQuery {
+        group,
+        since_ms: now_ms - args.since.as_millis() as i64,
+        filter: args.filter,
+        stream,
+    };
+    let mut follow = Follow::new(query.since_ms);
+    loop {
+        let events = reader
+            .read(&query)
+            .await
+            .with_context(|| format!("reading log group {}", query.group))?;
+        follow.fresh(events).iter().for_each(print);
+        if !args.follow {
+            return Ok(ExitCode::SUCCESS);
+        }
+        query.since_ms = follow.since_ms();
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            // Ctrl-C is how -f ends: a success, as for `tail -f`.
+            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+        }
+    }
+}
+
+fn print(e: &LogEvent) {
+    let ui = ui::get();
+    let at = ui::timestamp(UNIX_EPOCH + Duration::from_millis(e.timestamp_ms.max(0) as u64));
+    if ui.json() {
+        ui.event(
+            "log_event",
+            &e.message,
+            fields([
+                ("timestamp", json!(at)),
+                ("task", json!(e.task())),
+                ("stream", json!(e.stream)),
+            ]),
+        );
+    } else {
+        ui.value(&format!("{at} {} {}", e.task(), e.message));
+    }
+}
