@@ -51,6 +51,9 @@ pub enum Command {
     Validate(VarArgs),
     /// Print the shop's container logs (CloudWatch Logs), or follow them with -f
     Logs(LogsArgs),
+    /// Show the live stack: URL, service, deployments, tasks, targets, database, EFS, events
+    /// (exit 0 healthy, 3 degraded)
+    Status(StatusArgs),
     /// Read or edit the state: list, show, rm (no AWS request)
     #[command(subcommand)]
     State(StateCommand),
@@ -183,6 +186,15 @@ pub struct LogsArgs {
     /// Only this task's events (its id, the last part of its ARN)
     #[arg(long = "task", value_name = "ID")]
     pub task: Option<String>,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod state;
+pub mod status;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Output(a) => output::exec(a),
         Command::Validate(a) => validate::exec(a),
         Command::Logs(a) => logs::exec(a).await,
+        Command::Status(a) => status::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
     }

@@ -6,6 +6,7 @@
 
 mod listener;
 mod load_balancer;
+pub mod status;
 mod target_group;
 
 use std::collections::BTreeMap;

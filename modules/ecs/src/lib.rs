@@ -12,6 +12,7 @@ mod role;
 mod role_policy;
 mod role_policy_attachment;
 mod service;
+pub mod status;
 mod task_definition;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,7 @@
 
 mod file_system;
 mod mount_target;
+pub mod status;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,6 +11,7 @@
 //! again within 6 hours of the last change or while that change is still being optimized.
 
 mod db_instance;
+pub mod status;
 mod subnet_group;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,99 @@
+//! `stackctl status` against moto through the test kit's lifecycle layer (moto runs no task;
+//! the layer answers the service's deployments, counts and events, and the targets' health, as
+//! AWS does): a healthy stack exits 0, a deployment that cannot pull its image exits 3 with
+//! the reason, and a stack not applied yet says what to do.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Cmd, Stack};
+use serde_json::Value as J;
+use stackctl_testkit::{FaultProxy, Faults, Profile};
+
+/// Test seconds per real-AWS second.
+const SCALE: f64 = 0.01;
+
+fn through<'a>(proxy: &FaultProxy, cmd: Cmd<'a>) -> Cmd<'a> {
+    cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("STACKCTL_TIME_SCALE", &SCALE.to_string())
+}
+
+#[test]
+fn a_healthy_stack_exits_0_and_shows_every_part() {
+    let stack = Stack::applied();
+    let run = stack.bare(&["status"]).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    insta::with_settings!({filters => vec![
+        (r"fs-[0-9a-f]+", "fs-[id]"),
+        (r"ecs-svc/\d+", "ecs-svc/[id]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]"),
+        (r"\d+\.\d+\.\d+\.\d+:80", "[ip]:80"),
+    ]}, {
+        insta::assert_snapshot!("status_healthy", run.stdout);
+    });
+    let json = stack.bare(&["status", "-json"]).run();
+    assert_eq!(json.code, 0);
+    let doc: J = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["healthy"], true);
+    assert_eq!(doc["database"]["status"], "available");
+    assert_eq!(doc["efs"]["mount_targets"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_deployment_that_cannot_pull_its_image_is_degraded_with_the_reason() {
+    let stack = Stack::new();
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("ecs_service_steady", 60.0)
+        .with("ecs_task_failure", 30.0)
+        .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
+    let proxy = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none().with_lifecycle(profile),
+    );
+    through(&proxy, stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    std::thread::sleep(Duration::from_secs_f64(80.0 * SCALE));
+    let healthy = through(&proxy, stack.bare(&["status"])).run();
+    assert_eq!(healthy.code, 0, "{healthy:?}");
+
+    through(
+        &proxy,
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("prestashop_image", "prestashop/prestashop:does-not-exist"),
+    )
+    .run()
+    .success();
+    std::thread::sleep(Duration::from_secs_f64(100.0 * SCALE));
+    let degraded = through(&proxy, stack.bare(&["status"])).run();
+    assert_eq!(degraded.code, 3, "{degraded:?}");
+    // What a user sees (shown with --nocapture).
+    eprintln!("{}", degraded.stdout);
+    degraded
+        .stdout_has("Status: DEGRADED")
+        .stdout_has("in progress")
+        .stdout_has("CannotPullContainerError");
+    let doc: J = serde_json::from_str(
+        &through(&proxy, stack.bare(&["status", "-json"]))
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(doc["healthy"], false);
+    assert!(!doc["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn status_before_any_apply_says_what_to_do() {
+    let stack = Stack::new();
+    let run = stack.bare(&["status"]).run();
+    assert_eq!(run.code, 1, "{run:?}");
+    run.stderr_has("no state found")
+        .stderr_has("stackctl apply");
+}
