@@ -42,7 +42,7 @@ pub enum Command {
     /// Show the changes apply would make (exit 2 with -detailed-exitcode when there are some)
     Plan(PlanArgs),
     /// Create or update the stack so it matches the variables
-    Apply(ChangeArgs),
+    Apply(ApplyArgs),
     /// Delete every resource of the stack
     Destroy(ChangeArgs),
     /// Print the stack's outputs, or one output's bare value
@@ -152,6 +152,26 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// How apply waits for the service's deployment after a change to it or its task definition.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait until the new deployment is complete and its tasks healthy (-wait=false: return
+    /// as soon as AWS accepted the change)
+    #[arg(long = "wait", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub wait: bool,
+    /// The longest apply waits for a deployment, such as 20m
+    #[arg(long = "wait-timeout", value_name = "DURATION", default_value = "20m", value_parser = parse_duration)]
+    pub wait_timeout: Duration,
+}
+
 /// What apply and destroy take: they change AWS, so they ask first.
 #[derive(Debug, Args)]
 pub struct ChangeArgs {
@@ -211,6 +231,8 @@ const LONG_FLAGS: &[&str] = &[
     "endpoint-url",
     "detailed-exitcode",
     "auto-approve",
+    "wait",
+    "wait-timeout",
     "json",
     "follow",
     "since",

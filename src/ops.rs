@@ -276,7 +276,7 @@ impl Session {
     }
 
     /// The configuration: reads the default VPC first, since the resources depend on its subnets.
-    pub async fn config(&self) -> Result<Config> {
+    pub async fn config(&self, wait: stackctl_ecs::DeployWait) -> Result<Config> {
         let vars = self
             .vars
             .as_ref()
@@ -284,7 +284,7 @@ impl Session {
         let net = stackctl_networking::lookup(&self.sdk)
             .await
             .context("reading the default VPC (module.networking)")?;
-        Ok(stack::config(&self.sdk, vars, &net, &self.identity))
+        Ok(stack::config(&self.sdk, vars, &net, &self.identity, wait))
     }
 
     pub async fn plan(&self, config: &Config, mode: Mode) -> Result<Plan> {

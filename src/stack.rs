@@ -27,7 +27,13 @@ pub fn registry(sdk: &SdkConfig) -> Registry {
 }
 
 /// The resources and outputs for these variables in this network.
-pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network, identity: &Identity) -> Config {
+pub fn config(
+    sdk: &SdkConfig,
+    vars: &Vars,
+    net: &Network,
+    identity: &Identity,
+    wait: stackctl_ecs::DeployWait,
+) -> Config {
     // Every AWS name starts with `{project}-{environment}`: dev, staging and prod of one
     // project live side by side in one account without ever sharing a name.
     let prefix = format!("{}-{}", vars.project_name, vars.environment);
@@ -136,6 +142,7 @@ pub fn config(sdk: &SdkConfig, vars: &Vars, net: &Network, identity: &Identity) 
             security_group: Ref::new(stackctl_security::ECS, "id"),
             target_group_arn: Ref::new(stackctl_alb::TARGET_GROUP, "arn"),
             wait_for,
+            wait,
         },
     ));
     Config {

@@ -384,74 +384,95 @@ fn eventual_consistency_is_retried_until_aws_catches_up() {
     no_changes(&proxy, &stack, "plan");
 }
 
-/// A deployment of an image that cannot be pulled: stackctl's apply registers the revision and
-/// moves the service to it (it does not wait for the tasks, as Terraform without
-/// `wait_for_steady_state`), while AWS keeps the old tasks and stops each new one with
-/// CannotPullContainerError; the service's events say so.
+/// A deployment of an image that cannot be pulled: apply waits for it, the circuit breaker
+/// (which stackctl turns on, with rollback) stops it after its tasks keep failing and rolls the
+/// service back, and apply exits 1 naming the stopped reason and what to do. The state then
+/// holds what runs (the old revision), so the next plan shows the image change again.
 #[test]
-fn a_failing_image_leaves_the_old_tasks_running_and_says_why() {
+fn a_failing_image_fails_the_apply_with_the_reason_and_rolls_back() {
     let stack = Stack::new();
     let profile = quick()
         .with("ecs_service_steady", 100.0)
         .with("ecs_task_failure", 30.0)
         .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
     let proxy = aws_with_time(&stack, profile);
-    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
-    // Until steady (100 real s), the first deployment is in progress.
-    std::thread::sleep(Duration::from_secs_f64(120.0 * SCALE));
-    run_timed(
+    let (first, took) = run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    // The first deployment is waited for: healthy only after the service is steady.
+    assert!(took.as_secs_f64() / SCALE >= 100.0, "{took:?}");
+    first.stdout_has("module.ecs.aws_ecs_service.main: Creation complete");
+    let state = stack.state();
+    let good = state["resources"]["module.ecs.aws_ecs_service.main"]["attrs"]["task_definition"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        state["resources"]["module.ecs.aws_ecs_service.main"]["attrs"]
+            ["deployment_circuit_breaker"],
+        serde_json::json!({ "enable": true, "rollback": true })
+    );
+
+    let (bad, _) = run_timed(
         &proxy,
         "apply a bad image",
         stack
             .cmd("apply")
             .arg("-auto-approve")
             .var("prestashop_image", "prestashop/prestashop:does-not-exist"),
+        1,
+    );
+    bad.stderr_has("Error: module.ecs.aws_ecs_service.main")
+        .stderr_has("failed: ECS deployment circuit breaker")
+        .stderr_has("rolled the service back")
+        .stderr_has("CannotPullContainerError")
+        .stderr_has("hint: check the image and tag (prestashop_image)");
+    // What a user sees (shown with --nocapture).
+    eprintln!("{}", bad.stderr);
+    // The state says what runs: the revision the service rolled back to.
+    assert_eq!(
+        stack.state()["resources"]["module.ecs.aws_ecs_service.main"]["attrs"]["task_definition"],
+        serde_json::json!(good)
+    );
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the rollback",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("prestashop_image", "prestashop/prestashop:does-not-exist"),
+        2,
+    );
+    plan.stdout_has("# module.ecs.aws_ecs_service.main will be updated in place");
+}
+
+/// `-wait=false` returns as soon as AWS accepted the change, as before the wait existed.
+#[test]
+fn without_wait_apply_returns_before_the_deployment_is_done() {
+    let stack = Stack::new();
+    let proxy = aws_with_time(&stack, quick().with("ecs_service_steady", 300.0));
+    run_timed(
+        &proxy,
+        "apply -wait=false",
+        stack.cmd("apply").arg("-auto-approve").arg("-wait=false"),
         0,
     );
-    std::thread::sleep(Duration::from_secs_f64(100.0 * SCALE));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let service = rt.block_on(async {
-        let sdk = through_layer(&stack, &proxy).await;
-        let ecs = aws_sdk_ecs::Client::new(&sdk);
-        let state = stack.state();
-        let arn = state.to_string();
-        let arn = arn
-            .split('"')
-            .find(|s| s.starts_with("arn:aws:ecs:") && s.contains(":service/"))
-            .expect("a service ARN in the state")
-            .to_owned();
-        let cluster = arn.split('/').nth(1).unwrap().to_owned();
-        ecs.describe_services()
-            .cluster(cluster)
-            .services(arn)
-            .send()
-            .await
-            .unwrap()
-            .services()[0]
-            .clone()
-    });
-    let primary = &service.deployments()[0];
-    assert_eq!(
-        primary.rollout_state().map(|s| s.as_str()),
-        Some("IN_PROGRESS")
+    // Right after it, the deployment is still under way: status says so.
+    let (status, _) = run_timed(&proxy, "status", stack.bare(&["status"]), 3);
+    status.stdout_has("IN_PROGRESS");
+    // And -wait-timeout bounds the wait: a 60 s limit on a 300 s deployment fails.
+    let (timed_out, _) = run_timed(
+        &proxy,
+        "apply -wait-timeout 60s",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .arg("-wait-timeout")
+            .arg("60s")
+            .var("desired_count", 2),
+        1,
     );
-    assert!(primary.failed_tasks() >= 2, "{primary:?}");
-    assert_eq!(
-        service.running_count(),
-        service.desired_count(),
-        "the old tasks keep running"
-    );
-    let events: Vec<&str> = service
-        .events()
-        .iter()
-        .filter_map(|e| e.message())
-        .collect();
-    assert!(
-        events
-            .iter()
-            .any(|m| m.contains("CannotPullContainerError")),
-        "{events:?}"
-    );
+    timed_out
+        .stderr_has("not healthy after")
+        .stderr_has("IN_PROGRESS");
 }
 
 /// Defect 6: the service's health-check grace period is what AWS reports, not what stackctl
@@ -541,7 +562,12 @@ fn target_health_follows_the_deployments() {
         .with("ecs_service_steady", 300.0)
         .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
     let proxy = aws_with_time(&stack, profile);
-    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    run_timed(
+        &proxy,
+        "apply",
+        stack.cmd("apply").arg("-auto-approve").arg("-wait=false"),
+        0,
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let elb = rt.block_on(async {
         let sdk = through_layer(&stack, &proxy).await;
@@ -574,6 +600,7 @@ fn target_health_follows_the_deployments() {
         stack
             .cmd("apply")
             .arg("-auto-approve")
+            .arg("-wait=false")
             .var("prestashop_image", "prestashop/prestashop:never-healthy"),
         0,
     );

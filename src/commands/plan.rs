@@ -12,7 +12,8 @@ use crate::ops::Session;
 pub async fn exec(args: PlanArgs) -> Result<ExitCode> {
     let session = Session::open(&super::options(&args.vars, &args.state, true), "plan").await?;
     session.print_notices();
-    let config = session.config().await?;
+    // A plan deploys nothing, so there is nothing to wait for.
+    let config = session.config(Default::default()).await?;
     let plan = session.plan(&config, Mode::Apply).await?;
     render::show_plan(&plan);
     Ok(if args.detailed_exitcode && plan.has_changes() {

@@ -5,6 +5,7 @@
 //! is fully described by them, and flat values diff key by key in a plan.
 
 mod cluster;
+mod deployment;
 mod iam;
 pub mod log_events;
 mod logs;
@@ -25,6 +26,7 @@ use stackctl_contract::{
 };
 
 pub use cluster::{ClusterArgs, ClusterKind};
+pub use deployment::{DeployWait, DEPLOYMENT_FAILED};
 pub use logs::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
@@ -84,6 +86,8 @@ pub struct Inputs {
     pub subnet_ids: Vec<String>,
     /// The `id` of the security group of the tasks.
     pub security_group: Ref,
+    /// Whether apply waits for a healthy deployment, and how long.
+    pub wait: DeployWait,
     /// The `arn` of the target group the service registers its tasks in.
     pub target_group_arn: Ref,
     /// Ordering dependencies of the service no attribute shows: the listener (ECS refuses a
@@ -104,7 +108,7 @@ struct Kinds {
 }
 
 impl Kinds {
-    fn new(sdk: &aws_types::SdkConfig) -> Self {
+    fn new(sdk: &aws_types::SdkConfig, wait: DeployWait) -> Self {
         let ecs = aws_sdk_ecs::Client::new(sdk);
         let iam = aws_sdk_iam::Client::new(sdk);
         Kinds {
@@ -114,14 +118,14 @@ impl Kinds {
             role_policy: Arc::new(RolePolicyKind::new(iam)),
             cluster: Arc::new(ClusterKind::new(ecs.clone())),
             task_definition: Arc::new(TaskDefinitionKind::new(ecs.clone())),
-            service: Arc::new(ServiceKind::new(ecs)),
+            service: Arc::new(ServiceKind::new(ecs, wait)),
         }
     }
 }
 
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    let k = Kinds::new(sdk);
+    let k = Kinds::new(sdk, DeployWait::default());
     vec![
         k.log_group,
         k.role,
@@ -165,7 +169,7 @@ fn secrets_access_policy(inputs: &Inputs) -> J {
 /// The eight resources: the log group, two roles and the execution role's policies, the
 /// cluster, the task definition and the service.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let k = Kinds::new(sdk);
+    let k = Kinds::new(sdk, inputs.wait);
     let prefix = inputs.name_prefix.clone();
     let tags = inputs.tags.to_json();
     let log_group_name = format!("/ecs/{prefix}");
@@ -324,6 +328,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 assign_public_ip: true.into(),
                 load_balancer,
                 health_check_grace_period_seconds: 300.into(),
+                deployment_circuit_breaker: json!({ "enable": true, "rollback": true }).into(),
                 tags: tags.clone().into(),
             }
             .into()
@@ -474,6 +479,7 @@ mod tests {
             security_group: Ref::new("module.security.aws_security_group.ecs", "id"),
             target_group_arn: Ref::new("module.alb.aws_lb_target_group.main", "arn"),
             wait_for: vec!["module.alb.aws_lb_listener.http".into()],
+            wait: DeployWait::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use stackctl_contract::{
     args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
 };
 
+use crate::deployment::{self, DeployWait};
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
 use stackctl_contract::args::required;
@@ -46,6 +47,9 @@ args! {
         [ForceNew] load_balancer: J,
         /// Null when AWS does not report one.
         health_check_grace_period_seconds: Option<i64>,
+        /// `{enable, rollback}`: a deployment whose tasks keep failing is stopped and rolled
+        /// back to the last one that worked; null when AWS reports none.
+        deployment_circuit_breaker: J,
         tags: Tags,
     }
 }
@@ -53,37 +57,20 @@ args! {
 /// `aws_ecs_service`, identified by its ARN; `cluster` (an ARN) says where to look for it.
 pub struct ServiceKind {
     ecs: Client,
+    wait: DeployWait,
 }
 
 impl ServiceKind {
-    pub fn new(ecs: Client) -> Self {
-        ServiceKind { ecs }
+    pub fn new(ecs: Client, wait: DeployWait) -> Self {
+        ServiceKind { ecs, wait }
     }
 
-    /// The service by name or ARN, unless it is missing or INACTIVE (ECS keeps answering for
-    /// deleted services for a while).
     async fn describe(
         &self,
         cluster: &str,
         service: &str,
     ) -> Result<Option<Service>, ResourceError> {
-        self.ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .include(ServiceField::Tags)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeServices", e))
-            .absent_if(&["ClusterNotFoundException", "ServiceNotFoundException"])
-            .map(|o| {
-                o.and_then(|out| {
-                    out.services()
-                        .iter()
-                        .find(|s| s.status() != Some("INACTIVE"))
-                        .cloned()
-                })
-            })
+        describe(&self.ecs, cluster, service).await
     }
 
     /// The service once its PRIMARY deployment runs `revision`, with `true`; or as it last
@@ -163,6 +150,31 @@ impl ServiceKind {
     }
 }
 
+/// The service by name or ARN, unless it is missing or INACTIVE (ECS keeps answering for
+/// deleted services for a while).
+pub(crate) async fn describe(
+    ecs: &Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Option<Service>, ResourceError> {
+    ecs.describe_services()
+        .cluster(cluster)
+        .services(service)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeServices", e))
+        .absent_if(&["ClusterNotFoundException", "ServiceNotFoundException"])
+        .map(|o| {
+            o.and_then(|out| {
+                out.services()
+                    .iter()
+                    .find(|s| s.status() != Some("INACTIVE"))
+                    .cloned()
+            })
+        })
+}
+
 /// The task definition the service's PRIMARY deployment runs: the one ECS is moving to.
 fn primary_revision(s: &Service) -> Option<&str> {
     s.deployments()
@@ -201,6 +213,31 @@ fn network(d: &ServiceArgs) -> Result<NetworkConfiguration, ResourceError> {
     Ok(NetworkConfiguration::builder()
         .awsvpc_configuration(vpc)
         .build())
+}
+
+/// The circuit breaker as the desired values say (null: none).
+fn deployment_configuration(
+    d: &ServiceArgs,
+) -> Result<Option<aws_sdk_ecs::types::DeploymentConfiguration>, ResourceError> {
+    let b = match &d.deployment_circuit_breaker {
+        J::Null => return Ok(None),
+        J::Object(b) => b,
+        _ => {
+            return Err(ResourceError::internal(
+                "attribute `deployment_circuit_breaker` is not an object",
+            ))
+        }
+    };
+    let flag = |k: &str| b.get(k).and_then(J::as_bool).unwrap_or(false);
+    let breaker = aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
+        .enable(flag("enable"))
+        .rollback(flag("rollback"))
+        .build();
+    Ok(Some(
+        aws_sdk_ecs::types::DeploymentConfiguration::builder()
+            .deployment_circuit_breaker(breaker)
+            .build(),
+    ))
 }
 
 fn grace_period(d: &ServiceArgs) -> Result<i32, ResourceError> {
@@ -268,6 +305,11 @@ fn to_instance(s: &Service) -> Instance {
             == Some(&AssignPublicIp::Enabled),
         load_balancer,
         health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(i64::from),
+        deployment_circuit_breaker: s
+            .deployment_configuration()
+            .and_then(|c| c.deployment_circuit_breaker())
+            .map(|b| json!({ "enable": b.enable(), "rollback": b.rollback() }))
+            .unwrap_or(J::Null),
         tags: ecs_tags_of(s.tags()),
     }
     .to_values();
@@ -305,8 +347,6 @@ impl Kind for ServiceKind {
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
         let d = ServiceArgs::from_values(desired)?;
         let cluster = &d.cluster;
-        // Tasks are not waited for: they take minutes to pass the health checks, and a
-        // service that never gets healthy is visible in its events; Terraform does the same.
         let request = self
             .ecs
             .create_service()
@@ -320,6 +360,7 @@ impl Kind for ServiceKind {
             .network_configuration(network(&d)?)
             .set_load_balancers(load_balancer(&d)?.map(|lb| vec![lb]))
             .health_check_grace_period_seconds(grace_period(&d)?)
+            .set_deployment_configuration(deployment_configuration(&d)?)
             .set_tags(ecs_tags(&d.tags.0));
         // A listener created a moment ago may not have reached ECS yet ("does not have an
         // associated load balancer"): the same call succeeds seconds later.
@@ -335,6 +376,19 @@ impl Kind for ServiceKind {
             .service()
             .and_then(Service::service_arn)
             .ok_or_else(|| ResourceError::new("CreateService", "AWS returned no service ARN"))?;
+        if self.wait.enabled {
+            // A failed first deployment leaves the service in AWS: the next plan finds it by
+            // its name and this stack's tags and adopts it.
+            let s = deployment::until_healthy(
+                &self.ecs,
+                cluster,
+                arn,
+                &d.task_definition,
+                self.wait.timeout,
+            )
+            .await?;
+            return Ok(to_instance(&s));
+        }
         self.read_back(cluster, arn).await
     }
 
@@ -369,6 +423,10 @@ impl Kind for ServiceKind {
             req = req.health_check_grace_period_seconds(grace_period(&d)?);
             any = true;
         }
+        if changed.deployment_circuit_breaker {
+            req = req.set_deployment_configuration(deployment_configuration(&d)?);
+            any = true;
+        }
         if any {
             req.send()
                 .await
@@ -376,6 +434,28 @@ impl Kind for ServiceKind {
         }
         if changed.tags {
             sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
+        }
+        // What starts a deployment: apply reports success only once it is healthy.
+        let deploys = changed.task_definition
+            || changed.desired_count
+            || changed.subnets
+            || changed.security_groups
+            || changed.assign_public_ip;
+        if deploys && self.wait.enabled {
+            let revision = d.task_definition.as_str();
+            let service = deployment::until_healthy(
+                &self.ecs,
+                &cluster,
+                &prior.id,
+                revision,
+                self.wait.timeout,
+            )
+            .await?;
+            if changed.task_definition {
+                self.retire_revisions(&service, revision, true, &d.tags)
+                    .await;
+            }
+            return Ok(to_instance(&service));
         }
         if changed.task_definition {
             // The revisions the service ran before go only once it runs the new one.

@@ -47,6 +47,7 @@ fn inputs(subnets: Vec<String>) -> Inputs {
         security_group: Ref::new(ECS_SG, "id"),
         target_group_arn: Ref::new(TARGET_GROUP, "arn"),
         wait_for: vec![LISTENER.into()],
+        wait: DeployWait::default(),
     }
 }
 
