@@ -178,14 +178,15 @@ pub type Graph = BTreeMap<String, (String, Vec<String>)>;
 
 impl Profile {
     /// What real AWS makes `apply` wait for after creating a resource of this type, in real
-    /// seconds: until it is usable by what depends on it. A service counts 0: apply does not
-    /// wait for its tasks (Terraform's default, `wait_for_steady_state = false`).
+    /// seconds: until it is usable by what depends on it. A service counts until it is steady:
+    /// apply waits for a healthy deployment (Terraform's `wait_for_steady_state = true`).
     pub fn create_seconds(&self, type_name: &str) -> f64 {
         match type_name {
             "aws_db_instance" => self.seconds("rds_create"),
             "aws_lb" => self.seconds("alb_create"),
             "aws_efs_file_system" => self.seconds("efs_create"),
             "aws_efs_mount_target" => self.seconds("mount_target_create"),
+            "aws_ecs_service" => self.seconds("ecs_service_steady"),
             _ => 0.0,
         }
     }
@@ -1808,9 +1809,13 @@ mod tests {
         .collect();
         let p = Profile::realistic();
         let apply = p.critical_path(&g, false);
-        assert_eq!(apply.seconds, 300.0);
-        assert_eq!(apply.path, [("db".to_owned(), 300.0)]);
-        assert_eq!(apply.waiting, 455.0);
+        // The database, then the service's first deployment, which apply waits for.
+        assert_eq!(apply.seconds, 600.0);
+        assert_eq!(
+            apply.path,
+            [("db".to_owned(), 300.0), ("svc".to_owned(), 300.0)]
+        );
+        assert_eq!(apply.waiting, 755.0);
         let destroy = p.critical_path(&g, true);
         // The service drains (60), then its group waits for the task interfaces (180) while
         // the database's delete (180) runs: two chains of 240 s.
