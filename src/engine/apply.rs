@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use stackctl_contract::{tags, Instance, Kind, ResourceError, ResourceSpec, Val, Values};
+use stackctl_contract::{tags, wait, Instance, Kind, ResourceError, ResourceSpec, Val, Values};
 
 use super::graph::Graph;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
@@ -141,6 +141,8 @@ pub async fn apply(
     let mut blocked: BTreeSet<String> = BTreeSet::new();
     let mut running = FuturesUnordered::new();
     let mut started: HashMap<String, Instant> = HashMap::new();
+    // What each running operation's waits last heard from AWS, for the progress lines.
+    let mut notes: HashMap<String, wait::Note> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
     let mut interrupts = Interrupts::listen();
@@ -159,7 +161,11 @@ pub async fn apply(
                 progress.start(change);
                 started.insert(n.to_owned(), Instant::now());
                 let spec = specs.get(n).copied();
-                running.push(async move { (change, run(change, spec, persist).await) });
+                let note = wait::Note::default();
+                notes.insert(n.to_owned(), note.clone());
+                running.push(async move {
+                    (change, wait::noted(note, run(change, spec, persist)).await)
+                });
             }
         }
         if running.is_empty() {
@@ -192,7 +198,10 @@ pub async fn apply(
             _ = tick.tick() => {
                 for (address, t) in &started {
                     if !finished.contains(address) && !outcome.failed.iter().any(|(a, _)| a == address) {
-                        progress.still(nodes[address.as_str()], t.elapsed());
+                        let note = notes
+                            .get(address)
+                            .and_then(|n| n.lock().ok().and_then(|n| n.clone()));
+                        progress.still(nodes[address.as_str()], t.elapsed(), note.as_deref());
                     }
                 }
             }

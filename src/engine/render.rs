@@ -336,11 +336,14 @@ fn verbs(a: Action) -> (&'static str, &'static str, &'static str) {
 }
 
 impl Progress {
-    /// One progress line for a person, and the same as a JSON `hook` event.
-    fn line(&self, kind: &str, text: String, hook: J) {
+    /// One progress line for a person, or the same as a JSON `hook` event (built only then).
+    fn line(&self, kind: &str, text: String, hook: impl FnOnce() -> J) {
         let ui = ui::get();
-        ui.detail(&text);
-        ui.event(kind, &text, fields([("hook", hook)]));
+        if ui.json() {
+            ui.event(kind, &text, fields([("hook", hook())]));
+        } else {
+            ui.detail(&text);
+        }
     }
 
     fn hook(c: &Change, elapsed: Option<Duration>) -> J {
@@ -362,7 +365,7 @@ impl Progress {
             .map(|l| format!(" [id={}]", l.id))
             .unwrap_or_default();
         let text = format!("{}: {}{id}", c.address, verbs(c.action).0);
-        self.line("apply_start", text, Self::hook(c, None));
+        self.line("apply_start", text, || Self::hook(c, None));
     }
 
     pub fn done(&self, c: &Change, elapsed: Duration, id: Option<&str>) {
@@ -373,22 +376,33 @@ impl Progress {
             verbs(c.action).1,
             secs(elapsed)
         );
-        let mut hook = Self::hook(c, Some(elapsed));
-        if let Some(id) = id {
-            hook["id_key"] = json!("id");
-            hook["id_value"] = json!(id);
-        }
-        self.line("apply_complete", text, hook);
+        self.line("apply_complete", text, || {
+            let mut hook = Self::hook(c, Some(elapsed));
+            if let Some(id) = id {
+                hook["id_key"] = json!("id");
+                hook["id_value"] = json!(id);
+            }
+            hook
+        });
     }
 
-    pub fn still(&self, c: &Change, elapsed: Duration) {
+    /// A resource still in progress, with what AWS last said of it (`note`), when a wait
+    /// heard something.
+    pub fn still(&self, c: &Change, elapsed: Duration, note: Option<&str>) {
         let text = format!(
-            "{}: Still {}... [{} elapsed]",
+            "{}: Still {}... [{} elapsed]{}",
             c.address,
             verbs(c.action).2,
-            secs(elapsed)
+            secs(elapsed),
+            note.map(|n| format!(" ({n})")).unwrap_or_default()
         );
-        self.line("apply_progress", text, Self::hook(c, Some(elapsed)));
+        self.line("apply_progress", text, || {
+            let mut hook = Self::hook(c, Some(elapsed));
+            if let Some(n) = note {
+                hook["note"] = json!(n);
+            }
+            hook
+        });
     }
 
     pub fn failed(&self, c: &Change, elapsed: Duration, e: &ResourceError) {
@@ -398,7 +412,7 @@ impl Progress {
             secs(elapsed),
             e.operation
         );
-        self.line("apply_errored", text, Self::hook(c, Some(elapsed)));
+        self.line("apply_errored", text, || Self::hook(c, Some(elapsed)));
     }
 
     pub fn skipped(&self, address: &str) {
@@ -407,13 +421,13 @@ impl Progress {
         self.line(
             "apply_skipped",
             text,
-            json!({ "resource": resource_json(address) }),
+            || json!({ "resource": resource_json(address) }),
         );
     }
 
     pub fn interrupted(&self, running: usize) {
         let text = format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded... (press Ctrl-C again to stop at once)");
-        self.line("interrupt", text, json!({ "running": running }));
+        self.line("interrupt", text, || json!({ "running": running }));
     }
 
     pub fn aborted(&self, running: usize) {
@@ -421,7 +435,7 @@ impl Progress {
         self.line(
             "interrupt",
             text,
-            json!({ "running": running, "stopped": true }),
+            || json!({ "running": running, "stopped": true }),
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Waiting for AWS to finish something: poll soon, then back off, never sleep a fixed long time.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::ResourceError;
@@ -90,6 +90,27 @@ pub enum Poll<T> {
     Pending(String),
 }
 
+/// Where the waits of one operation leave the state AWS last reported (`deployment ecs-svc/1
+/// IN_PROGRESS: 1/2 running...`), for the engine's "Still creating..." lines.
+pub type Note = Arc<Mutex<Option<String>>>;
+
+tokio::task_local! {
+    static NOTE: Note;
+}
+
+/// Run `op` with `note` receiving the latest pending state of every wait inside it.
+pub async fn noted<F: Future>(note: Note, op: F) -> F::Output {
+    NOTE.scope(note, op).await
+}
+
+fn leave_note(state: &str) {
+    let _ = NOTE.try_with(|n| {
+        if let Ok(mut n) = n.lock() {
+            *n = Some(state.to_owned());
+        }
+    });
+}
+
 /// Call `check` until it returns `Ready`, sleeping per `backoff` in between (the first check is
 /// immediate: AWS often answers ready at once). Errors from `check` end the wait, but for a
 /// [retryable](ResourceError::retryable) one (a resource not visible yet, throttling), which is
@@ -113,6 +134,7 @@ where
             Ok(Poll::Ready(v)) => return Ok(v),
             Ok(Poll::Pending(state)) => {
                 unsettled_since = None;
+                leave_note(&state);
                 state
             }
             Err(e) if e.retryable => {
@@ -227,6 +249,36 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_noted_wait_leaves_its_latest_state_for_the_progress_lines() {
+        let note = Note::default();
+        let mut n = 0;
+        let v = noted(
+            note.clone(),
+            until("x", Backoff::standard(Duration::from_secs(5)), || {
+                n += 1;
+                let k = n;
+                async move {
+                    Ok(if k < 3 {
+                        Poll::Pending(format!("pending {k}"))
+                    } else {
+                        Poll::Ready(k)
+                    })
+                }
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(v, 3);
+        assert_eq!(note.lock().unwrap().as_deref(), Some("pending 2"));
+        // Outside a noted operation a wait leaves nothing anywhere, and does not fail.
+        until("y", Backoff::standard(Duration::from_secs(5)), || async {
+            Ok(Poll::Ready(()))
+        })
+        .await
+        .unwrap();
+    }
 
     #[tokio::test]
     async fn first_check_is_immediate() {

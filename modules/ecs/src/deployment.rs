@@ -98,7 +98,11 @@ pub async fn until_healthy(
                     ))
                 }
                 _ if start.elapsed() >= deadline => Poll::Ready(Rollout::TimedOut(s)),
-                _ => Poll::Pending(progress(&s, revision)),
+                // The progress line shows the newest event too: ECS says there why tasks stop.
+                _ => Poll::Pending(match s.events().first().and_then(|e| e.message()) {
+                    Some(event) => format!("{}; latest event: {event}", progress(&s, revision)),
+                    None => progress(&s, revision),
+                }),
             })
         },
     )
