@@ -55,9 +55,11 @@ pub async fn until_healthy(
 ) -> Result<Service, ResourceError> {
     let start = Instant::now();
     let deadline = wait::scaled(timeout);
-    // Deployments take minutes on AWS: check at once (an emulator, a no-op deployment), then
-    // about every 10 s; `until`'s own limit is past ours, so the check below decides.
-    let backoff = Backoff::expecting(Duration::from_secs(20), timeout * 2);
+    // Deployments take minutes on AWS (image pull, two passing health checks 30 s apart,
+    // the old tasks' deregistration): check at once (an emulator, a deployment with nothing
+    // to replace), then not before a minute, then every 10 s. `until`'s own limit is past
+    // ours, so the check below decides.
+    let backoff = Backoff::expecting(Duration::from_secs(120), timeout * 2);
     let rollout = wait::until(
         &format!(
             "ECS service {service} to run {} healthy",
