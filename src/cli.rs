@@ -54,6 +54,9 @@ pub enum Command {
     /// Show the live stack: URL, service, deployments, tasks, targets, database, EFS, events
     /// (exit 0 healthy, 3 degraded)
     Status(StatusArgs),
+    /// Start a new deployment of the revision the service runs (new secrets, a new image
+    /// behind the same tag) and wait for it to be healthy
+    Redeploy(RedeployArgs),
     /// Read or edit the state: list, show, rm (no AWS request)
     #[command(subcommand)]
     State(StateCommand),
@@ -206,6 +209,20 @@ pub struct LogsArgs {
     /// Only this task's events (its id, the last part of its ARN)
     #[arg(long = "task", value_name = "ID")]
     pub task: Option<String>,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RedeployArgs {
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// How long to wait for another run's lock on the state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,

@@ -1,7 +1,8 @@
-//! `stackctl status` against moto through the test kit's lifecycle layer (moto runs no task;
-//! the layer answers the service's deployments, counts and events, and the targets' health, as
-//! AWS does): a healthy stack exits 0, a deployment that cannot pull its image exits 3 with
-//! the reason, and a stack not applied yet says what to do.
+//! `stackctl status` and `redeploy` against moto through the test kit's lifecycle layer (moto
+//! runs no task; the layer answers the service's deployments, counts and events, and the
+//! targets' health, as AWS does): a healthy stack exits 0, a deployment that cannot pull its
+//! image exits 3 with the reason, a redeploy makes a new deployment and waits for it, and a
+//! stack not applied yet says what to do.
 
 mod common;
 
@@ -97,4 +98,61 @@ fn status_before_any_apply_says_what_to_do() {
     assert_eq!(run.code, 1, "{run:?}");
     run.stderr_has("no state found")
         .stderr_has("stackctl apply");
+}
+
+/// The PRIMARY deployment's id and rollout state, as `status -json` reports them.
+fn primary(proxy: &FaultProxy, stack: &Stack) -> (String, String) {
+    let run = through(proxy, stack.bare(&["status", "-json"])).run();
+    let doc: J = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    let d = doc["service"]["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["status"] == "PRIMARY")
+        .unwrap()
+        .clone();
+    (
+        d["id"].as_str().unwrap().to_owned(),
+        d["rollout_state"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn redeploy_makes_a_new_deployment_of_the_same_revision_and_waits_for_it() {
+    let stack = Stack::new();
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("ecs_service_steady", 60.0);
+    let proxy = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none().with_lifecycle(profile),
+    );
+    through(&proxy, stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    let (first, state) = primary(&proxy, &stack);
+    assert_eq!(state, "COMPLETED");
+
+    let run = through(&proxy, stack.bare(&["redeploy"])).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout_has("Redeploy complete: a new deployment of prestashop-dev:1 is healthy");
+    let (second, state) = primary(&proxy, &stack);
+    assert_ne!(second, first, "no new deployment");
+    assert_eq!(
+        state, "COMPLETED",
+        "redeploy returned before the deployment was done"
+    );
+
+    // Not waited for: it returns while the new deployment is in progress.
+    let run = through(&proxy, stack.bare(&["redeploy", "-wait=false"])).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    let (third, state) = primary(&proxy, &stack);
+    assert_ne!(third, second);
+    assert_eq!(state, "IN_PROGRESS");
+    // The state is untouched: nothing to plan.
+    through(&proxy, stack.cmd("plan").arg("-detailed-exitcode"))
+        .run()
+        .success();
 }

@@ -7,6 +7,7 @@ pub mod force_unlock;
 pub mod logs;
 pub mod output;
 pub mod plan;
+pub mod redeploy;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -29,6 +30,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Validate(a) => validate::exec(a),
         Command::Logs(a) => logs::exec(a).await,
         Command::Status(a) => status::exec(a).await,
+        Command::Redeploy(a) => redeploy::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
     }

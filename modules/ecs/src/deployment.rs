@@ -240,3 +240,31 @@ async fn stopped_reasons(
         })
         .collect()
 }
+
+/// `stackctl redeploy`: a new deployment of the revision the service runs (new secrets, a new
+/// image behind the same tag), waited for as apply waits. Returns the revision.
+pub async fn redeploy(
+    sdk: &aws_types::SdkConfig,
+    cluster: &str,
+    service: &str,
+    wait: DeployWait,
+) -> Result<String, ResourceError> {
+    let ecs = Client::new(sdk);
+    let out = ecs
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .force_new_deployment(true)
+        .send()
+        .await
+        .map_err(|e| aws_error("UpdateService", e))?;
+    let revision = out
+        .service()
+        .and_then(|s| s.task_definition())
+        .ok_or_else(|| ResourceError::new("UpdateService", "AWS returned no task definition"))?
+        .to_owned();
+    if wait.enabled {
+        until_healthy(&ecs, cluster, service, &revision, wait.timeout).await?;
+    }
+    Ok(revision)
+}

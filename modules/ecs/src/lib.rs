@@ -26,7 +26,7 @@ use stackctl_contract::{
 };
 
 pub use cluster::{ClusterArgs, ClusterKind};
-pub use deployment::{DeployWait, DEPLOYMENT_FAILED};
+pub use deployment::{redeploy, DeployWait, DEPLOYMENT_FAILED};
 pub use logs::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};

@@ -1,0 +1,58 @@
+//! `stackctl redeploy [-wait=false] [-wait-timeout 20m]`: a new deployment of the revision the
+//! service runs (new secrets, a new image behind the same tag), waited for as apply waits;
+//! found from the state as `output` finds it, under the state's lock.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde_json::json;
+
+use crate::cli::RedeployArgs;
+use crate::engine::lock::Lock;
+use crate::engine::state::State;
+use crate::{aws, ui};
+
+pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
+    let path = super::state_path(&args.locate)?;
+    // An apply changing the service meanwhile would race this deployment.
+    let _lock = Lock::acquire(&path, "redeploy", args.lock_timeout)?;
+    let state = State::load_existing(&path)?;
+    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
+    let (Some(cluster), Some(service), Some(location)) = (
+        id(stackctl_ecs::CLUSTER),
+        id(stackctl_ecs::SERVICE),
+        state.aws.as_ref(),
+    ) else {
+        bail!(
+            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
+            path.display()
+        );
+    };
+    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let wait = stackctl_ecs::DeployWait {
+        enabled: args.wait.wait,
+        timeout: args.wait.wait_timeout,
+    };
+    let started = Instant::now();
+    let revision = stackctl_ecs::redeploy(&sdk, &cluster, &service, wait).await?;
+    let name = revision.rsplit('/').next().unwrap_or(&revision);
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&json!({
+            "revision": name,
+            "waited": wait.enabled,
+            "seconds": started.elapsed().as_secs_f64(),
+        }));
+    } else if wait.enabled {
+        ui.result(&format!(
+            "Redeploy complete: a new deployment of {name} is healthy ({:.1}s).",
+            started.elapsed().as_secs_f64()
+        ));
+    } else {
+        ui.result(&format!(
+            "Redeploy started: a new deployment of {name}; `stackctl status` follows it."
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
