@@ -42,6 +42,27 @@ fn revision_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// The deployment an UpdateService or CreateService answer names as PRIMARY: the one that
+/// call started (or, for a count change, the one it resized). Waiting for it by id, not by
+/// revision, keeps a stale DescribeServices (the previous, completed deployment of the same
+/// revision) from passing for it.
+pub fn started(answer: Option<&Service>) -> Option<String> {
+    answer?
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id())
+        .map(str::to_owned)
+}
+
+/// What apply waits for: the deployment (by id when the answer named it, else the PRIMARY one
+/// of `revision`) and the desired count it must reach.
+pub struct Want<'a> {
+    pub revision: &'a str,
+    pub deployment: Option<String>,
+    pub desired: i32,
+}
+
 /// Wait until the service's deployment of `revision` has COMPLETED (ECS counts a task only
 /// once it passes the target group's health checks) with as many tasks running as desired.
 /// A failure (the circuit breaker tripped, the deployment rolled back) or the timeout is an
@@ -50,9 +71,10 @@ pub async fn until_healthy(
     ecs: &Client,
     cluster: &str,
     service: &str,
-    revision: &str,
+    want: &Want<'_>,
     timeout: Duration,
 ) -> Result<Service, ResourceError> {
+    let revision = want.revision;
     let start = Instant::now();
     let deadline = wait::scaled(timeout);
     // Deployments take minutes on AWS (image pull, two passing health checks 30 s apart,
@@ -72,12 +94,19 @@ pub async fn until_healthy(
                 .ok_or_else(|| {
                     ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))
                 })?;
-            let ours = s
-                .deployments()
-                .iter()
-                .find(|d| d.task_definition() == Some(revision));
+            let deployments = s.deployments();
+            let ours = match &want.deployment {
+                Some(id) => deployments.iter().find(|d| d.id() == Some(id.as_str())),
+                None => deployments
+                    .iter()
+                    .filter(|d| d.task_definition() == Some(revision))
+                    .min_by_key(|d| d.status() != Some("PRIMARY")),
+            };
             let state = ours.and_then(|d| d.rollout_state());
-            let steady = s.running_count() == s.desired_count();
+            // A read from before the change may still show the old count: steady means the
+            // count asked for.
+            let steady =
+                s.desired_count() == want.desired && s.running_count() == s.desired_count();
             Ok(match ours {
                 Some(d)
                     if state == Some(&DeploymentRolloutState::Completed)
@@ -264,7 +293,12 @@ pub async fn redeploy(
         .ok_or_else(|| ResourceError::new("UpdateService", "AWS returned no task definition"))?
         .to_owned();
     if wait.enabled {
-        until_healthy(&ecs, cluster, service, &revision, wait.timeout).await?;
+        let want = Want {
+            revision: &revision,
+            deployment: started(out.service()),
+            desired: out.service().map_or(0, |s| s.desired_count()),
+        };
+        until_healthy(&ecs, cluster, service, &want, wait.timeout).await?;
     }
     Ok(revision)
 }

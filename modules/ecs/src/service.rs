@@ -379,14 +379,13 @@ impl Kind for ServiceKind {
         if self.wait.enabled {
             // A failed first deployment leaves the service in AWS: the next plan finds it by
             // its name and this stack's tags and adopts it.
-            let s = deployment::until_healthy(
-                &self.ecs,
-                cluster,
-                arn,
-                &d.task_definition,
-                self.wait.timeout,
-            )
-            .await?;
+            let want = deployment::Want {
+                revision: &d.task_definition,
+                deployment: deployment::started(out.service()),
+                desired: to_i32("desired_count", d.desired_count)?,
+            };
+            let s = deployment::until_healthy(&self.ecs, cluster, arn, &want, self.wait.timeout)
+                .await?;
             return Ok(to_instance(&s));
         }
         self.read_back(cluster, arn).await
@@ -427,10 +426,13 @@ impl Kind for ServiceKind {
             req = req.set_deployment_configuration(deployment_configuration(&d)?);
             any = true;
         }
+        let mut answer = None;
         if any {
-            req.send()
+            answer = req
+                .send()
                 .await
-                .map_err(|e| aws_error("UpdateService", e))?;
+                .map_err(|e| aws_error("UpdateService", e))?
+                .service;
         }
         if changed.tags {
             sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
@@ -443,14 +445,14 @@ impl Kind for ServiceKind {
             || changed.assign_public_ip;
         if deploys && self.wait.enabled {
             let revision = d.task_definition.as_str();
-            let service = deployment::until_healthy(
-                &self.ecs,
-                &cluster,
-                &prior.id,
+            let want = deployment::Want {
                 revision,
-                self.wait.timeout,
-            )
-            .await?;
+                deployment: deployment::started(answer.as_ref()),
+                desired: to_i32("desired_count", d.desired_count)?,
+            };
+            let service =
+                deployment::until_healthy(&self.ecs, &cluster, &prior.id, &want, self.wait.timeout)
+                    .await?;
             if changed.task_definition {
                 self.retire_revisions(&service, revision, true, &d.tags)
                     .await;
