@@ -444,6 +444,50 @@ fn a_failing_image_fails_the_apply_with_the_reason_and_rolls_back() {
     plan.stdout_has("# module.ecs.aws_ecs_service.main will be updated in place");
 }
 
+/// A health check that never passes, with a circuit breaker too slow to trip: the wait ends at
+/// `-wait-timeout` with the load balancer's reason for each target, the containers' last log
+/// lines.
+#[test]
+fn a_health_check_that_never_passes_times_out_with_the_target_reason() {
+    let stack = Stack::new();
+    let profile = quick()
+        .with("ecs_service_steady", 100.0)
+        // Far longer than the wait: the breaker never trips, the timeout decides.
+        .with("ecs_health_failure", 100_000.0)
+        .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
+    let proxy = aws_with_time(&stack, profile);
+    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    // What the containers print, as the awslogs driver would put it.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(stack.put_logs(
+            "c0ffee",
+            &[(
+                1_000,
+                "PHP Fatal error: Uncaught PDOException: SQLSTATE[HY000] [2002]",
+            )],
+        ));
+    let (slow, took) = run_timed(
+        &proxy,
+        "apply an image that never passes the health check",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .arg("-wait-timeout")
+            .arg("90s")
+            .var("prestashop_image", "prestashop/prestashop:never-healthy"),
+        1,
+    );
+    assert!(took.as_secs_f64() / SCALE >= 90.0, "{took:?}");
+    slow.stderr_has("Error: module.ecs.aws_ecs_service.main")
+        .stderr_has("not healthy within the -wait-timeout of 1m30s")
+        .stderr_has("targets: 1 healthy, 1 unhealthy (Target.FailedHealthChecks)")
+        .stderr_has("unhealthy: Target.FailedHealthChecks")
+        .stderr_has("log: [c0ffee] PHP Fatal error: Uncaught PDOException")
+        .stderr_has("hint: check the image and tag");
+    eprintln!("{}", slow.stderr);
+}
+
 /// `-wait=false` returns as soon as AWS accepted the change, as before the wait existed.
 #[test]
 fn without_wait_apply_returns_before_the_deployment_is_done() {
@@ -471,7 +515,7 @@ fn without_wait_apply_returns_before_the_deployment_is_done() {
         1,
     );
     timed_out
-        .stderr_has("not healthy after")
+        .stderr_has("not healthy within the -wait-timeout of 1m")
         .stderr_has("IN_PROGRESS");
 }
 

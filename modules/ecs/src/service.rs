@@ -1,5 +1,6 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -16,9 +17,11 @@ use stackctl_contract::{
 };
 
 use crate::deployment::{self, DeployWait};
+use crate::log_events::LogReader;
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
 use stackctl_contract::args::required;
+use stackctl_contract::targets::TargetHealth;
 use stackctl_contract::value::sorted_set;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
@@ -58,11 +61,35 @@ args! {
 pub struct ServiceKind {
     ecs: Client,
     wait: DeployWait,
+    /// The target group's health, read by the deployment wait (none: trust ECS alone).
+    targets: Option<Arc<dyn TargetHealth>>,
+    logs: LogReader,
 }
 
 impl ServiceKind {
-    pub fn new(ecs: Client, wait: DeployWait) -> Self {
-        ServiceKind { ecs, wait }
+    pub fn new(
+        ecs: Client,
+        logs: LogReader,
+        wait: DeployWait,
+        targets: Option<Arc<dyn TargetHealth>>,
+    ) -> Self {
+        ServiceKind {
+            ecs,
+            wait,
+            targets,
+            logs,
+        }
+    }
+
+    /// What a deployment wait on `service` reads.
+    fn watch<'a>(&'a self, cluster: &'a str, service: &'a str) -> deployment::Watch<'a> {
+        deployment::Watch {
+            ecs: &self.ecs,
+            targets: self.targets.as_deref(),
+            logs: Some(&self.logs),
+            cluster,
+            service,
+        }
     }
 
     async fn describe(
@@ -384,7 +411,7 @@ impl Kind for ServiceKind {
                 deployment: deployment::started(out.service()),
                 desired: to_i32("desired_count", d.desired_count)?,
             };
-            let s = deployment::until_healthy(&self.ecs, cluster, arn, &want, self.wait.timeout)
+            let s = deployment::until_healthy(&self.watch(cluster, arn), &want, self.wait.timeout)
                 .await?;
             return Ok(to_instance(&s));
         }
@@ -450,9 +477,12 @@ impl Kind for ServiceKind {
                 deployment: deployment::started(answer.as_ref()),
                 desired: to_i32("desired_count", d.desired_count)?,
             };
-            let service =
-                deployment::until_healthy(&self.ecs, &cluster, &prior.id, &want, self.wait.timeout)
-                    .await?;
+            let service = deployment::until_healthy(
+                &self.watch(&cluster, &prior.id),
+                &want,
+                self.wait.timeout,
+            )
+            .await?;
             if changed.task_definition {
                 self.retire_revisions(&service, revision, true, &d.tags)
                     .await;
