@@ -5,17 +5,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::Stack;
 use serde_json::Value as J;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// Each printed line without its timestamp: `task message`.
 fn lines(stdout: &str) -> Vec<String> {

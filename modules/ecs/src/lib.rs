@@ -12,6 +12,7 @@ mod logs;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
+pub mod rollback;
 mod service;
 pub mod status;
 mod task_definition;
