@@ -457,7 +457,7 @@ async fn apply_creates_the_cluster_and_the_service() {
             Some(80)
         )
     );
-    assert_eq!(service.health_check_grace_period_seconds(), Some(300));
+    assert_eq!(service.health_check_grace_period_seconds(), Some(120));
 }
 
 /// The revision the service runs: Fargate sizes, both roles, the container's environment

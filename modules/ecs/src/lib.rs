@@ -343,7 +343,10 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 security_groups,
                 assign_public_ip: true.into(),
                 load_balancer,
-                health_check_grace_period_seconds: 300.into(),
+                // Long enough for an installed PrestaShop to answer after its container starts,
+                // short enough that a broken image fails its deploy within minutes; a new
+                // service's first task gets longer, for the installer (service.rs).
+                health_check_grace_period_seconds: 120.into(),
                 deployment_circuit_breaker: json!({ "enable": true, "rollback": true }).into(),
                 tags: tags.clone().into(),
             }
