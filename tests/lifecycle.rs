@@ -643,7 +643,7 @@ async fn drift_in_the_grace_period_shows_and_is_put_right() {
         .unwrap();
     assert_eq!(
         live.services()[0].health_check_grace_period_seconds(),
-        Some(300)
+        Some(120)
     );
     assert_eq!(stack.cmd("plan").arg("-detailed-exitcode").run().code, 0);
 }
