@@ -25,6 +25,12 @@ pub struct Cli {
     /// No colour, even on a terminal (NO_COLOR does the same)
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,
+    /// Never ask anything (-input=false): apply and destroy then need -auto-approve
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub input: bool,
+    /// Switch to this directory before anything else, as Terraform's -chdir (before the command)
+    #[arg(long = "chdir", value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
 }
 
 impl Cli {
@@ -62,6 +68,12 @@ pub enum Command {
     State(StateCommand),
     /// Remove the lock a dead run left on the state, given that lock's id
     ForceUnlock(ForceUnlockArgs),
+    /// Print the dependency graph of the configuration in DOT (Graphviz)
+    Graph(GraphArgs),
+    /// Print stackctl's version
+    Version,
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +123,9 @@ pub struct StateRmArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: a concurrent run could lose changes)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +157,27 @@ pub struct StateArgs {
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// -lock=false: do not lock the state (warned: a concurrent run could lose changes)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// At most this many AWS operations at once, as Terraform's -parallelism
+    #[arg(long = "parallelism", value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +227,9 @@ pub struct ChangeArgs {
 pub struct OutputArgs {
     /// One output's name: print its bare value alone (as JSON with -json)
     pub name: Option<String>,
+    /// With NAME: the bare string, without a newline, as `terraform output -raw`
+    #[arg(long = "raw", requires = "name", conflicts_with = "json")]
+    pub raw: bool,
     #[command(flatten)]
     pub locate: LocateArgs,
 }
@@ -223,6 +262,9 @@ pub struct RedeployArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: an apply could change the service meanwhile)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -263,6 +305,11 @@ const LONG_FLAGS: &[&str] = &[
 
 /// Rewrite Terraform's single-dash long flags to clap's double-dash form (clap would read
 /// `-var-file` as the short flags -v -a -r ...). Everything after `--` is left alone.
+///
+/// A single-dash word that is not in [`LONG_FLAGS`] is rewritten too: stackctl's only short
+/// flags are `-f`, `-h` and `-V`, each used alone, so `-raw` or `-out` is a long flag stackctl
+/// lacks. Clap then reports it by its name (and the Terraform flag table can explain it), not
+/// as an unknown `-r` to be passed as `-- -r`.
 pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
     let mut out = Vec::new();
     let mut passthrough = false;
@@ -272,7 +319,7 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
         }
         if !passthrough && a.starts_with('-') && !a.starts_with("--") {
             let name = a[1..].split('=').next().unwrap_or_default();
-            if LONG_FLAGS.contains(&name) {
+            if LONG_FLAGS.contains(&name) || looks_long(name) {
                 out.push(format!("-{a}"));
                 continue;
             }
@@ -280,6 +327,66 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
         out.push(a);
     }
     out
+}
+
+/// `refresh`, `out`, `state-out`: a lowercase word of two or more letters, digits and hyphens.
+fn looks_long(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// A usage error in Terraform's spelling: clap names flags as `--flag`, and suggests passing an
+/// unknown one after `--`, which makes no sense for a Terraform flag; the user typed `-flag`.
+pub fn terraform_spelling(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let single = |s: &str| match s.strip_prefix("--") {
+        Some(rest) if !rest.is_empty() => format!("-{rest}"),
+        _ => s.to_owned(),
+    };
+    let mut edits = Vec::new();
+    for (kind, value) in e.context() {
+        match (kind, value) {
+            (ContextKind::Suggested, ContextValue::StyledStrs(tips)) => {
+                let kept = tips
+                    .iter()
+                    .filter(|t| !t.to_string().contains("as a value, use '--"))
+                    .cloned()
+                    .collect();
+                edits.push((kind, ContextValue::StyledStrs(kept)));
+            }
+            (ContextKind::InvalidArg | ContextKind::PriorArg, ContextValue::String(s)) => {
+                // `--lock <BOOL>`: only the flag's own name is respelled.
+                let (flag, rest) = s.split_once(' ').unwrap_or((s.as_str(), ""));
+                let fixed = if rest.is_empty() {
+                    single(flag)
+                } else {
+                    format!("{} {rest}", single(flag))
+                };
+                edits.push((kind, ContextValue::String(fixed)));
+            }
+            (ContextKind::Usage, ContextValue::StyledStr(usage)) => {
+                let text = usage.to_string().replace(" --", " -").replace("[--", "[-");
+                edits.push((kind, ContextValue::StyledStr(text.into())));
+            }
+            (ContextKind::SuggestedArg, ContextValue::String(s)) => {
+                edits.push((kind, ContextValue::String(single(s))));
+            }
+            (ContextKind::SuggestedArg, ContextValue::Strings(v)) => {
+                edits.push((
+                    kind,
+                    ContextValue::Strings(v.iter().map(|s| single(s)).collect()),
+                ));
+            }
+            _ => {}
+        }
+    }
+    for (kind, value) in edits {
+        e.insert(kind, value);
+    }
+    e
 }
 
 /// `90s`, `5m`, `1h`, `2d`, or a bare number of seconds.

@@ -100,16 +100,15 @@ impl Outcome {
     }
 }
 
-/// At most this many AWS operations at once: enough for every independent branch of this stack,
-/// few enough not to trip API rate limits.
-const PARALLELISM: usize = 16;
-
-/// Execute the plan's changes.
+/// Execute the plan's changes, at most `parallelism` operations at once (`-parallelism`, 10 by
+/// default as in Terraform: enough for every independent branch of this stack, few enough not
+/// to trip API rate limits).
 pub async fn apply(
     plan: &Plan,
     config: &Config,
     persist: &Persist,
     progress: &Progress,
+    parallelism: usize,
 ) -> Outcome {
     let nodes: HashMap<&str, &Change> = plan
         .changes
@@ -153,7 +152,7 @@ pub async fn apply(
                 .iter()
                 .copied()
                 .filter(|n| graph.needs[*n].iter().all(|d| finished.contains(d)))
-                .take(PARALLELISM.saturating_sub(running.len()))
+                .take(parallelism.max(1).saturating_sub(running.len()))
                 .collect();
             for n in ready {
                 pending.remove(n);
