@@ -490,6 +490,51 @@ mod tests {
     }
 
     #[test]
+    fn unknown_single_dash_words_are_long_flags_in_errors() {
+        let args = normalize_args(
+            ["stackctl", "logs", "-f", "-raw", "-V", "--", "-out"].map(String::from),
+        );
+        assert_eq!(
+            args,
+            ["stackctl", "logs", "-f", "--raw", "-V", "--", "-out"]
+        );
+        let e = Cli::try_parse_from(normalize_args(
+            ["stackctl", "output", "-rew", "x"].map(String::from),
+        ))
+        .unwrap_err();
+        let text = terraform_spelling(e).to_string();
+        assert!(text.contains("unexpected argument '-rew' found"), "{text}");
+        assert!(text.contains("a similar argument exists: '-raw'"), "{text}");
+        assert!(!text.contains("-- "), "{text}");
+    }
+
+    #[test]
+    fn terraform_globals_parse() {
+        let cli = Cli::try_parse_from(normalize_args(
+            [
+                "stackctl",
+                "-chdir=infra",
+                "apply",
+                "-input=false",
+                "-lock=false",
+                "-parallelism=1",
+            ]
+            .map(String::from),
+        ))
+        .unwrap();
+        assert_eq!(cli.chdir, Some(PathBuf::from("infra")));
+        assert!(!cli.input);
+        match cli.command {
+            Command::Apply(a) => {
+                assert!(!a.change.state.lock);
+                assert_eq!(a.change.state.parallelism, 1);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["stackctl", "plan", "--parallelism=0"]).is_err());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
