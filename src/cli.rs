@@ -160,9 +160,10 @@ pub struct StateArgs {
     /// -lock=false: do not lock the state (warned: a concurrent run could lose changes)
     #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub lock: bool,
-    /// At most this many AWS operations at once, as Terraform's -parallelism
-    #[arg(long = "parallelism", value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
-    pub parallelism: u16,
+    /// At most this many changes at once (and, when given, AWS reads at once), as Terraform's
+    /// -parallelism [default: 10]
+    #[arg(long = "parallelism", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -527,7 +528,7 @@ mod tests {
         match cli.command {
             Command::Apply(a) => {
                 assert!(!a.change.state.lock);
-                assert_eq!(a.change.state.parallelism, 1);
+                assert_eq!(a.change.state.parallelism, Some(1));
             }
             other => panic!("parsed as {other:?}"),
         }

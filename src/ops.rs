@@ -50,8 +50,9 @@ pub struct Options {
     pub needs_vars: bool,
     /// `-lock=false` turns this off: no lock on the state, with a warning.
     pub lock: bool,
-    /// At most this many AWS operations at once (`-parallelism`, 10 as in Terraform).
-    pub parallelism: usize,
+    /// `-parallelism`: at most this many changes at once (10 if not given, as in Terraform);
+    /// when given, plan's reads are bounded too, else they are all sent at once.
+    pub parallelism: Option<usize>,
 }
 
 /// Gather the raw variables from files, flags and the environment.
@@ -137,8 +138,8 @@ pub struct Session {
     /// The state holds resources but no location: an earlier stackctl wrote it, before names
     /// carried the environment.
     legacy: bool,
-    /// How many AWS operations plan and apply may run at once.
-    pub parallelism: usize,
+    /// `-parallelism`, if given.
+    pub parallelism: Option<usize>,
     /// None with -lock=false.
     _lock: Option<Lock>,
 }
@@ -231,7 +232,7 @@ impl Session {
             sdk,
             identity,
             legacy,
-            parallelism: opts.parallelism.max(1),
+            parallelism: opts.parallelism,
             _lock: lock,
         })
     }
@@ -304,7 +305,10 @@ impl Session {
 
     pub async fn plan(&self, config: &Config, mode: Mode) -> Result<Plan> {
         let registry = stack::registry(&self.sdk);
-        Ok(plan::plan(config, &registry, &self.state, mode, self.parallelism).await?)
+        // A plan's reads go out all at once (a first plan's ~25 lookups take one round trip)
+        // unless -parallelism asks for fewer, as a rate-limited account may.
+        let reads = self.parallelism.unwrap_or(usize::MAX);
+        Ok(plan::plan(config, &registry, &self.state, mode, reads).await?)
     }
 }
 
@@ -366,7 +370,8 @@ pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
 pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     let persist = Persist::new(session.state_path.clone(), plan.prior.clone());
-    let outcome = apply::apply(plan, config, &persist, &Progress, session.parallelism).await;
+    let parallelism = session.parallelism.unwrap_or(apply::DEFAULT_PARALLELISM);
+    let outcome = apply::apply(plan, config, &persist, &Progress, parallelism).await;
     if plan.mode == Mode::Apply {
         apply::compute_outputs(config, &persist)?;
     } else {

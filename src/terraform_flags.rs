@@ -127,15 +127,24 @@ pub fn explain<S: AsRef<str>>(args: &[S]) -> Option<String> {
         }
     }
     // The command is the first word that is neither a flag nor -chdir's value.
-    let mut words = args.iter().copied();
-    while let Some(a) = words.next() {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
         if flag_name(a) == Some("chdir") && !a.contains('=') {
-            words.next();
-        } else if !a.starts_with('-') {
-            return COMMANDS
-                .iter()
-                .find(|m| m.name == a)
-                .map(|m| m.message(a, true));
+            i += 2;
+        } else if a.starts_with('-') {
+            i += 1;
+        } else {
+            if let Some(m) = COMMANDS.iter().find(|m| m.name == a) {
+                return Some(m.message(a, true));
+            }
+            // Terraform takes -chdir before the command only, and so does stackctl.
+            if args[i + 1..].iter().any(|x| flag_name(x) == Some("chdir")) {
+                return Some(format!(
+                    "-chdir goes before the command, as in Terraform\n  hint: stackctl -chdir=DIR {a} ..."
+                ));
+            }
+            return None;
         }
     }
     None
@@ -156,6 +165,9 @@ mod tests {
             .unwrap()
             .starts_with("init is a Terraform command"));
         assert_eq!(explain(&["plan", "--", "-out"]), None);
+        assert!(explain(&["plan", "-chdir=infra"])
+            .unwrap()
+            .starts_with("-chdir goes before the command"));
         assert_eq!(explain(&["plan", "-var-file", "x"]), None);
     }
 

@@ -173,6 +173,11 @@ fn chdir_runs_the_command_in_that_directory() {
     let here = stack.bare(&["validate", "-var-file", "env.toml"]).run();
     assert_eq!(here.code, 1, "{here:?}");
     here.stderr_has("env.toml");
+    // After the command, as Terraform refuses it too, with the right order.
+    let late = stack.bare(&["output", "-chdir=infra"]).run();
+    assert_eq!(late.code, 1, "{late:?}");
+    late.stderr_has("Error: -chdir goes before the command, as in Terraform");
+    late.stderr_has("hint: stackctl -chdir=DIR output ...");
     let missing = stack.bare(&["-chdir=nowhere", "version"]).run();
     assert_eq!(missing.code, 1, "{missing:?}");
     missing.stderr_has("Error: cannot change to directory nowhere given by -chdir");

@@ -24,7 +24,7 @@ pub async fn exec(args: GraphArgs) -> Result<ExitCode> {
         endpoint_url: args.endpoint_url.clone(),
         needs_vars: true,
         lock: false,
-        parallelism: 1,
+        parallelism: None,
     };
     let config = ops::config_only(&opts).await?;
     ui::get().value(dot(&config_graph(&config)).trim_end());

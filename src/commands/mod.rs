@@ -51,7 +51,7 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
         endpoint_url: state.endpoint_url.clone(),
         needs_vars,
         lock: state.lock,
-        parallelism: usize::from(state.parallelism),
+        parallelism: state.parallelism.map(usize::from),
     }
 }
 

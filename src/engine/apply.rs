@@ -100,9 +100,11 @@ impl Outcome {
     }
 }
 
-/// Execute the plan's changes, at most `parallelism` operations at once (`-parallelism`, 10 by
-/// default as in Terraform: enough for every independent branch of this stack, few enough not
-/// to trip API rate limits).
+/// How many changes run at once without `-parallelism`: Terraform's 10, enough for every
+/// independent branch of this stack, few enough not to trip API rate limits.
+pub const DEFAULT_PARALLELISM: usize = 10;
+
+/// Execute the plan's changes, at most `parallelism` at once.
 pub async fn apply(
     plan: &Plan,
     config: &Config,

@@ -141,7 +141,8 @@ pub enum PlanError {
     Internal(String),
 }
 
-/// Read every resource the state holds from AWS, all at once. `None`: it is gone.
+/// Read every resource the state holds from AWS, `parallelism` batches at once (all of them
+/// unless -parallelism says otherwise). `None`: it is gone.
 ///
 /// Resources are handed to their kinds by batch group, so that a kind can describe all of
 /// its resources in one request (the four security groups in one `DescribeSecurityGroups`):
@@ -352,7 +353,8 @@ pub fn config_graph(config: &Config) -> Graph {
     g
 }
 
-/// Make the plan: refresh, then walk the configuration in dependency order.
+/// Make the plan: refresh, then walk the configuration in dependency order, with at most
+/// `parallelism` reads in flight at once.
 pub async fn plan(
     config: &Config,
     registry: &Registry,
