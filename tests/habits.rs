@@ -458,3 +458,24 @@ fn graph_is_the_plans_resources_and_their_dependencies_in_dot() {
         assert!(has(m, "module.efs.aws_efs_file_system.main"), "{m}");
     }
 }
+
+/// Given -parallelism, plan's reads are bounded too (without it, a first plan sends every
+/// lookup at once: e2e's `a_first_plan_sends_every_lookup_at_once`).
+#[test]
+fn parallelism_bounds_plans_reads_when_given() {
+    use stackctl_testkit::{FaultProxy, Faults};
+    let stack = Stack::new();
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(std::time::Duration::from_millis(100)),
+    );
+    let plan = stack
+        .cmd("plan")
+        .arg("-parallelism=1")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .run();
+    plan.success();
+    let lookups = proxy.events().len();
+    assert!(lookups >= 10, "{lookups} requests");
+    assert_eq!(proxy.take_peak_in_flight(), 1, "{lookups} requests");
+}
