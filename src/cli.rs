@@ -63,6 +63,9 @@ pub enum Command {
     /// Start a new deployment of the revision the service runs (new secrets, a new image
     /// behind the same tag) and wait for it to be healthy
     Redeploy(RedeployArgs),
+    /// Put the service back on the previous task definition revision (or -to REVISION) and
+    /// wait for it to be healthy; the state then records what runs
+    Rollback(RollbackArgs),
     /// Read or edit the state: list, show, rm (no AWS request)
     #[command(subcommand)]
     State(StateCommand),
@@ -274,6 +277,24 @@ pub struct RedeployArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The revision to go back to: its number (7), family:number or ARN; default the newest
+    /// revision before the one the service runs
+    #[arg(long = "to", value_name = "REVISION")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    /// How long to wait for another run's lock on the state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
@@ -298,6 +319,7 @@ const LONG_FLAGS: &[&str] = &[
     "since",
     "filter",
     "task",
+    "to",
     "quiet",
     "no-color",
     "help",

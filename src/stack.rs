@@ -143,6 +143,7 @@ pub fn config(
             target_group_arn: Ref::new(stackctl_alb::TARGET_GROUP, "arn"),
             wait_for,
             wait,
+            targets: Some(std::sync::Arc::new(stackctl_alb::status::Targets::new(sdk))),
         },
     ));
     Config {

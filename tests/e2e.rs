@@ -209,7 +209,9 @@ async fn apply_creates_the_load_balancer_target_group_and_listener() {
     );
     assert_eq!(tg.target_type().map(|t| t.as_str()), Some("ip"));
     assert_eq!(tg.health_check_path(), Some("/"));
-    assert_eq!(tg.health_check_interval_seconds(), Some(30));
+    assert_eq!(tg.health_check_interval_seconds(), Some(10));
+    assert_eq!(tg.healthy_threshold_count(), Some(2));
+    assert_eq!(tg.unhealthy_threshold_count(), Some(3));
     assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-399"));
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&applied.sdk);
@@ -232,6 +234,42 @@ async fn apply_creates_the_load_balancer_target_group_and_listener() {
         l.default_actions()[0].target_group_arn(),
         Some(tg.target_group_arn().unwrap())
     );
+
+    // The deregistration delay every rolling deploy waits out: 30 s, not AWS's 300 s; drift
+    // in it shows and is put right.
+    let delay = || async {
+        elb.describe_target_group_attributes()
+            .target_group_arn(tg.target_group_arn().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value().map(str::to_owned))
+    };
+    assert_eq!(delay().await.as_deref(), Some("30"));
+    elb.modify_target_group_attributes()
+        .target_group_arn(tg.target_group_arn().unwrap())
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("300")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = applied.stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    plan.stdout_has("~ deregistration_delay = 300 -> 30");
+    applied
+        .stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .run()
+        .success();
+    assert_eq!(delay().await.as_deref(), Some("30"));
 }
 
 /// EFS: encrypted, general purpose, bursting, a mount target per subnet in the EFS group.
@@ -457,7 +495,7 @@ async fn apply_creates_the_cluster_and_the_service() {
             Some(80)
         )
     );
-    assert_eq!(service.health_check_grace_period_seconds(), Some(300));
+    assert_eq!(service.health_check_grace_period_seconds(), Some(120));
 }
 
 /// The revision the service runs: Fargate sizes, both roles, the container's environment
@@ -872,9 +910,11 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     let sdk = stack.sdk().await;
     let proxy = FaultProxy::start(&stack.moto.endpoint, Faults::none());
     let (events, listing) = plan_through(&stack, &proxy, 0);
-    // One request per resource at most, plus the identity check every run starts with.
+    // One request per resource at most, plus the identity check every run starts with and the
+    // target group's attributes (its deregistration delay), which DescribeTargetGroups leaves
+    // out.
     assert!(
-        events.len() <= ADDRESSES.len() + 1,
+        events.len() <= ADDRESSES.len() + 2,
         "{} requests for {} resources:\n{listing}",
         events.len(),
         ADDRESSES.len()

@@ -444,6 +444,146 @@ fn a_failing_image_fails_the_apply_with_the_reason_and_rolls_back() {
     plan.stdout_has("# module.ecs.aws_ecs_service.main will be updated in place");
 }
 
+/// A health check that never passes, with a circuit breaker too slow to trip: the wait ends at
+/// `-wait-timeout` with the load balancer's reason for each target, the containers' last log
+/// lines.
+#[test]
+fn a_health_check_that_never_passes_times_out_with_the_target_reason() {
+    let stack = Stack::new();
+    let profile = quick()
+        .with("ecs_service_steady", 100.0)
+        // Far longer than the wait: the breaker never trips, the timeout decides.
+        .with("ecs_health_failure", 100_000.0)
+        .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
+    let proxy = aws_with_time(&stack, profile);
+    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    // What the containers print, as the awslogs driver would put it.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(stack.put_logs(
+            "c0ffee",
+            &[(
+                1_000,
+                "PHP Fatal error: Uncaught PDOException: SQLSTATE[HY000] [2002]",
+            )],
+        ));
+    let (slow, took) = run_timed(
+        &proxy,
+        "apply an image that never passes the health check",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .arg("-wait-timeout")
+            .arg("90s")
+            .var("prestashop_image", "prestashop/prestashop:never-healthy"),
+        1,
+    );
+    assert!(took.as_secs_f64() / SCALE >= 90.0, "{took:?}");
+    slow.stderr_has("Error: module.ecs.aws_ecs_service.main")
+        .stderr_has("not healthy within the -wait-timeout of 1m30s")
+        .stderr_has("targets: 1 healthy, 1 unhealthy (Target.FailedHealthChecks)")
+        .stderr_has("unhealthy: Target.FailedHealthChecks")
+        .stderr_has("log: [c0ffee] PHP Fatal error: Uncaught PDOException")
+        .stderr_has("hint: check the image and tag");
+    eprintln!("{}", slow.stderr);
+}
+
+/// Install once: with a desired count of 2, the service is created with one task and the
+/// installer's grace period, waited for, and only then given its count and its own grace
+/// period, so PrestaShop's installer never runs twice against the empty database.
+#[test]
+fn the_first_deployment_installs_with_one_task_then_scales() {
+    let stack = Stack::new();
+    let proxy = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none()
+            .with_lifecycle(quick().with("ecs_service_steady", 100.0))
+            .with_bodies(),
+    );
+    run_timed(
+        &proxy,
+        "apply with two tasks",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+        0,
+    );
+    let ecs: Vec<(String, serde_json::Value)> = proxy
+        .events()
+        .into_iter()
+        .filter(|e| e.service == "ecs" && e.operation.ends_with("Service"))
+        .filter_map(|e| {
+            let body = serde_json::from_str(e.body.as_deref()?).ok()?;
+            Some((e.operation, body))
+        })
+        .collect();
+    let create = ecs
+        .iter()
+        .position(|(op, _)| op == "CreateService")
+        .unwrap();
+    assert_eq!(ecs[create].1["desiredCount"], 1, "{:?}", ecs[create]);
+    assert_eq!(ecs[create].1["healthCheckGracePeriodSeconds"], 600);
+    // The count and grace period follow the healthy first task, in one call.
+    let scale = ecs
+        .iter()
+        .position(|(op, body)| op == "UpdateService" && body["desiredCount"] == 2)
+        .unwrap_or_else(|| panic!("no UpdateService to 2 tasks: {ecs:?}"));
+    assert!(scale > create);
+    assert_eq!(ecs[scale].1["healthCheckGracePeriodSeconds"], 120);
+    let attrs = &stack.state()["resources"]["module.ecs.aws_ecs_service.main"]["attrs"];
+    assert_eq!(attrs["desired_count"], 2);
+    assert_eq!(attrs["health_check_grace_period_seconds"], 120);
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the install",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("desired_count", 2),
+        0,
+    );
+    plan.stdout_has("No changes");
+}
+
+/// Fast deploys: with the target group's settings stackctl chooses (health checks every
+/// 10 s, healthy after 2, a 30 s deregistration delay), an image change is healthy in under
+/// two minutes of AWS time; the layer's model gives 60 s to start + 20 s of checks + 30 s to
+/// deregister the old task = 110 s (AWS's defaults: 60 + 150 + 300 = 510 s).
+#[test]
+fn an_image_change_deploys_in_under_two_minutes() {
+    let stack = Stack::new();
+    let proxy = aws_with_time(&stack, quick());
+    run_timed(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
+    let (run, _) = run_timed(
+        &proxy,
+        "apply a new image",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("prestashop_image", "prestashop/prestashop:8.1"),
+        0,
+    );
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("module.ecs.aws_ecs_service.main: Modifications complete after "))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    let seconds: f64 = line
+        .split("after ")
+        .nth(1)
+        .and_then(|t| t.split('s').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let aws_seconds = seconds / SCALE;
+    eprintln!("image change: {aws_seconds:.0} s of AWS time");
+    // The model's 110 s, plus up to one 10 s poll to see it.
+    assert!(
+        (110.0..125.0).contains(&aws_seconds),
+        "the deploy took {aws_seconds:.0} s of AWS time: {line}"
+    );
+}
+
 /// `-wait=false` returns as soon as AWS accepted the change, as before the wait existed.
 #[test]
 fn without_wait_apply_returns_before_the_deployment_is_done() {
@@ -471,7 +611,7 @@ fn without_wait_apply_returns_before_the_deployment_is_done() {
         1,
     );
     timed_out
-        .stderr_has("not healthy after")
+        .stderr_has("not healthy within the -wait-timeout of 1m")
         .stderr_has("IN_PROGRESS");
 }
 
@@ -492,7 +632,7 @@ async fn drift_in_the_grace_period_shows_and_is_put_right() {
         .unwrap();
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
-    plan.stdout_has("health_check_grace_period_seconds = 45 -> 300");
+    plan.stdout_has("health_check_grace_period_seconds = 45 -> 120");
     stack.cmd("apply").arg("-auto-approve").run().success();
     let live = ecs
         .describe_services()

@@ -5,60 +5,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::Stack;
 use serde_json::Value as J;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// The stream a task's container writes to, from what the state says of the task definition.
-fn stream(stack: &Stack, task: &str) -> String {
-    let td = &stack.state()["resources"]["module.ecs.aws_ecs_task_definition.main"]["attrs"];
-    format!(
-        "{}/{}/{task}",
-        td["log_stream_prefix"].as_str().unwrap(),
-        td["container_name"].as_str().unwrap()
-    )
-}
-
-/// Put `(milliseconds ago, message)` events into a task's stream, as the awslogs driver does.
-async fn put(stack: &Stack, task: &str, events: &[(i64, &str)]) {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&stack.sdk().await);
-    let group = "/ecs/prestashop-dev";
-    let stream = stream(stack, task);
-    // The stream exists after the first put.
-    let _ = logs
-        .create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(&stream)
-        .send()
-        .await;
-    let now = now_ms();
-    let mut batch: Vec<_> = events
-        .iter()
-        .map(|(ago, m)| {
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now - ago)
-                .message(*m)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    batch.sort_by_key(|e| e.timestamp());
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(&stream)
-        .set_log_events(Some(batch))
-        .send()
-        .await
-        .unwrap();
-}
 
 /// Each printed line without its timestamp: `task message`.
 fn lines(stdout: &str) -> Vec<String> {
@@ -73,13 +23,15 @@ const MIN: i64 = 60_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_prints_the_events_in_range_filtered_and_by_task() {
     let stack = Stack::applied();
-    put(
-        &stack,
-        "aaa111",
-        &[(3 * 60 * MIN, "old line"), (5 * MIN, "GET / 200")],
-    )
-    .await;
-    put(&stack, "bbb222", &[(4 * MIN, "PHP Fatal error: boom")]).await;
+    stack
+        .put_logs(
+            "aaa111",
+            &[(3 * 60 * MIN, "old line"), (5 * MIN, "GET / 200")],
+        )
+        .await;
+    stack
+        .put_logs("bbb222", &[(4 * MIN, "PHP Fatal error: boom")])
+        .await;
 
     let recent = stack.bare(&["logs"]).run();
     recent.success();
@@ -127,14 +79,14 @@ async fn logs_prints_the_events_in_range_filtered_and_by_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_follow_prints_new_events_as_they_arrive() {
     let stack = Stack::applied();
-    put(&stack, "aaa111", &[(MIN, "before")]).await;
+    stack.put_logs("aaa111", &[(MIN, "before")]).await;
     let mut child = stack.bare(&["logs", "-f"]).spawn_piped();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert!(line.ends_with("aaa111 before\n"), "{line}");
 
-    put(&stack, "bbb222", &[(0, "after")]).await;
+    stack.put_logs("bbb222", &[(0, "after")]).await;
     let started = Instant::now();
     line.clear();
     // -f polls every 2 s; the new event shows within a few polls, and "before" not again.

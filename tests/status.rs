@@ -1,4 +1,4 @@
-//! `stackctl status` and `redeploy` against moto through the test kit's lifecycle layer (moto
+//! `stackctl status`, `redeploy` and `rollback` against moto through the test kit's lifecycle layer (moto
 //! runs no task; the layer answers the service's deployments, counts and events, and the
 //! targets' health, as AWS does): a healthy stack exits 0, a deployment that cannot pull its
 //! image exits 3 with the reason, a redeploy makes a new deployment and waits for it, and a
@@ -155,4 +155,111 @@ fn redeploy_makes_a_new_deployment_of_the_same_revision_and_waits_for_it() {
     through(&proxy, stack.cmd("plan").arg("-detailed-exitcode"))
         .run()
         .success();
+}
+
+/// The task definition revision the state records, and its image.
+fn recorded(stack: &Stack) -> (String, String) {
+    let td = &stack.state()["resources"]["module.ecs.aws_ecs_task_definition.main"];
+    (
+        td["id"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned(),
+        td["attrs"]["image"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn rollback_goes_back_a_revision_waits_and_the_state_and_plan_agree() {
+    let stack = Stack::new();
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("ecs_service_steady", 60.0);
+    let proxy = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none().with_lifecycle(profile),
+    );
+    const NEW: &str = "prestashop/prestashop:8.1";
+    through(&proxy, stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    through(
+        &proxy,
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("prestashop_image", NEW),
+    )
+    .run()
+    .success();
+    assert_eq!(recorded(&stack), ("prestashop-dev:2".into(), NEW.into()));
+
+    let run = through(&proxy, stack.bare(&["rollback"])).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout_has("Rollback complete: the service runs prestashop-dev:1 (was prestashop-dev:2)");
+    // Waited for: the deployment of :1 is done when it returns, and it is what runs.
+    let (_, rollout) = primary(&proxy, &stack);
+    assert_eq!(rollout, "COMPLETED");
+    let status = through(&proxy, stack.bare(&["status", "-json"])).run();
+    let doc: J = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        doc["service"]["deployments"][0]["revision"], "prestashop-dev:1",
+        "{doc}"
+    );
+    // The state records what runs: revision 1 and its image.
+    assert_eq!(
+        recorded(&stack),
+        (
+            "prestashop-dev:1".into(),
+            "prestashop/prestashop:latest".into()
+        )
+    );
+    // The variables that still name the new image: the plan shows the image change back.
+    let plan = through(
+        &proxy,
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("prestashop_image", NEW),
+    )
+    .run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    plan.stdout_has(format!(
+        "~ image                    = \"prestashop/prestashop:latest\" -> \"{NEW}\" # forces replacement"
+    ));
+    // The variables of what runs now: nothing to do.
+    through(&proxy, stack.cmd("plan").arg("-detailed-exitcode"))
+        .run()
+        .success();
+
+    // -to rolls forward again; a revision that is not this stack's ACTIVE one is refused.
+    let bad = through(&proxy, stack.bare(&["rollback", "-to", "7"])).run();
+    assert_eq!(bad.code, 1, "{bad:?}");
+    bad.stderr_has("7 is not one of this stack's ACTIVE task definition revisions (prestashop-dev:2, prestashop-dev:1)");
+    let run = through(&proxy, stack.bare(&["rollback", "-to", "2"])).run();
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout_has("the service runs prestashop-dev:2 (was prestashop-dev:1)");
+    assert_eq!(recorded(&stack), ("prestashop-dev:2".into(), NEW.into()));
+    through(
+        &proxy,
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("prestashop_image", NEW),
+    )
+    .run()
+    .success();
+}
+
+#[test]
+fn rollback_before_any_apply_says_what_to_do() {
+    let stack = Stack::new();
+    let run = stack.bare(&["rollback"]).run();
+    assert_eq!(run.code, 1, "{run:?}");
+    run.stderr_has("stackctl apply");
 }

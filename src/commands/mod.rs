@@ -10,6 +10,7 @@ pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod redeploy;
+pub mod rollback;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -34,6 +35,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Logs(a) => logs::exec(a).await,
         Command::Status(a) => status::exec(a).await,
         Command::Redeploy(a) => redeploy::exec(a).await,
+        Command::Rollback(a) => rollback::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
         Command::Graph(a) => graph::exec(a).await,

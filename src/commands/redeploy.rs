@@ -34,7 +34,14 @@ pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
         timeout: args.wait.wait_timeout,
     };
     let started = Instant::now();
-    let revision = stackctl_ecs::redeploy(&sdk, &cluster, &service, wait).await?;
+    let revision = stackctl_ecs::redeploy(
+        &sdk,
+        Some(&stackctl_alb::status::Targets::new(&sdk)),
+        &cluster,
+        &service,
+        wait,
+    )
+    .await?;
     let name = revision.rsplit('/').next().unwrap_or(&revision);
     let ui = ui::get();
     if ui.json() {

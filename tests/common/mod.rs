@@ -161,6 +161,53 @@ impl Stack {
         self.moto.sdk_config().await
     }
 
+    /// The stream a task's container writes to, from what the state says of the task definition.
+    pub fn task_stream(&self, task: &str) -> String {
+        let td = &self.state()["resources"]["module.ecs.aws_ecs_task_definition.main"]["attrs"];
+        format!(
+            "{}/{}/{task}",
+            td["log_stream_prefix"].as_str().unwrap(),
+            td["container_name"].as_str().unwrap()
+        )
+    }
+
+    /// Put `(milliseconds ago, message)` events into a task's stream, as the awslogs driver
+    /// does.
+    pub async fn put_logs(&self, task: &str, events: &[(i64, &str)]) {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.sdk().await);
+        let group = "/ecs/prestashop-dev";
+        let stream = self.task_stream(task);
+        // The stream exists after the first put.
+        let _ = logs
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(&stream)
+            .send()
+            .await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let mut batch: Vec<_> = events
+            .iter()
+            .map(|(ago, m)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now - ago)
+                    .message(*m)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        batch.sort_by_key(|e| e.timestamp());
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(&stream)
+            .set_log_events(Some(batch))
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Every byte stackctl wrote (state, backup) and printed so far.
     pub fn everything_written(&self) -> String {
         let mut all = self.transcript.borrow().clone();

@@ -1,28 +1,38 @@
 //! The target group's targets for `stackctl status`: each task's health as the load balancer
-//! sees it, with the reason code when it is not healthy.
+//! sees it, with the reason code when it is not healthy; also what a deployment waits on.
 
+use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
+pub use stackctl_contract::targets::Target;
+use stackctl_contract::targets::TargetHealth;
 use stackctl_contract::{aws_error, Absent, ResourceError};
-
-/// One registered target.
-#[derive(Clone, Debug, Default)]
-pub struct Target {
-    /// The task's IP address.
-    pub id: String,
-    pub port: i32,
-    /// initial, healthy, unhealthy, unused, draining or unavailable.
-    pub state: String,
-    /// Why it is not healthy (`Target.FailedHealthChecks`, `Elb.RegistrationInProgress`...).
-    pub reason: String,
-    pub description: String,
-}
 
 /// The targets of `target_group_arn`; empty when the group is gone.
 pub async fn target_health(
     sdk: &aws_types::SdkConfig,
     target_group_arn: &str,
 ) -> Result<Vec<Target>, ResourceError> {
-    let out = Client::new(sdk)
+    Targets::new(sdk).targets(target_group_arn).await
+}
+
+/// The target group's health as the ECS module's deployment wait reads it.
+pub struct Targets(Client);
+
+impl Targets {
+    pub fn new(sdk: &aws_types::SdkConfig) -> Self {
+        Targets(Client::new(sdk))
+    }
+}
+
+#[async_trait]
+impl TargetHealth for Targets {
+    async fn targets(&self, target_group_arn: &str) -> Result<Vec<Target>, ResourceError> {
+        read(&self.0, target_group_arn).await
+    }
+}
+
+async fn read(elb: &Client, target_group_arn: &str) -> Result<Vec<Target>, ResourceError> {
+    let out = elb
         .describe_target_health()
         .target_group_arn(target_group_arn)
         .send()

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{Matcher, ProtocolEnum, TargetGroup, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
+};
 use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
@@ -31,6 +33,10 @@ args! {
         /// The [`HealthCheckArgs`] as one object: the settings are flat in the API, but a
         /// change to any of them is a single `ModifyTargetGroup`.
         health_check: J,
+        /// Seconds the load balancer lets a deregistered task finish its requests before it
+        /// stops (`deregistration_delay.timeout_seconds`): every rolling deploy waits it out
+        /// for the old tasks. Null when AWS does not report it.
+        deregistration_delay: Option<i64>,
         tags: Tags,
     }
 }
@@ -93,11 +99,56 @@ impl TargetGroupKind {
         let Some(tags) = read_tags(&self.elb, arn, TG_GONE).await? else {
             return Ok(None);
         };
-        Ok(Some(to_instance(tg, tags)))
+        let delay = deregistration_delay(&self.elb, arn).await?;
+        Ok(Some(to_instance(tg, tags, delay)))
+    }
+
+    async fn set_deregistration_delay(&self, arn: &str, seconds: i64) -> Result<(), ResourceError> {
+        self.elb
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .attributes(
+                TargetGroupAttribute::builder()
+                    .key(DEREGISTRATION_DELAY)
+                    .value(seconds.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("ModifyTargetGroupAttributes", e))?;
+        Ok(())
     }
 }
 
-pub(crate) fn to_instance(tg: &TargetGroup, tags: Tags) -> Instance {
+/// The target group attribute that holds the deregistration delay.
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+/// The group's deregistration delay, in seconds; `None` for a group gone or AWS not saying.
+pub(crate) async fn deregistration_delay(
+    elb: &Client,
+    arn: &str,
+) -> Result<Option<i64>, ResourceError> {
+    let out = elb
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeTargetGroupAttributes", e))
+        .absent_if(TG_GONE)?;
+    Ok(out.and_then(|o| {
+        o.attributes()
+            .iter()
+            .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse().ok())
+    }))
+}
+
+pub(crate) fn to_instance(
+    tg: &TargetGroup,
+    tags: Tags,
+    deregistration_delay: Option<i64>,
+) -> Instance {
     let arn = tg.target_group_arn().unwrap_or_default();
     let health_check = HealthCheckArgs {
         enabled: tg.health_check_enabled().unwrap_or(true),
@@ -127,6 +178,7 @@ pub(crate) fn to_instance(tg: &TargetGroup, tags: Tags) -> Instance {
         vpc_id: tg.vpc_id().unwrap_or_default().to_owned(),
         target_type: tg.target_type().map_or("", |t| t.as_str()).to_owned(),
         health_check: health_check.to_json(),
+        deregistration_delay,
         tags,
     }
     .to_values();
@@ -221,6 +273,9 @@ impl Kind for TargetGroupKind {
                 ResourceError::new("CreateTargetGroup", "AWS returned no target group ARN")
             })?
             .to_owned();
+        if let Some(seconds) = d.deregistration_delay {
+            self.set_deregistration_delay(&arn, seconds).await?;
+        }
         read_back(self, &arn).await
     }
 
@@ -250,6 +305,11 @@ impl Kind for TargetGroupKind {
                 .send()
                 .await
                 .map_err(|e| aws_error("ModifyTargetGroup", e))?;
+        }
+        if changed.deregistration_delay {
+            if let Some(seconds) = d.deregistration_delay {
+                self.set_deregistration_delay(&prior.id, seconds).await?;
+            }
         }
         if changed.tags {
             sync_elb_tags(&self.elb, &prior.id, prior, &d.tags).await?;
@@ -287,7 +347,7 @@ mod tests {
     fn health_check_parses_the_default() {
         let hc = HealthCheckArgs::from_json(&crate::default_health_check()).unwrap();
         assert_eq!(hc.port, "traffic-port");
-        assert_eq!(hc.interval, 30);
+        assert_eq!(hc.interval, 10);
         assert_eq!(hc.matcher, "200-399");
         assert_eq!(hc.to_json(), crate::default_health_check());
     }

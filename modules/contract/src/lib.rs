@@ -17,6 +17,7 @@ pub mod args;
 pub mod error;
 pub mod resource;
 pub mod tags;
+pub mod targets;
 pub mod value;
 pub mod wait;
 

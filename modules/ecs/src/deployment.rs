@@ -1,13 +1,16 @@
 //! Waiting for a healthy deployment after the service or its task definition changes, and the
 //! diagnosis when it fails: the circuit breaker's verdict, the stopped tasks' reasons, the
-//! service's events, and what to do.
+//! targets' health, the containers' last log lines, the service's events, and what to do.
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{DeploymentRolloutState, DesiredStatus, Service};
 use aws_sdk_ecs::Client;
+use stackctl_contract::targets::{self, Target, TargetHealth};
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{aws_error, ResourceError};
+
+use crate::log_events::{LogQuery, LogReader};
 
 /// Whether and how long apply waits for a deployment (`-wait`, `-wait-timeout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +58,33 @@ pub fn started(answer: Option<&Service>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The service a deployment wait watches, and what it reads besides ECS: the target group's
+/// health (the load balancer's verdict on each task) and the containers' logs (for the
+/// diagnosis). Without them the wait trusts ECS alone and the diagnosis says less.
+pub struct Watch<'a> {
+    pub ecs: &'a Client,
+    pub targets: Option<&'a dyn TargetHealth>,
+    pub logs: Option<&'a LogReader>,
+    pub cluster: &'a str,
+    pub service: &'a str,
+}
+
+impl Watch<'_> {
+    /// The targets of the service's target group, when there is one and it can be read: a
+    /// failed read only leaves them out of the progress line.
+    async fn targets(&self, s: &Service) -> Option<Vec<Target>> {
+        let reader = self.targets?;
+        let tg = s.load_balancers().first()?.target_group_arn()?;
+        match reader.targets(tg).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::debug!(error = %e, "target health unreadable; going on without it");
+                None
+            }
+        }
+    }
+}
+
 /// What apply waits for: the deployment (by id when the answer named it, else the PRIMARY one
 /// of `revision`) and the desired count it must reach.
 pub struct Want<'a> {
@@ -68,12 +98,11 @@ pub struct Want<'a> {
 /// A failure (the circuit breaker tripped, the deployment rolled back) or the timeout is an
 /// error that says why.
 pub async fn until_healthy(
-    ecs: &Client,
-    cluster: &str,
-    service: &str,
+    watch: &Watch<'_>,
     want: &Want<'_>,
     timeout: Duration,
 ) -> Result<Service, ResourceError> {
+    let (ecs, cluster, service) = (watch.ecs, watch.cluster, watch.service);
     let revision = want.revision;
     let start = Instant::now();
     let deadline = wait::scaled(timeout);
@@ -107,14 +136,36 @@ pub async fn until_healthy(
             // count asked for.
             let steady =
                 s.desired_count() == want.desired && s.running_count() == s.desired_count();
-            Ok(match ours {
-                Some(d)
-                    if state == Some(&DeploymentRolloutState::Completed)
-                        && d.status() == Some("PRIMARY")
-                        && steady =>
-                {
-                    Poll::Ready(Rollout::Healthy(s))
+            let done = ours.is_some_and(|d| {
+                state == Some(&DeploymentRolloutState::Completed)
+                    && d.status() == Some("PRIMARY")
+                    && steady
+            });
+            // ECS counts a task once the load balancer finds it healthy; the targets are read
+            // anyway, once ECS is done (so a stale or lenient ECS answer cannot pass alone)
+            // and while it is not (for the progress line).
+            let targets = if done || ours.is_some() {
+                watch.targets(&s).await
+            } else {
+                None
+            };
+            let healthy = targets
+                .as_ref()
+                .map(|t| t.iter().filter(|t| t.state == "healthy").count());
+            let targets_ok = healthy.is_none_or(|h| h >= want.desired.max(0) as usize);
+            let progress = |s: &Service| {
+                let mut line = progress(s, revision);
+                if let Some(t) = &targets {
+                    line.push_str(&format!("; targets: {}", targets::summary(t)));
                 }
+                // The newest event too: ECS says there why tasks stop.
+                if let Some(event) = s.events().first().and_then(|e| e.message()) {
+                    line.push_str(&format!("; latest event: {event}"));
+                }
+                line
+            };
+            Ok(match ours {
+                Some(_) if done && targets_ok => Poll::Ready(Rollout::Healthy(s)),
                 Some(d) if state == Some(&DeploymentRolloutState::Failed) => {
                     let why = d
                         .rollout_state_reason()
@@ -129,26 +180,32 @@ pub async fn until_healthy(
                     ))
                 }
                 _ if start.elapsed() >= deadline => Poll::Ready(Rollout::TimedOut(s)),
-                // The progress line shows the newest event too: ECS says there why tasks stop.
-                _ => Poll::Pending(match s.events().first().and_then(|e| e.message()) {
-                    Some(event) => format!("{}; latest event: {event}", progress(&s, revision)),
-                    None => progress(&s, revision),
-                }),
+                _ => Poll::Pending(progress(&s)),
             })
         },
     )
     .await?;
     match rollout {
         Rollout::Healthy(s) => Ok(s),
-        Rollout::Failed(s, why) => Err(diagnose(ecs, &s, cluster, service, revision, why).await),
+        Rollout::Failed(s, why) => Err(diagnose(watch, &s, revision, start, why).await),
         Rollout::TimedOut(s) => {
             let why = format!(
-                "not healthy after {}s ({})",
-                start.elapsed().as_secs(),
+                "not healthy within the -wait-timeout of {} ({})",
+                duration_text(timeout),
                 progress(&s, revision)
             );
-            Err(diagnose(ecs, &s, cluster, service, revision, why).await)
+            Err(diagnose(watch, &s, revision, start, why).await)
         }
+    }
+}
+
+/// `20m`, `1m30s`, `45s`: a timeout as the flag takes it.
+fn duration_text(d: Duration) -> String {
+    let (m, s) = (d.as_secs() / 60, d.as_secs() % 60);
+    match (m, s) {
+        (0, s) => format!("{s}s"),
+        (m, 0) => format!("{m}m"),
+        (m, s) => format!("{m}m{s}s"),
     }
 }
 
@@ -175,13 +232,13 @@ fn progress(s: &Service, revision: &str) -> String {
 /// The error a user reads: what failed, where the service is now, the stopped tasks' reasons,
 /// the latest events, and what to do.
 async fn diagnose(
-    ecs: &Client,
+    watch: &Watch<'_>,
     s: &Service,
-    cluster: &str,
-    service: &str,
     revision: &str,
+    started: Instant,
     why: String,
 ) -> ResourceError {
+    let (ecs, cluster, service) = (watch.ecs, watch.cluster, watch.service);
     let name = revision_name(revision);
     let mut lines = vec![format!("the deployment of {name} failed: {why}")];
     let primary = s
@@ -205,12 +262,82 @@ async fn diagnose(
     for (task, reason) in stopped_reasons(ecs, cluster, service, revision).await {
         lines.push(format!("stopped task {task}: {reason}"));
     }
+    if let Some(t) = watch.targets(s).await {
+        lines.push(format!("targets: {}", targets::summary(&t)));
+        for t in t.iter().filter(|t| t.state != "healthy").take(3) {
+            lines.push(format!(
+                "target {}:{} {}: {}{}",
+                t.id,
+                t.port,
+                t.state,
+                t.reason,
+                match t.description.as_str() {
+                    "" => String::new(),
+                    d => format!(" ({d})"),
+                }
+            ));
+        }
+    }
+    for line in last_log_lines(watch, revision, started).await {
+        lines.push(format!("log: {line}"));
+    }
     for e in s.events().iter().take(5) {
         lines.push(format!("event: {}", e.message().unwrap_or_default()));
     }
     ResourceError::new("deployment", lines.join("\n"))
         .with_code(DEPLOYMENT_FAILED)
         .with_hint("check the image and tag (prestashop_image), the secrets and EFS the task mounts, and the health check path; `stackctl logs -since 30m` shows what the containers printed and `stackctl status` where the service stands; then apply again")
+}
+
+/// How many of the containers' last log lines a diagnosis shows.
+const LOG_LINES: usize = 10;
+
+/// The containers' last log lines since shortly before the deployment started, from the log
+/// group the revision's container writes to: a PHP fatal error, a database that refuses the
+/// connection, an installer that stopped half-way. Best effort, as the stopped reasons.
+async fn last_log_lines(watch: &Watch<'_>, revision: &str, started: Instant) -> Vec<String> {
+    let Some(reader) = watch.logs else {
+        return Vec::new();
+    };
+    let Ok(td) = watch
+        .ecs
+        .describe_task_definition()
+        .task_definition(revision)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    let Some(group) = td
+        .task_definition()
+        .and_then(|t| t.container_definitions().first())
+        .and_then(|c| c.log_configuration())
+        .and_then(|l| l.options())
+        .and_then(|o| o.get("awslogs-group"))
+    else {
+        return Vec::new();
+    };
+    // A minute before the wait began: the tasks of this deployment start after it.
+    let since = std::time::SystemTime::now()
+        .checked_sub(started.elapsed() + Duration::from_secs(60))
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    let query = LogQuery {
+        group: group.clone(),
+        since_ms: since,
+        ..LogQuery::default()
+    };
+    match reader.read(&query).await {
+        Ok(events) => {
+            let skip = events.len().saturating_sub(LOG_LINES);
+            events
+                .into_iter()
+                .skip(skip)
+                .map(|e| format!("[{}] {}", e.task(), e.message))
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Up to three stopped tasks of `revision`, with why they stopped (a pull error, a secret or
@@ -274,11 +401,13 @@ async fn stopped_reasons(
 /// image behind the same tag), waited for as apply waits. Returns the revision.
 pub async fn redeploy(
     sdk: &aws_types::SdkConfig,
+    targets: Option<&dyn TargetHealth>,
     cluster: &str,
     service: &str,
     wait: DeployWait,
 ) -> Result<String, ResourceError> {
     let ecs = Client::new(sdk);
+    let logs = LogReader::new(sdk);
     let out = ecs
         .update_service()
         .cluster(cluster)
@@ -298,7 +427,14 @@ pub async fn redeploy(
             deployment: started(out.service()),
             desired: out.service().map_or(0, |s| s.desired_count()),
         };
-        until_healthy(&ecs, cluster, service, &want, wait.timeout).await?;
+        let watch = Watch {
+            ecs: &ecs,
+            targets,
+            logs: Some(&logs),
+            cluster,
+            service,
+        };
+        until_healthy(&watch, &want, wait.timeout).await?;
     }
     Ok(revision)
 }

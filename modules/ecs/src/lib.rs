@@ -12,6 +12,7 @@ mod logs;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
+pub mod rollback;
 mod service;
 pub mod status;
 mod task_definition;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value as J};
+use stackctl_contract::targets::TargetHealth;
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
     aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
@@ -27,6 +29,7 @@ use stackctl_contract::{
 
 pub use cluster::{ClusterArgs, ClusterKind};
 pub use deployment::{redeploy, DeployWait, DEPLOYMENT_FAILED};
+use log_events::LogReader;
 pub use logs::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
@@ -88,6 +91,9 @@ pub struct Inputs {
     pub security_group: Ref,
     /// Whether apply waits for a healthy deployment, and how long.
     pub wait: DeployWait,
+    /// The target group's health as the load balancer sees it, which the deployment wait
+    /// checks and reports (the alb module reads it).
+    pub targets: Option<Arc<dyn TargetHealth>>,
     /// The `arn` of the target group the service registers its tasks in.
     pub target_group_arn: Ref,
     /// Ordering dependencies of the service no attribute shows: the listener (ECS refuses a
@@ -108,24 +114,34 @@ struct Kinds {
 }
 
 impl Kinds {
-    fn new(sdk: &aws_types::SdkConfig, wait: DeployWait) -> Self {
+    fn new(
+        sdk: &aws_types::SdkConfig,
+        wait: DeployWait,
+        targets: Option<Arc<dyn TargetHealth>>,
+    ) -> Self {
         let ecs = aws_sdk_ecs::Client::new(sdk);
         let iam = aws_sdk_iam::Client::new(sdk);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
         Kinds {
-            log_group: Arc::new(LogGroupKind::new(aws_sdk_cloudwatchlogs::Client::new(sdk))),
+            log_group: Arc::new(LogGroupKind::new(logs.clone())),
             role: Arc::new(RoleKind::new(iam.clone())),
             attachment: Arc::new(RolePolicyAttachmentKind::new(iam.clone())),
             role_policy: Arc::new(RolePolicyKind::new(iam)),
             cluster: Arc::new(ClusterKind::new(ecs.clone())),
             task_definition: Arc::new(TaskDefinitionKind::new(ecs.clone())),
-            service: Arc::new(ServiceKind::new(ecs, wait)),
+            service: Arc::new(ServiceKind::new(
+                ecs,
+                LogReader::from_client(logs),
+                wait,
+                targets,
+            )),
         }
     }
 }
 
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    let k = Kinds::new(sdk, DeployWait::default());
+    let k = Kinds::new(sdk, DeployWait::default(), None);
     vec![
         k.log_group,
         k.role,
@@ -169,7 +185,7 @@ fn secrets_access_policy(inputs: &Inputs) -> J {
 /// The eight resources: the log group, two roles and the execution role's policies, the
 /// cluster, the task definition and the service.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let k = Kinds::new(sdk, inputs.wait);
+    let k = Kinds::new(sdk, inputs.wait, inputs.targets.clone());
     let prefix = inputs.name_prefix.clone();
     let tags = inputs.tags.to_json();
     let log_group_name = format!("/ecs/{prefix}");
@@ -327,7 +343,10 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 security_groups,
                 assign_public_ip: true.into(),
                 load_balancer,
-                health_check_grace_period_seconds: 300.into(),
+                // Long enough for an installed PrestaShop to answer after its container starts,
+                // short enough that a broken image fails its deploy within minutes; a new
+                // service's first task gets longer, for the installer (service.rs).
+                health_check_grace_period_seconds: 120.into(),
                 deployment_circuit_breaker: json!({ "enable": true, "rollback": true }).into(),
                 tags: tags.clone().into(),
             }
@@ -480,6 +499,7 @@ mod tests {
             target_group_arn: Ref::new("module.alb.aws_lb_target_group.main", "arn"),
             wait_for: vec!["module.alb.aws_lb_listener.http".into()],
             wait: DeployWait::default(),
+            targets: None,
         }
     }
 

@@ -53,6 +53,11 @@ impl LogReader {
         }
     }
 
+    /// A reader on a client the module already has.
+    pub fn from_client(logs: Client) -> LogReader {
+        LogReader { logs }
+    }
+
     /// Every event `q` matches, oldest first, across all pages.
     pub async fn read(&self, q: &LogQuery) -> Result<Vec<LogEvent>, ResourceError> {
         read(&self.logs, q).await

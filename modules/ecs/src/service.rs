@@ -1,5 +1,6 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -16,13 +17,27 @@ use stackctl_contract::{
 };
 
 use crate::deployment::{self, DeployWait};
+use crate::log_events::LogReader;
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
 use stackctl_contract::args::required;
+use stackctl_contract::targets::TargetHealth;
 use stackctl_contract::value::sorted_set;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
+
+/// The health-check grace period of a new service's first task: PrestaShop's installer
+/// creates the database schema before the web server answers, 2 to 6 minutes on a small
+/// Fargate task. After it, a task answers within a minute of starting, and the service's own
+/// (shorter) grace period lets a broken image fail fast.
+const INSTALL_GRACE_SECONDS: i32 = 600;
+
+/// How a new service starts: one task, with the installer's grace period.
+struct Install {
+    count: i32,
+    grace: i32,
+}
 
 /// How long an updated service may take to show its new PRIMARY deployment. UpdateService
 /// creates it at once; this only covers DescribeServices' eventual consistency.
@@ -58,11 +73,35 @@ args! {
 pub struct ServiceKind {
     ecs: Client,
     wait: DeployWait,
+    /// The target group's health, read by the deployment wait (none: trust ECS alone).
+    targets: Option<Arc<dyn TargetHealth>>,
+    logs: LogReader,
 }
 
 impl ServiceKind {
-    pub fn new(ecs: Client, wait: DeployWait) -> Self {
-        ServiceKind { ecs, wait }
+    pub fn new(
+        ecs: Client,
+        logs: LogReader,
+        wait: DeployWait,
+        targets: Option<Arc<dyn TargetHealth>>,
+    ) -> Self {
+        ServiceKind {
+            ecs,
+            wait,
+            targets,
+            logs,
+        }
+    }
+
+    /// What a deployment wait on `service` reads.
+    fn watch<'a>(&'a self, cluster: &'a str, service: &'a str) -> deployment::Watch<'a> {
+        deployment::Watch {
+            ecs: &self.ecs,
+            targets: self.targets.as_deref(),
+            logs: Some(&self.logs),
+            cluster,
+            service,
+        }
     }
 
     async fn describe(
@@ -347,19 +386,29 @@ impl Kind for ServiceKind {
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
         let d = ServiceArgs::from_values(desired)?;
         let cluster = &d.cluster;
+        let desired_count = to_i32("desired_count", d.desired_count)?;
+        let grace = grace_period(&d)?;
+        // Install once: PrestaShop's installer (PS_INSTALL_AUTO) run by several tasks at once
+        // against the empty database races, so the service starts with one task, under a
+        // grace period long enough for the installer; the desired count and grace period
+        // follow once that task is healthy.
+        let install = Install {
+            count: desired_count.min(1),
+            grace: grace.max(INSTALL_GRACE_SECONDS),
+        };
         let request = self
             .ecs
             .create_service()
             .cluster(cluster)
             .service_name(&d.name)
             .task_definition(&d.task_definition)
-            .desired_count(to_i32("desired_count", d.desired_count)?)
+            .desired_count(install.count)
             .launch_type(LaunchType::from(
                 required("launch_type", &d.launch_type)?.as_str(),
             ))
             .network_configuration(network(&d)?)
             .set_load_balancers(load_balancer(&d)?.map(|lb| vec![lb]))
-            .health_check_grace_period_seconds(grace_period(&d)?)
+            .health_check_grace_period_seconds(install.grace)
             .set_deployment_configuration(deployment_configuration(&d)?)
             .set_tags(ecs_tags(&d.tags.0));
         // A listener created a moment ago may not have reached ECS yet ("does not have an
@@ -376,19 +425,48 @@ impl Kind for ServiceKind {
             .service()
             .and_then(Service::service_arn)
             .ok_or_else(|| ResourceError::new("CreateService", "AWS returned no service ARN"))?;
-        if self.wait.enabled {
-            // A failed first deployment leaves the service in AWS: the next plan finds it by
-            // its name and this stack's tags and adopts it.
-            let want = deployment::Want {
-                revision: &d.task_definition,
-                deployment: deployment::started(out.service()),
-                desired: to_i32("desired_count", d.desired_count)?,
-            };
-            let s = deployment::until_healthy(&self.ecs, cluster, arn, &want, self.wait.timeout)
-                .await?;
+        let settled = install.count == desired_count && install.grace == grace;
+        if !self.wait.enabled {
+            if !settled {
+                tracing::warn!(
+                    "ECS service {}: started with {} task and a {}s health-check grace period, so PrestaShop's installer runs once; once `stackctl status` shows it healthy, run apply again to set its desired count ({desired_count}) and grace period ({grace}s): the plan shows it",
+                    d.name,
+                    install.count,
+                    install.grace
+                );
+            }
+            return self.read_back(cluster, arn).await;
+        }
+        // A failed first deployment leaves the service in AWS: the next plan finds it by its
+        // name and this stack's tags and adopts it.
+        let want = deployment::Want {
+            revision: &d.task_definition,
+            deployment: deployment::started(out.service()),
+            desired: install.count,
+        };
+        let watch = self.watch(cluster, arn);
+        let s = deployment::until_healthy(&watch, &want, self.wait.timeout).await?;
+        if settled {
             return Ok(to_instance(&s));
         }
-        self.read_back(cluster, arn).await
+        let answer = self
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(arn)
+            .desired_count(desired_count)
+            .health_check_grace_period_seconds(grace)
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateService", e))?
+            .service;
+        let want = deployment::Want {
+            revision: &d.task_definition,
+            deployment: deployment::started(answer.as_ref()),
+            desired: desired_count,
+        };
+        let s = deployment::until_healthy(&watch, &want, self.wait.timeout).await?;
+        Ok(to_instance(&s))
     }
 
     async fn update(
@@ -450,9 +528,12 @@ impl Kind for ServiceKind {
                 deployment: deployment::started(answer.as_ref()),
                 desired: to_i32("desired_count", d.desired_count)?,
             };
-            let service =
-                deployment::until_healthy(&self.ecs, &cluster, &prior.id, &want, self.wait.timeout)
-                    .await?;
+            let service = deployment::until_healthy(
+                &self.watch(&cluster, &prior.id),
+                &want,
+                self.wait.timeout,
+            )
+            .await?;
             if changed.task_definition {
                 self.retire_revisions(&service, revision, true, &d.tags)
                     .await;

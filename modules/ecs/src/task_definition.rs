@@ -206,7 +206,7 @@ async fn describe(
 }
 
 /// The family of a revision ARN (`arn:...:task-definition/<family>:<revision>`).
-fn family_of(arn: &str) -> Option<&str> {
+pub(crate) fn family_of(arn: &str) -> Option<&str> {
     let (_, rest) = arn.rsplit_once(":task-definition/")?;
     let (family, revision) = rest.rsplit_once(':')?;
     revision.parse::<u32>().ok()?;
@@ -228,7 +228,7 @@ fn carries(stack: &Tags, have: &[aws_sdk_ecs::types::Tag]) -> bool {
 }
 
 /// This stack's ACTIVE revisions of `family` (those that carry its tags), newest first.
-async fn stack_revisions(
+pub(crate) async fn stack_revisions(
     ecs: &Client,
     family: &str,
     stack: &Tags,

@@ -48,6 +48,7 @@ fn inputs(subnets: Vec<String>) -> Inputs {
         target_group_arn: Ref::new(TARGET_GROUP, "arn"),
         wait_for: vec![LISTENER.into()],
         wait: DeployWait::default(),
+        targets: None,
     }
 }
 

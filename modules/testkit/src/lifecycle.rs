@@ -46,7 +46,7 @@ pub enum Failure {
 }
 
 /// Every figure a profile must have: a typo in the file is an error, not a zero.
-pub const FIGURES: [&str; 16] = [
+pub const FIGURES: [&str; 17] = [
     "rds_create",
     "rds_backing_up",
     "rds_modify",
@@ -57,6 +57,7 @@ pub const FIGURES: [&str; 16] = [
     "mount_target_create",
     "mount_target_delete",
     "ecs_service_steady",
+    "ecs_task_start",
     "ecs_service_drain",
     "eni_release",
     "ecs_task_failure",
@@ -189,6 +190,18 @@ impl Profile {
             "aws_ecs_service" => self.seconds("ecs_service_steady"),
             _ => 0.0,
         }
+    }
+
+    /// How long AWS takes to replace a service's tasks with those of a new deployment (an
+    /// image change, a redeploy, a rollback), given its target group's settings: the new
+    /// task starts (`ecs_task_start`), passes `healthy_threshold` health checks `interval`
+    /// seconds apart, and the old task is deregistered, which ends after the group's
+    /// deregistration delay. A first deployment has nothing to replace: it takes
+    /// `ecs_service_steady` (PrestaShop's installer included).
+    pub fn replacement_seconds(&self, tg: &TargetTiming) -> f64 {
+        self.seconds("ecs_task_start")
+            + (tg.healthy_threshold * tg.interval) as f64
+            + tg.deregistration_delay as f64
     }
 
     /// What real AWS makes `destroy` wait for when deleting this resource, once everything
@@ -440,6 +453,54 @@ struct Deployment {
     id: String,
     task_definition: String,
     started: f64,
+    /// Seconds to steady state when it replaces a running deployment (from the target
+    /// group's settings at the time it started); a first deployment takes
+    /// `ecs_service_steady`.
+    replaces_in: f64,
+}
+
+/// The target group settings a rolling deploy's time depends on; AWS's defaults until a call
+/// sets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetTiming {
+    pub interval: i64,
+    pub healthy_threshold: i64,
+    pub deregistration_delay: i64,
+}
+
+impl Default for TargetTiming {
+    /// ELBv2's defaults for an `ip` target group: checks every 30 s, healthy after 5 passes,
+    /// 300 s deregistration delay (ELBv2 API reference, CreateTargetGroup and target group
+    /// attributes).
+    fn default() -> Self {
+        TargetTiming {
+            interval: 30,
+            healthy_threshold: 5,
+            deregistration_delay: 300,
+        }
+    }
+}
+
+impl TargetTiming {
+    /// Take what a CreateTargetGroup, ModifyTargetGroup or ModifyTargetGroupAttributes call
+    /// sets.
+    fn update(&mut self, call: &Call) {
+        let num = |k: &str| call.param(k).and_then(|v| v.parse().ok());
+        if let Some(n) = num("HealthCheckIntervalSeconds") {
+            self.interval = n;
+        }
+        if let Some(n) = num("HealthyThresholdCount") {
+            self.healthy_threshold = n;
+        }
+        for (k, v) in &call.params {
+            if v == "deregistration_delay.timeout_seconds" && k.ends_with(".Key") {
+                let value = format!("{}.Value", k.trim_end_matches(".Key"));
+                if let Some(n) = num(&value) {
+                    self.deregistration_delay = n;
+                }
+            }
+        }
+    }
 }
 
 struct EcsService {
@@ -471,6 +532,8 @@ struct World {
     task_definitions: HashMap<String, (String, Vec<String>)>,
     services: HashMap<String, EcsService>,
     deployments: u64,
+    /// Target group ARN -> the settings a deploy's time depends on.
+    target_timing: HashMap<String, TargetTiming>,
 }
 
 /// Counts of what the layer did.
@@ -811,8 +874,14 @@ impl Lifecycle {
                 None
             }
             ("elasticloadbalancing", "CreateTargetGroup") if ok => {
-                w.elb_created
-                    .insert(tag_text(text, "TargetGroupArn")?.to_owned(), now);
+                let arn = tag_text(text, "TargetGroupArn")?.to_owned();
+                w.elb_created.insert(arn.clone(), now);
+                w.target_timing.entry(arn).or_default().update(call);
+                None
+            }
+            ("elasticloadbalancing", "ModifyTargetGroup" | "ModifyTargetGroupAttributes") if ok => {
+                let arn = call.param("TargetGroupArn")?.to_owned();
+                w.target_timing.entry(arn).or_default().update(call);
                 None
             }
             ("elasticloadbalancing", "CreateListener") if ok => {
@@ -954,6 +1023,7 @@ impl Lifecycle {
                         ),
                         task_definition: td,
                         started: now,
+                        replaces_in: self.secs("ecs_service_steady"),
                     }],
                     grace: call
                         .json
@@ -973,6 +1043,15 @@ impl Lifecycle {
                 let arn = v.pointer("/service/serviceArn")?.as_str()?.to_owned();
                 let td = v.pointer("/service/taskDefinition")?.as_str()?.to_owned();
                 let next_id = w.deployments + 1;
+                let timing = w
+                    .services
+                    .get(&arn)?
+                    .target_groups
+                    .first()
+                    .and_then(|tg| w.target_timing.get(tg))
+                    .copied()
+                    .unwrap_or_default();
+                let replaces_in = self.profile.replacement_seconds(&timing);
                 let svc = w.services.get_mut(&arn)?;
                 if let Some(n) = call.json.get("desiredCount").and_then(Value::as_i64) {
                     svc.desired = n;
@@ -999,6 +1078,7 @@ impl Lifecycle {
                         id: format!("ecs-svc/{:019}", 4_000_000_000_000_000_000u64 + next_id),
                         task_definition: td,
                         started: now,
+                        replaces_in,
                     });
                     w.deployments = next_id;
                 }
@@ -1326,7 +1406,6 @@ impl Lifecycle {
         now: f64,
         failure: &dyn Fn(&str) -> Option<(Failure, String)>,
     ) -> View {
-        let steady = self.secs("ecs_service_steady").max(f64::EPSILON);
         if let Some(d) = s.deleted {
             let drain = self.secs("ecs_service_drain");
             let left = if now - d < drain {
@@ -1373,6 +1452,14 @@ impl Lifecycle {
             let superseded_at = s.deployments.get(i + 1).map(|n| n.started);
             let end = superseded_at.unwrap_or(now);
             let age = end - dep.started;
+            // A deployment that replaces running tasks takes what the target group's settings
+            // make it take; the service's first one, its first start.
+            let steady = if stable.is_some() {
+                dep.replaces_in
+            } else {
+                self.secs("ecs_service_steady")
+            }
+            .max(f64::EPSILON);
             match failure(&dep.task_definition) {
                 None => {
                     if age >= steady {
@@ -1788,6 +1875,20 @@ mod tests {
         }
         assert_eq!(p.seconds("rds_create"), 300.0);
         assert!(Profile::parse("[rds_create]\nseconds = 1\nsource = \"x\"").is_err());
+    }
+
+    #[test]
+    fn a_rolling_deploy_takes_what_the_target_group_settings_make_it_take() {
+        let p = Profile::realistic();
+        // AWS's defaults: 60 s to start, 5 checks 30 s apart, 300 s to deregister.
+        assert_eq!(p.replacement_seconds(&TargetTiming::default()), 510.0);
+        // stackctl's: 2 checks 10 s apart, 30 s to deregister.
+        let fast = TargetTiming {
+            interval: 10,
+            healthy_threshold: 2,
+            deregistration_delay: 30,
+        };
+        assert_eq!(p.replacement_seconds(&fast), 110.0);
     }
 
     #[test]

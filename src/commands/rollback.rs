@@ -1,0 +1,105 @@
+//! `stackctl rollback [-to REVISION]`: the service back to the previous task definition
+//! revision of this stack (or the one named), waited for as apply waits; the state then says
+//! what runs, so the next plan shows what the variables would change back.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use stackctl_contract::{Instance, Tags};
+
+use crate::cli::RollbackArgs;
+use crate::engine::lock::Lock;
+use crate::engine::scrub_instance;
+use crate::engine::state::State;
+use crate::{aws, stack, ui};
+
+pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
+    let path = super::state_path(&args.locate)?;
+    // An apply changing the service meanwhile would race this deployment and the state write.
+    let _lock = Lock::acquire(&path, "rollback", args.lock_timeout)?;
+    let mut state = State::load_existing(&path)?;
+    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
+    let (Some(cluster), Some(service), Some(td), Some(location)) = (
+        id(stackctl_ecs::CLUSTER),
+        id(stackctl_ecs::SERVICE),
+        state.resources.get(stackctl_ecs::TASK_DEFINITION).cloned(),
+        state.aws.clone(),
+    ) else {
+        bail!(
+            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
+            path.display()
+        );
+    };
+    // The stack's identity tags, as the task definition carries them: only revisions with
+    // them are this stack's to run.
+    let tags: Tags = serde_json::from_value(td.attrs.get("tags").cloned().unwrap_or_default())
+        .unwrap_or_default();
+    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let wait = stackctl_ecs::DeployWait {
+        enabled: args.wait.wait,
+        timeout: args.wait.wait_timeout,
+    };
+    let started = Instant::now();
+    let rolled = stackctl_ecs::rollback::rollback(
+        &sdk,
+        Some(&stackctl_alb::status::Targets::new(&sdk)),
+        (&cluster, &service),
+        &tags,
+        args.to.as_deref(),
+        wait,
+    )
+    .await?;
+
+    // Record what runs now: the service as AWS reads it, and the revision it runs as the
+    // stack's task definition (the one it left stays registered, for a roll forward).
+    let registry = stack::registry(&sdk);
+    let salt = state.fingerprint_salt.clone();
+    for (address, new_id) in [
+        (stackctl_ecs::TASK_DEFINITION, rolled.to.clone()),
+        (stackctl_ecs::SERVICE, service.clone()),
+    ] {
+        let rs = state
+            .resources
+            .get(address)
+            .cloned()
+            .context("state changed")?;
+        let kind = registry
+            .get(&rs.type_name)
+            .with_context(|| format!("no kind for {}", rs.type_name))?;
+        let prior = Instance::new(new_id.clone(), rs.attrs.clone());
+        let read = kind
+            .read(&prior)
+            .await
+            .with_context(|| format!("reading back {address} after the rollback"))?
+            .with_context(|| format!("{address} ({new_id}) is gone right after the rollback"))?;
+        let read = scrub_instance(read, &kind.sensitive(), &salt);
+        let entry = state.resources.get_mut(address).expect("checked above");
+        entry.id = read.id;
+        entry.attrs = read.attrs;
+    }
+    state.save(&path)?;
+
+    let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
+    let (from, to) = (name(&rolled.from), name(&rolled.to));
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&json!({
+            "from": from,
+            "to": to,
+            "waited": wait.enabled,
+            "seconds": started.elapsed().as_secs_f64(),
+        }));
+    } else if wait.enabled {
+        ui.result(&format!(
+            "Rollback complete: the service runs {to} (was {from}), healthy ({:.1}s).\nThe variables still say what {from} ran: `stackctl plan` shows what an apply would change back; fix the variables first.",
+            started.elapsed().as_secs_f64()
+        ));
+    } else {
+        ui.result(&format!(
+            "Rollback started: the service moves from {from} to {to}; `stackctl status` follows it."
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
