@@ -287,6 +287,9 @@ pub struct RollbackArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: an apply could change the service meanwhile)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
