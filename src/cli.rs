@@ -25,6 +25,12 @@ pub struct Cli {
     /// No colour, even on a terminal (NO_COLOR does the same)
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,
+    /// Never ask anything (-input=false): apply and destroy then need -auto-approve
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub input: bool,
+    /// Switch to this directory before anything else, as Terraform's -chdir (before the command)
+    #[arg(long = "chdir", value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
 }
 
 impl Cli {
@@ -65,6 +71,12 @@ pub enum Command {
     State(StateCommand),
     /// Remove the lock a dead run left on the state, given that lock's id
     ForceUnlock(ForceUnlockArgs),
+    /// Print the dependency graph of the configuration in DOT (Graphviz)
+    Graph(GraphArgs),
+    /// Print stackctl's version
+    Version,
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +126,9 @@ pub struct StateRmArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: a concurrent run could lose changes)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +160,28 @@ pub struct StateArgs {
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// -lock=false: do not lock the state (warned: a concurrent run could lose changes)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// At most this many changes at once (and, when given, AWS reads at once), as Terraform's
+    /// -parallelism [default: 10]
+    #[arg(long = "parallelism", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +231,9 @@ pub struct ChangeArgs {
 pub struct OutputArgs {
     /// One output's name: print its bare value alone (as JSON with -json)
     pub name: Option<String>,
+    /// With NAME: the bare string, without a newline, as `terraform output -raw`
+    #[arg(long = "raw", requires = "name", conflicts_with = "json")]
+    pub raw: bool,
     #[command(flatten)]
     pub locate: LocateArgs,
 }
@@ -226,6 +266,9 @@ pub struct RedeployArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: an apply could change the service meanwhile)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -244,6 +287,9 @@ pub struct RollbackArgs {
     /// How long to wait for another run's lock on the state, such as 30s or 5m
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// -lock=false: do not lock the state (warned: an apply could change the service meanwhile)
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -285,6 +331,11 @@ const LONG_FLAGS: &[&str] = &[
 
 /// Rewrite Terraform's single-dash long flags to clap's double-dash form (clap would read
 /// `-var-file` as the short flags -v -a -r ...). Everything after `--` is left alone.
+///
+/// A single-dash word that is not in [`LONG_FLAGS`] is rewritten too: stackctl's only short
+/// flags are `-f`, `-h` and `-V`, each used alone, so `-raw` or `-out` is a long flag stackctl
+/// lacks. Clap then reports it by its name (and the Terraform flag table can explain it), not
+/// as an unknown `-r` to be passed as `-- -r`.
 pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
     let mut out = Vec::new();
     let mut passthrough = false;
@@ -294,7 +345,7 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
         }
         if !passthrough && a.starts_with('-') && !a.starts_with("--") {
             let name = a[1..].split('=').next().unwrap_or_default();
-            if LONG_FLAGS.contains(&name) {
+            if LONG_FLAGS.contains(&name) || looks_long(name) {
                 out.push(format!("-{a}"));
                 continue;
             }
@@ -302,6 +353,66 @@ pub fn normalize_args<I: IntoIterator<Item = String>>(args: I) -> Vec<String> {
         out.push(a);
     }
     out
+}
+
+/// `refresh`, `out`, `state-out`: a lowercase word of two or more letters, digits and hyphens.
+fn looks_long(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// A usage error in Terraform's spelling: clap names flags as `--flag`, and suggests passing an
+/// unknown one after `--`, which makes no sense for a Terraform flag; the user typed `-flag`.
+pub fn terraform_spelling(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let single = |s: &str| match s.strip_prefix("--") {
+        Some(rest) if !rest.is_empty() => format!("-{rest}"),
+        _ => s.to_owned(),
+    };
+    let mut edits = Vec::new();
+    for (kind, value) in e.context() {
+        match (kind, value) {
+            (ContextKind::Suggested, ContextValue::StyledStrs(tips)) => {
+                let kept = tips
+                    .iter()
+                    .filter(|t| !t.to_string().contains("as a value, use '--"))
+                    .cloned()
+                    .collect();
+                edits.push((kind, ContextValue::StyledStrs(kept)));
+            }
+            (ContextKind::InvalidArg | ContextKind::PriorArg, ContextValue::String(s)) => {
+                // `--lock <BOOL>`: only the flag's own name is respelled.
+                let (flag, rest) = s.split_once(' ').unwrap_or((s.as_str(), ""));
+                let fixed = if rest.is_empty() {
+                    single(flag)
+                } else {
+                    format!("{} {rest}", single(flag))
+                };
+                edits.push((kind, ContextValue::String(fixed)));
+            }
+            (ContextKind::Usage, ContextValue::StyledStr(usage)) => {
+                let text = usage.to_string().replace(" --", " -").replace("[--", "[-");
+                edits.push((kind, ContextValue::StyledStr(text.into())));
+            }
+            (ContextKind::SuggestedArg, ContextValue::String(s)) => {
+                edits.push((kind, ContextValue::String(single(s))));
+            }
+            (ContextKind::SuggestedArg, ContextValue::Strings(v)) => {
+                edits.push((
+                    kind,
+                    ContextValue::Strings(v.iter().map(|s| single(s)).collect()),
+                ));
+            }
+            _ => {}
+        }
+    }
+    for (kind, value) in edits {
+        e.insert(kind, value);
+    }
+    e
 }
 
 /// `90s`, `5m`, `1h`, `2d`, or a bare number of seconds.
@@ -402,6 +513,51 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn unknown_single_dash_words_are_long_flags_in_errors() {
+        let args = normalize_args(
+            ["stackctl", "logs", "-f", "-raw", "-V", "--", "-out"].map(String::from),
+        );
+        assert_eq!(
+            args,
+            ["stackctl", "logs", "-f", "--raw", "-V", "--", "-out"]
+        );
+        let e = Cli::try_parse_from(normalize_args(
+            ["stackctl", "output", "-rew", "x"].map(String::from),
+        ))
+        .unwrap_err();
+        let text = terraform_spelling(e).to_string();
+        assert!(text.contains("unexpected argument '-rew' found"), "{text}");
+        assert!(text.contains("a similar argument exists: '-raw'"), "{text}");
+        assert!(!text.contains("-- "), "{text}");
+    }
+
+    #[test]
+    fn terraform_globals_parse() {
+        let cli = Cli::try_parse_from(normalize_args(
+            [
+                "stackctl",
+                "-chdir=infra",
+                "apply",
+                "-input=false",
+                "-lock=false",
+                "-parallelism=1",
+            ]
+            .map(String::from),
+        ))
+        .unwrap();
+        assert_eq!(cli.chdir, Some(PathBuf::from("infra")));
+        assert!(!cli.input);
+        match cli.command {
+            Command::Apply(a) => {
+                assert!(!a.change.state.lock);
+                assert_eq!(a.change.state.parallelism, Some(1));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["stackctl", "plan", "--parallelism=0"]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod commands;
 mod engine;
 mod ops;
 mod stack;
+mod terraform_flags;
 mod ui;
 mod vars;
 
@@ -16,12 +17,30 @@ use cli::Cli;
 
 fn main() -> ExitCode {
     init_logging();
-    let cli = match Cli::try_parse_from(cli::normalize_args(std::env::args())) {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match Cli::try_parse_from(cli::normalize_args(args.iter().cloned())) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
+            // A Terraform flag or command stackctl lacks is named as such, with what to use.
+            let explained = e
+                .use_stderr()
+                .then(|| terraform_flags::explain(args.get(1..).unwrap_or_default()))
+                .flatten();
+            if let Some(message) = explained {
+                let json = args.iter().any(|a| a == "-json" || a == "--json");
+                let mode = if json {
+                    ui::Mode::Json
+                } else {
+                    ui::Mode::Human
+                };
+                ui::init(mode, true);
+                ui::get().error(&message, None);
+                return ExitCode::FAILURE;
+            }
+            let usage_error = e.use_stderr();
+            let _ = cli::terraform_spelling(e).print();
             // Help and version are successes; a usage error is Terraform's exit 1.
-            return if e.use_stderr() {
+            return if usage_error {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS
@@ -29,6 +48,20 @@ fn main() -> ExitCode {
         }
     };
     ui::init(cli.ui_mode(), cli.no_color);
+    ops::set_input(cli.input);
+    if let Some(dir) = &cli.chdir {
+        // Before anything reads a path: var files, -state and .stackctl/ are all relative to it.
+        if let Err(e) = std::env::set_current_dir(dir) {
+            ui::get().error(
+                &format!(
+                    "cannot change to directory {} given by -chdir: {e}\n  hint: -chdir takes an existing directory, before the command: stackctl -chdir=DIR plan",
+                    dir.display()
+                ),
+                None,
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -28,6 +28,13 @@ pub fn json_needs_auto_approve(command: &str, auto_approve: bool) -> Result<()> 
     Ok(())
 }
 
+/// `-input=false`: never ask (a CI job with a terminal must not hang on a prompt).
+static NO_INPUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_input(input: bool) {
+    NO_INPUT.store(!input, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Where states live by default, relative to the working directory (like `.terraform/`).
 pub const STATE_DIR: &str = ".stackctl";
 
@@ -41,6 +48,11 @@ pub struct Options {
     /// Whether the full, checked variables are needed (plan, apply) or only enough to find the
     /// state (destroy, which takes its region from the state).
     pub needs_vars: bool,
+    /// `-lock=false` turns this off: no lock on the state, with a warning.
+    pub lock: bool,
+    /// `-parallelism`: at most this many changes at once (10 if not given, as in Terraform);
+    /// when given, plan's reads are bounded too, else they are all sent at once.
+    pub parallelism: Option<usize>,
 }
 
 /// Gather the raw variables from files, flags and the environment.
@@ -126,7 +138,10 @@ pub struct Session {
     /// The state holds resources but no location: an earlier stackctl wrote it, before names
     /// carried the environment.
     legacy: bool,
-    _lock: Lock,
+    /// `-parallelism`, if given.
+    pub parallelism: Option<usize>,
+    /// None with -lock=false.
+    _lock: Option<Lock>,
 }
 
 impl Session {
@@ -165,7 +180,7 @@ impl Session {
                 }
             );
         }
-        let lock = Lock::acquire(&state_path, command, opts.lock_timeout)?;
+        let lock = lock_state(&state_path, command, opts.lock_timeout, opts.lock)?;
         let mut state = State::load(&state_path)?;
         let legacy = state.aws.is_none() && !state.resources.is_empty();
         // The region: the variables' for plan and apply (aws_region wins over AWS_REGION and
@@ -217,6 +232,7 @@ impl Session {
             sdk,
             identity,
             legacy,
+            parallelism: opts.parallelism,
             _lock: lock,
         })
     }
@@ -289,14 +305,55 @@ impl Session {
 
     pub async fn plan(&self, config: &Config, mode: Mode) -> Result<Plan> {
         let registry = stack::registry(&self.sdk);
-        Ok(plan::plan(config, &registry, &self.state, mode).await?)
+        // A plan's reads go out all at once (a first plan's ~25 lookups take one round trip)
+        // unless -parallelism asks for fewer, as a rate-limited account may.
+        let reads = self.parallelism.unwrap_or(usize::MAX);
+        Ok(plan::plan(config, &registry, &self.state, mode, reads).await?)
     }
+}
+
+/// Lock the state for `command`; with `-lock=false` (`enabled` false), warn instead: None.
+pub fn lock_state(
+    state: &Path,
+    command: &str,
+    timeout: Duration,
+    enabled: bool,
+) -> Result<Option<Lock>> {
+    if enabled {
+        return Ok(Some(Lock::acquire(state, command, timeout)?));
+    }
+    ui::get().warn(&format!(
+        "-lock=false: {} is not locked; another run changing this stack meanwhile could lose its changes or yours. Use it only when the lock cannot be taken and nothing else runs",
+        state.display()
+    ));
+    Ok(None)
+}
+
+/// The configuration alone, for `graph`: the variables, who the credentials are and the
+/// default VPC (mount targets are one per subnet), with no state and no lock.
+pub async fn config_only(opts: &Options) -> Result<Config> {
+    let vars = gather(&opts.var_files, &opts.vars)?.check()?;
+    let sdk = aws::sdk_config(&vars.aws_region, opts.endpoint_url.as_deref()).await;
+    let identity = aws::identity(&sdk).await?;
+    let net = stackctl_networking::lookup(&sdk)
+        .await
+        .context("reading the default VPC (module.networking)")?;
+    Ok(stack::config(
+        &sdk,
+        &vars,
+        &net,
+        &identity,
+        stackctl_ecs::DeployWait::default(),
+    ))
 }
 
 /// Ask for `yes` on a terminal; refuse without one unless auto-approved.
 pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
     if auto_approve {
         return Ok(true);
+    }
+    if NO_INPUT.load(std::sync::atomic::Ordering::Relaxed) {
+        bail!("-input=false: stackctl may not ask for confirmation, and -auto-approve was not given\n  hint: review the plan with `stackctl plan`, then run again with -auto-approve");
     }
     if !std::io::stdin().is_terminal() {
         bail!("stdin is not a terminal, so the plan cannot be confirmed\n  hint: review it with `stackctl plan`, then run again with -auto-approve");
@@ -313,7 +370,8 @@ pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
 pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     let persist = Persist::new(session.state_path.clone(), plan.prior.clone());
-    let outcome = apply::apply(plan, config, &persist, &Progress).await;
+    let parallelism = session.parallelism.unwrap_or(apply::DEFAULT_PARALLELISM);
+    let outcome = apply::apply(plan, config, &persist, &Progress, parallelism).await;
     if plan.mode == Mode::Apply {
         apply::compute_outputs(config, &persist)?;
     } else {

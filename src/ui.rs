@@ -83,6 +83,13 @@ impl Ui {
         write_line(std::io::stdout().lock(), text);
     }
 
+    /// Bytes a script reads exactly (`output -raw`): no newline added, in every mode.
+    pub fn raw(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
     /// One JSON document (`output -json`, `state show -json`), pretty-printed.
     pub fn document(&self, v: &J) {
         let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());

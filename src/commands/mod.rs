@@ -2,8 +2,10 @@
 //! A new command is a variant in `cli.rs`, an arm in [`run`], and its file here.
 
 pub mod apply;
+pub mod completions;
 pub mod destroy;
 pub mod force_unlock;
+pub mod graph;
 pub mod logs;
 pub mod output;
 pub mod plan;
@@ -12,6 +14,7 @@ pub mod rollback;
 pub mod state;
 pub mod status;
 pub mod validate;
+pub mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +38,9 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Rollback(a) => rollback::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
+        Command::Graph(a) => graph::exec(a).await,
+        Command::Version => version::exec(),
+        Command::Completions(a) => completions::exec(a),
     }
 }
 
@@ -46,6 +52,8 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
         lock_timeout: state.lock_timeout,
         endpoint_url: state.endpoint_url.clone(),
         needs_vars,
+        lock: state.lock,
+        parallelism: state.parallelism.map(usize::from),
     }
 }
 

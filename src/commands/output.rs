@@ -1,4 +1,4 @@
-//! `stackctl output [NAME] [-json]`: read the outputs from the state; no AWS request.
+//! `stackctl output [NAME] [-json | -raw]`: read the outputs from the state; no AWS request.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,20 @@ pub fn exec(args: OutputArgs) -> Result<ExitCode> {
             };
             // Asked for by name, a sensitive value is printed, as `terraform output NAME` does:
             // that is how a script reads it.
+            if args.raw {
+                // As `terraform output -raw`: strings, numbers and booleans as their bare text
+                // with no newline (`-raw` is for `$(...)` and files); anything else is refused.
+                let text = match &o.value {
+                    J::String(s) => s.clone(),
+                    v @ (J::Number(_) | J::Bool(_)) => v.to_string(),
+                    other => bail!(
+                        "output {name:?} is {}, which -raw cannot print: it prints strings, numbers and booleans only\n  hint: use `stackctl output -json {name}`",
+                        kind_of(other)
+                    ),
+                };
+                ui.raw(&text);
+                return Ok(ExitCode::SUCCESS);
+            }
             match (&o.value, ui.json()) {
                 (v, true) => ui.value(&v.to_string()),
                 // A bare string, so `curl "$(stackctl output load_balancer_url)"` works.
@@ -43,4 +57,16 @@ pub fn exec(args: OutputArgs) -> Result<ExitCode> {
         None => ui.value(render::outputs(&state.outputs).trim_end()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON value's kind, in Terraform's words, for the -raw refusal.
+fn kind_of(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Array(_) => "a list",
+        J::Object(_) => "a map",
+        J::String(_) => "a string",
+        J::Number(_) => "a number",
+        J::Bool(_) => "a boolean",
+    }
 }

@@ -9,14 +9,13 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use crate::cli::RedeployArgs;
-use crate::engine::lock::Lock;
 use crate::engine::state::State;
 use crate::{aws, ui};
 
 pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
     // An apply changing the service meanwhile would race this deployment.
-    let _lock = Lock::acquire(&path, "redeploy", args.lock_timeout)?;
+    let _lock = crate::ops::lock_state(&path, "redeploy", args.lock_timeout, args.lock)?;
     let state = State::load_existing(&path)?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(location)) = (

@@ -10,7 +10,6 @@ use serde_json::json;
 use stackctl_contract::{Instance, Tags};
 
 use crate::cli::RollbackArgs;
-use crate::engine::lock::Lock;
 use crate::engine::scrub_instance;
 use crate::engine::state::State;
 use crate::{aws, stack, ui};
@@ -18,7 +17,7 @@ use crate::{aws, stack, ui};
 pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
     // An apply changing the service meanwhile would race this deployment and the state write.
-    let _lock = Lock::acquire(&path, "rollback", args.lock_timeout)?;
+    let _lock = crate::ops::lock_state(&path, "rollback", args.lock_timeout, args.lock)?;
     let mut state = State::load_existing(&path)?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(td), Some(location)) = (

@@ -8,7 +8,6 @@ use anyhow::{bail, Result};
 use serde_json::Value as J;
 
 use crate::cli::{StateCommand, StateListArgs, StateRmArgs, StateShowArgs};
-use crate::engine::lock::Lock;
 use crate::engine::render;
 use crate::engine::state::{ResourceState, State};
 use crate::ui;
@@ -65,7 +64,7 @@ fn show(args: StateShowArgs) -> Result<ExitCode> {
 
 fn rm(args: StateRmArgs) -> Result<ExitCode> {
     let path = super::state_path(&args.locate)?;
-    let _lock = Lock::acquire(&path, "state rm", args.lock_timeout)?;
+    let _lock = crate::ops::lock_state(&path, "state rm", args.lock_timeout, args.lock)?;
     // An address given twice is removed once.
     let mut addresses: Vec<String> = Vec::new();
     for a in args.addresses {

@@ -100,16 +100,17 @@ impl Outcome {
     }
 }
 
-/// At most this many AWS operations at once: enough for every independent branch of this stack,
-/// few enough not to trip API rate limits.
-const PARALLELISM: usize = 16;
+/// How many changes run at once without `-parallelism`: Terraform's 10, enough for every
+/// independent branch of this stack, few enough not to trip API rate limits.
+pub const DEFAULT_PARALLELISM: usize = 10;
 
-/// Execute the plan's changes.
+/// Execute the plan's changes, at most `parallelism` at once.
 pub async fn apply(
     plan: &Plan,
     config: &Config,
     persist: &Persist,
     progress: &Progress,
+    parallelism: usize,
 ) -> Outcome {
     let nodes: HashMap<&str, &Change> = plan
         .changes
@@ -153,7 +154,7 @@ pub async fn apply(
                 .iter()
                 .copied()
                 .filter(|n| graph.needs[*n].iter().all(|d| finished.contains(d)))
-                .take(PARALLELISM.saturating_sub(running.len()))
+                .take(parallelism.max(1).saturating_sub(running.len()))
                 .collect();
             for n in ready {
                 pending.remove(n);

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use serde_json::Value as J;
 use stackctl_contract::{
     effective, Attrs, Instance, Kind, Prior, Resolve, ResourceError, ResourceSpec, Val, Values,
@@ -141,7 +141,8 @@ pub enum PlanError {
     Internal(String),
 }
 
-/// Read every resource the state holds from AWS, all at once. `None`: it is gone.
+/// Read every resource the state holds from AWS, `parallelism` batches at once (all of them
+/// unless -parallelism says otherwise). `None`: it is gone.
 ///
 /// Resources are handed to their kinds by batch group, so that a kind can describe all of
 /// its resources in one request (the four security groups in one `DescribeSecurityGroups`):
@@ -149,6 +150,7 @@ pub enum PlanError {
 pub async fn refresh(
     state: &State,
     registry: &Registry,
+    parallelism: usize,
 ) -> Result<BTreeMap<String, Option<Instance>>, PlanError> {
     // batch group -> (a kind of the group, the resources of the group)
     type Members<'a> = Vec<(&'a String, &'a ResourceState, Instance)>;
@@ -209,7 +211,11 @@ pub async fn refresh(
         Ok::<_, PlanError>(out)
     });
     let mut refreshed = BTreeMap::new();
-    for batch in join_all(reads).await {
+    let batches: Vec<_> = stream::iter(reads)
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    for batch in batches {
         refreshed.extend(batch?);
     }
     Ok(refreshed)
@@ -347,14 +353,17 @@ pub fn config_graph(config: &Config) -> Graph {
     g
 }
 
-/// Make the plan: refresh, then walk the configuration in dependency order.
+/// Make the plan: refresh, then walk the configuration in dependency order, with at most
+/// `parallelism` reads in flight at once.
 pub async fn plan(
     config: &Config,
     registry: &Registry,
     state: &State,
     mode: Mode,
+    parallelism: usize,
 ) -> Result<Plan, PlanError> {
-    let refreshed = refresh(state, registry).await?;
+    let parallelism = parallelism.max(1);
+    let refreshed = refresh(state, registry, parallelism).await?;
     let mut prior = state.clone();
     for (address, live) in &refreshed {
         match live {
@@ -413,11 +422,13 @@ pub async fn plan(
                     planned_of(action, live.as_ref(), &desired),
                 );
             }
-            let results = join_all(
+            let results: Vec<_> = stream::iter(
                 lookups
                     .iter()
                     .map(|(_, kind, values)| async move { kind.adopt(values).await }),
             )
+            .buffered(parallelism)
+            .collect()
             .await;
             for ((address, _, values), found) in lookups.into_iter().zip(results) {
                 early.insert(address, (values, found));
@@ -437,28 +448,31 @@ pub async fn plan(
                 let live = refreshed.get(address.as_str()).cloned().flatten();
                 items.push((*address, *spec, desired, live));
             }
-            let lookups = join_all(items.iter().map(|(address, spec, desired, live)| {
-                let values = match live {
-                    None => super::all_known(desired),
-                    Some(_) => None,
-                };
-                let guessed = early.remove(address.as_str());
-                async move {
-                    let Some(values) = values else {
-                        return Ok(None);
+            let lookups: Vec<_> =
+                stream::iter(items.iter().map(|(address, spec, desired, live)| {
+                    let values = match live {
+                        None => super::all_known(desired),
+                        Some(_) => None,
                     };
-                    let found = match guessed {
-                        Some((guess, found)) if guess == values => found,
-                        _ => spec.kind.adopt(&values).await,
-                    };
-                    let found = found.map_err(|source| PlanError::Refresh {
-                        address: (*address).clone(),
-                        source,
-                    })?;
-                    Ok::<_, PlanError>(Some((found, values)))
-                }
-            }))
-            .await;
+                    let guessed = early.remove(address.as_str());
+                    async move {
+                        let Some(values) = values else {
+                            return Ok(None);
+                        };
+                        let found = match guessed {
+                            Some((guess, found)) if guess == values => found,
+                            _ => spec.kind.adopt(&values).await,
+                        };
+                        let found = found.map_err(|source| PlanError::Refresh {
+                            address: (*address).clone(),
+                            source,
+                        })?;
+                        Ok::<_, PlanError>(Some((found, values)))
+                    }
+                }))
+                .buffered(parallelism)
+                .collect()
+                .await;
             for ((address, spec, desired, mut live), lookup) in items.into_iter().zip(lookups) {
                 let kind = spec.kind.clone();
                 let was_in_state = state.resources.contains_key(address);
