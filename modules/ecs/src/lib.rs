@@ -12,6 +12,7 @@ mod logs;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
+pub mod run_task;
 mod service;
 pub mod status;
 mod task_definition;
@@ -31,6 +32,7 @@ pub use logs::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
 pub use role_policy_attachment::{RolePolicyAttachmentArgs, RolePolicyAttachmentKind};
+pub use run_task::{run_task, Finished, OneOff, Seen};
 pub use service::{ServiceArgs, ServiceKind};
 pub use task_definition::{TaskDefinitionArgs, TaskDefinitionKind, KEEP_PREVIOUS};
 
