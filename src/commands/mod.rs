@@ -8,6 +8,7 @@ pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod redeploy;
+pub mod run;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -31,6 +32,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Logs(a) => logs::exec(a).await,
         Command::Status(a) => status::exec(a).await,
         Command::Redeploy(a) => redeploy::exec(a).await,
+        Command::Run(a) => run::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
     }

@@ -7,9 +7,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_ecs::types::{
-    ContainerOverride, LaunchType, NetworkConfiguration, Task, TaskOverride,
-};
+use aws_sdk_ecs::types::{ContainerOverride, LaunchType, NetworkConfiguration, Task, TaskOverride};
 use aws_sdk_ecs::Client;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{aws_error, ResourceError};
@@ -191,16 +189,16 @@ async fn template(ecs: &Client, job: &OneOff<'_>) -> Result<Template, ResourceEr
         .task_definition()
         .ok_or_else(|| ResourceError::new("DescribeServices", "AWS returned no task definition"))?
         .to_owned();
-    let network = service
-        .network_configuration()
-        .cloned()
-        .ok_or_else(|| {
-            ResourceError::new(
-                "DescribeServices",
-                format!("the ECS service {} has no network configuration", job.service),
-            )
-            .with_hint("run `stackctl apply` to set it again")
-        })?;
+    let network = service.network_configuration().cloned().ok_or_else(|| {
+        ResourceError::new(
+            "DescribeServices",
+            format!(
+                "the ECS service {} has no network configuration",
+                job.service
+            ),
+        )
+        .with_hint("run `stackctl apply` to set it again")
+    })?;
     let td = ecs
         .describe_task_definition()
         .task_definition(&task_definition)
@@ -397,7 +395,10 @@ impl<F: FnMut(Seen<'_>)> Watch<'_, F> {
                 exit_code: code,
             });
         }
-        let mut why = task.stopped_reason().unwrap_or("no reason given").to_owned();
+        let mut why = task
+            .stopped_reason()
+            .unwrap_or("no reason given")
+            .to_owned();
         if let Some(r) = container.and_then(|c| c.reason()) {
             why = format!("{why}: {r}");
         }
