@@ -211,7 +211,7 @@ async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
     assert!(
         tags.tags()
             .iter()
-            .any(|t| t.key() == Some("Environment") && t.value() == Some("dev")),
+            .any(|t| t.key() == Some("stackctl:environment") && t.value() == Some("dev")),
         "{:?}",
         tags.tags()
     );
@@ -262,7 +262,8 @@ fn run_before_any_apply_says_what_to_do() {
     let stack = Stack::new();
     let run = stack.bare(&["run", "--", "php", "-v"]).run();
     assert_eq!(run.code, 1, "{run:?}");
-    run.stderr_has("no state found").stderr_has("stackctl apply");
+    run.stderr_has("no state found")
+        .stderr_has("stackctl apply");
 
     // A destroyed stack's state names no service.
     let stack = Stack::applied();
@@ -279,6 +280,7 @@ fn run_without_a_command_is_a_usage_error() {
     for args in [&["run"][..], &["run", "-timeout", "5m"], &["run", "--"]] {
         let run = stack.bare(args).run();
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
-        run.stderr_has("<COMMAND>").stderr_has("Usage: stackctl run");
+        run.stderr_has("<COMMAND>")
+            .stderr_has("Usage: stackctl run");
     }
 }

@@ -8,7 +8,7 @@
 //! target on a file system still creating, a security group still held by the network
 //! interfaces of a deleted service's tasks) and **answers for moto** where it drops a field (the
 //! service's health-check grace period) or forgets a resource AWS still shows (a database
-//! `deleting`).
+//! `deleting`). A one-off task (RunTask) runs and stops as on Fargate, with an exit code.
 //!
 //! The durations come from a [`Profile`] (`profiles/realistic.toml`: each figure with its
 //! source), in real-AWS seconds, and a time scale: at 0.01 a 300 s database create takes 3 s.
@@ -527,6 +527,27 @@ impl Lifecycle {
         self.profile.seconds(key)
     }
 
+    /// Before forwarding: the request's body as moto must get it, when it differs. Moto's
+    /// RunTask adds up the containers' own memory and fails (a 500) when a container has none,
+    /// which Fargate allows (the task's memory is enough, as in this stack): a container
+    /// `memoryReservation` of 0 (AWS's minimum is 6) lets moto run the task definition's tasks,
+    /// and the answers drop it again ([`unreserved`]), so what AWS would answer is unchanged.
+    pub fn request(&self, call: &Call) -> Option<Vec<u8>> {
+        if (call.service.as_str(), call.operation.as_str()) != ("ecs", "RegisterTaskDefinition") {
+            return None;
+        }
+        let mut v = call.json.clone();
+        let mut changed = false;
+        for c in v.get_mut("containerDefinitions")?.as_array_mut()? {
+            let Some(c) = c.as_object_mut() else { continue };
+            if !c.contains_key("memory") && !c.contains_key("memoryReservation") {
+                c.insert("memoryReservation".into(), json!(0));
+                changed = true;
+            }
+        }
+        changed.then(|| v.to_string().into_bytes())
+    }
+
     /// Before forwarding: a refusal, or `None` to forward.
     pub fn before(&self, call: &Call) -> Option<Refusal> {
         let refusal = self.decide(call);
@@ -933,8 +954,13 @@ impl Lifecycle {
             ("elasticfilesystem", "GET /2015-02-01/mount-targets") => {
                 self.mt_answer(w, call, status, text, now)
             }
+            ("ecs", "DescribeTaskDefinition") if ok => {
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                unreserved(&mut v).then(|| (status, v.to_string()))
+            }
             ("ecs", "RegisterTaskDefinition") if ok => {
-                let v: Value = serde_json::from_str(text).ok()?;
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                let changed = unreserved(&mut v);
                 let td = v.get("taskDefinition")?;
                 let arn = td.get("taskDefinitionArn")?.as_str()?.to_owned();
                 let image = td
@@ -947,7 +973,7 @@ impl Lifecycle {
                     .filter_map(|k| td.get(*k).and_then(Value::as_str).map(str::to_owned))
                     .collect();
                 w.task_definitions.insert(arn, (image, roles));
-                None
+                changed.then(|| (status, v.to_string()))
             }
             ("ecs", "CreateService") if ok => {
                 let v: Value = serde_json::from_str(text).ok()?;
@@ -1706,6 +1732,23 @@ struct View {
     deployments: Vec<Value>,
     task_definition: Option<String>,
     events: Vec<String>,
+}
+
+/// Drop the container `memoryReservation` of 0 that [`Lifecycle::request`] added for moto.
+/// Whether there was one.
+fn unreserved(v: &mut Value) -> bool {
+    let Some(Value::Array(containers)) = v.pointer_mut("/taskDefinition/containerDefinitions")
+    else {
+        return false;
+    };
+    let mut found = false;
+    for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+        if c.get("memoryReservation") == Some(&json!(0)) {
+            c.remove("memoryReservation");
+            found = true;
+        }
+    }
+    found
 }
 
 /// How a one-off task stopped.
