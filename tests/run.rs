@@ -24,22 +24,28 @@ fn through<'a>(proxy: &FaultProxy, cmd: Cmd<'a>) -> Cmd<'a> {
         .env("STACKCTL_TIME_SCALE", &SCALE.to_string())
 }
 
-/// The dev stack applied through a lifecycle layer whose one-off tasks run `task_run`
-/// real-AWS seconds (the rest shortened so the apply takes a few seconds).
-fn applied_with_time(stack: &Stack, task_run: f64) -> FaultProxy {
-    let profile = Profile::realistic()
+/// AWS's timeline at [`SCALE`], with one-off tasks that run `task_run` real-AWS seconds (the
+/// rest shortened so an apply takes a few seconds).
+fn profile(task_run: f64) -> Profile {
+    Profile::realistic()
         .scaled(SCALE)
         .with("rds_create", 40.0)
         .with("rds_backing_up", 10.0)
         .with("ecs_service_steady", 60.0)
-        .with("ecs_task_run", task_run);
+        .with("ecs_task_run", task_run)
+}
+
+/// The dev stack applied through a lifecycle layer playing `profile`.
+fn applied_through(stack: &Stack, profile: Profile, apply: &[&str]) -> FaultProxy {
     let proxy = FaultProxy::start(
         &stack.moto.raw_endpoint,
         Faults::none().with_lifecycle(profile),
     );
-    through(&proxy, stack.cmd("apply").arg("-auto-approve"))
-        .run()
-        .success();
+    let mut cmd = stack.cmd("apply").arg("-auto-approve");
+    for a in apply {
+        cmd = cmd.arg(*a);
+    }
+    through(&proxy, cmd).run().success();
     proxy
 }
 
@@ -106,7 +112,7 @@ async fn put(stack: &Stack, task_id: &str, lines: &[&str]) {
 async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
     let stack = Stack::new();
     // 5 s of test time between RunTask and STOPPED: time to write the log while it runs.
-    let proxy = applied_with_time(&stack, 500.0);
+    let proxy = applied_through(&stack, profile(500.0), &[]);
     let child = through(
         &proxy,
         stack.bare(&["run", "--", "php", "bin/console", "cache:clear"]),
@@ -133,6 +139,8 @@ async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // What a user sees (shown with --nocapture).
+    eprintln!("{stdout}{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     // The command's own lines, bare and in order, on stdout; the progress on stderr.
     assert_eq!(
@@ -240,7 +248,7 @@ fn run_exits_with_the_container_exit_code() {
 fn run_past_its_timeout_stops_the_task() {
     let stack = Stack::new();
     // The task would run 10 minutes; -timeout 2m stops it.
-    let proxy = applied_with_time(&stack, 600.0);
+    let proxy = applied_through(&stack, profile(600.0), &[]);
     let run = through(
         &proxy,
         stack.bare(&["run", "-timeout", "2m", "--", "php", "-r", "sleep(600);"]),
@@ -255,6 +263,31 @@ fn run_past_its_timeout_stops_the_task() {
         proxy_ops.iter().any(|o| o == "StopTask"),
         "no StopTask: {proxy_ops:?}"
     );
+}
+
+#[test]
+fn run_of_an_image_that_cannot_be_pulled_says_why() {
+    let stack = Stack::new();
+    let profile = profile(60.0)
+        .with("ecs_task_failure", 60.0)
+        .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
+    // The service's own deployment fails too: not waited for.
+    let proxy = applied_through(
+        &stack,
+        profile,
+        &[
+            "-wait=false",
+            "-var",
+            "prestashop_image=prestashop/prestashop:does-not-exist",
+        ],
+    );
+    let run = through(&proxy, stack.bare(&["run", "--", "php", "-v"])).run();
+    assert_eq!(run.code, 1, "{run:?}");
+    eprintln!("{}", run.stderr);
+    run.stderr_has("stopped before its command gave an exit code")
+        .stderr_has("CannotPullContainerError")
+        .stderr_has("prestashop/prestashop:does-not-exist")
+        .stderr_has("hint: check the image and tag (prestashop_image)");
 }
 
 #[test]
