@@ -90,7 +90,8 @@ fn show(seen: Seen<'_>) {
                 fields([("status", json!(status))]),
             );
             if ui.mode() == Mode::Human {
-                ui.notice(&format!("Task {status}..."));
+                let more = if status == "STOPPED" { "." } else { "..." };
+                ui.notice(&format!("Task {status}{more}"));
             }
         }
         Seen::Log(e) => {

@@ -395,13 +395,13 @@ impl<F: FnMut(Seen<'_>)> Watch<'_, F> {
                 exit_code: code,
             });
         }
-        let mut why = task
-            .stopped_reason()
-            .unwrap_or("no reason given")
-            .to_owned();
-        if let Some(r) = container.and_then(|c| c.reason()) {
-            why = format!("{why}: {r}");
-        }
+        // The container's reason usually repeats the task's and says more (the image ref).
+        let task_reason = task.stopped_reason().unwrap_or("no reason given");
+        let why = match container.and_then(|c| c.reason()) {
+            Some(r) if r.starts_with(task_reason) => r.to_owned(),
+            Some(r) if !task_reason.contains(r) => format!("{task_reason}: {r}"),
+            _ => task_reason.to_owned(),
+        };
         let code = task
             .stop_code()
             .map(|c| c.as_str().to_owned())
