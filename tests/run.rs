@@ -265,6 +265,42 @@ fn run_past_its_timeout_stops_the_task() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_interrupted_stops_the_task() {
+    let stack = Stack::new();
+    // The task would run 10 minutes (6 s here).
+    let proxy = applied_through(&stack, profile(600.0), &[]);
+    let child = through(
+        &proxy,
+        stack.bare(&["run", "--", "php", "-r", "sleep(600);"]),
+    )
+    .spawn_piped();
+    let ecs = aws_sdk_ecs::Client::new(&stack.sdk().await);
+    let cluster = stack.id(CLUSTER);
+    let arn = one_off_task(&ecs, &cluster).await;
+    // Ctrl-C.
+    let pid = child.id() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted: stopped the task"), "{stderr}");
+    let task = ecs
+        .describe_tasks()
+        .cluster(&cluster)
+        .tasks(&arn)
+        .send()
+        .await
+        .unwrap()
+        .tasks()[0]
+        .clone();
+    assert_eq!(task.desired_status(), Some("STOPPED"));
+    assert_eq!(task.stopped_reason(), Some("stackctl run was interrupted"));
+}
+
 #[test]
 fn run_of_an_image_that_cannot_be_pulled_says_why() {
     let stack = Stack::new();

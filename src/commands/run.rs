@@ -79,8 +79,14 @@ fn show(seen: Seen<'_>) {
                 &format!("Started task {task}"),
                 fields([("task", json!(task)), ("stream", json!(stream))]),
             );
-            if ui.mode() == Mode::Human {
-                ui.notice(&format!("Started task {task} (log stream {stream})."));
+            match stream {
+                Some(stream) if ui.mode() == Mode::Human => {
+                    ui.notice(&format!("Started task {task} (log stream {stream})."))
+                }
+                Some(_) => {}
+                None => ui.warn(&format!(
+                    "the task definition does not log with awslogs, so the output of task {task} cannot be shown\n  its exit code still counts"
+                )),
             }
         }
         Seen::Status(status) => {

@@ -43,8 +43,12 @@ pub struct OneOff<'a> {
 /// What the task did, as it happens.
 #[derive(Debug)]
 pub enum Seen<'a> {
-    /// RunTask accepted it: the task's id, and the log stream it writes to.
-    Started { task: &'a str, stream: &'a str },
+    /// RunTask accepted it: the task's id, and the log stream it writes to (none when the
+    /// task definition does not log with awslogs).
+    Started {
+        task: &'a str,
+        stream: Option<&'a str>,
+    },
     /// Its status changed (`PROVISIONING`, `PENDING`, `RUNNING`, ...).
     Status(&'a str),
     /// A line of its log.
@@ -81,6 +85,16 @@ pub async fn run_task(
     seen: impl FnMut(Seen<'_>),
     interrupted: impl Future<Output = ()>,
 ) -> Result<Finished, ResourceError> {
+    // Polled once now so that an interrupt (a Ctrl-C handler) is caught from here on: one that
+    // comes while RunTask is on its way still stops the task it starts.
+    let mut interrupted = std::pin::pin!(interrupted);
+    tokio::select! {
+        biased;
+        () = &mut interrupted => {
+            return Err(ResourceError::new("run", "interrupted before the task was started"));
+        }
+        () = std::future::ready(()) => {}
+    }
     let ecs = Client::new(sdk);
     let template = template(&ecs, job).await?;
     let since_ms = now_ms() - 60_000;
@@ -96,10 +110,7 @@ pub async fn run_task(
     let seen = RefCell::new(seen);
     (seen.borrow_mut())(Seen::Started {
         task: &id,
-        stream: log
-            .as_ref()
-            .and_then(|q| q.stream.as_deref())
-            .unwrap_or("(no awslogs configuration)"),
+        stream: log.as_ref().and_then(|q| q.stream.as_deref()),
     });
     let watch = Watch {
         ecs: &ecs,
@@ -115,7 +126,7 @@ pub async fn run_task(
     };
     let outcome = tokio::select! {
         r = watch.until_stopped(job.timeout) => r,
-        () = interrupted => Err(Cut::Interrupted),
+        () = &mut interrupted => Err(Cut::Interrupted),
     };
     match outcome {
         Ok(stopped) => {
@@ -136,20 +147,31 @@ pub async fn run_task(
             })
         }
         Err(cut) => {
-            let (why, reason) = match cut {
-                Cut::Interrupted => ("interrupted".to_owned(), "stackctl run was interrupted"),
+            let logs = format!("`stackctl logs -since 1h -task {id}` shows what it printed");
+            let (why, reason, hint) = match cut {
+                Cut::Interrupted => (
+                    "interrupted".to_owned(),
+                    "stackctl run was interrupted",
+                    logs,
+                ),
                 _ => (
                     format!(
                         "the task {id} did not finish within {}s (-timeout)",
                         wait::scaled(job.timeout).as_secs()
                     ),
                     "stackctl run timed out",
+                    format!(
+                        "a longer command needs a longer -timeout, such as -timeout 2h; {logs}"
+                    ),
                 ),
             };
             watch.read_log().await;
             match stop(&ecs, job.cluster, &arn, reason).await {
-                Ok(()) => Err(ResourceError::new("run", format!("{why}: stopped the task {id} (StopTask)"))
-                    .with_hint("a longer command needs a longer -timeout, such as -timeout 2h; `stackctl logs -task ID` shows what it printed")),
+                Ok(()) => Err(ResourceError::new(
+                    "run",
+                    format!("{why}: stopped the task {id} (StopTask)"),
+                )
+                .with_hint(hint)),
                 Err(e) => Err(ResourceError::new(
                     "run",
                     format!("{why}, and the task {id} could not be stopped: {e}"),

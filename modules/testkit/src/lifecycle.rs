@@ -2103,4 +2103,88 @@ mod tests {
         );
         assert!(call.params_like("GroupId", "").is_empty());
     }
+
+    /// A RunTask'd task through the layer: RunTask's answer, then DescribeTasks' at `scale`.
+    fn one_off(profile: Profile, command: &[&str], image: &str) -> (Value, Value) {
+        let layer = Lifecycle::new(profile);
+        let td = "arn:aws:ecs:eu-west-3:1:task-definition/shop:1";
+        let mut body = json!({"taskDefinition": {"taskDefinitionArn": td,
+            "containerDefinitions": [{"name": "shop", "image": image, "memoryReservation": 0}]}})
+        .to_string()
+        .into_bytes();
+        let register = Call::new(
+            "ecs".into(),
+            "RegisterTaskDefinition".into(),
+            "/",
+            br#"{"containerDefinitions":[{"name":"shop"}]}"#,
+            false,
+        );
+        assert!(
+            layer.request(&register).is_some(),
+            "no memory: one is added for moto"
+        );
+        layer.after(&register, 200, &mut body);
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert!(answer
+            .pointer("/taskDefinition/containerDefinitions/0/memoryReservation")
+            .is_none());
+        // Moto's task: RUNNING at once, exit code 0.
+        let task = json!({"taskArn": "arn:aws:ecs:eu-west-3:1:task/c/abc", "taskDefinitionArn": td,
+            "lastStatus": "RUNNING", "desiredStatus": "RUNNING", "stoppedReason": "",
+            "containers": [{"name": "shop", "lastStatus": "PENDING", "exitCode": 0}]});
+        let run = Call::new(
+            "ecs".into(),
+            "RunTask".into(),
+            "/",
+            json!({"overrides": {"containerOverrides": [{"name": "shop", "command": command}]}})
+                .to_string()
+                .as_bytes(),
+            false,
+        );
+        let mut body = json!({"tasks": [task.clone()], "failures": []})
+            .to_string()
+            .into_bytes();
+        layer.after(&run, 200, &mut body);
+        let started: Value = serde_json::from_slice(&body).unwrap();
+        let describe = Call::new("ecs".into(), "DescribeTasks".into(), "/", b"{}", false);
+        let mut body = json!({"tasks": [task], "failures": []})
+            .to_string()
+            .into_bytes();
+        layer.after(&describe, 200, &mut body);
+        let described: Value = serde_json::from_slice(&body).unwrap();
+        (started["tasks"][0].clone(), described["tasks"][0].clone())
+    }
+
+    #[test]
+    fn one_off_tasks_run_then_stop_with_the_exit_code_the_command_names() {
+        let (started, stopped) =
+            one_off(Profile::instant(), &["sh", "-c", "exit 3", "exit:3"], "php");
+        assert_eq!(started["lastStatus"], "PROVISIONING");
+        assert!(started["containers"][0].get("exitCode").is_none());
+        assert_eq!(stopped["lastStatus"], "STOPPED");
+        assert_eq!(stopped["stopCode"], "EssentialContainerExited");
+        assert_eq!(
+            stopped["stoppedReason"],
+            "Essential container in task exited"
+        );
+        assert_eq!(stopped["containers"][0]["exitCode"], 3);
+        let (_, ok) = one_off(Profile::instant(), &["php", "-v"], "php");
+        assert_eq!(ok["containers"][0]["exitCode"], 0);
+
+        // A minute of AWS is a minute here: still starting, no exit code yet.
+        let (_, starting) = one_off(Profile::realistic(), &["php", "-v"], "php");
+        assert_eq!(starting["lastStatus"], "PROVISIONING");
+        assert_eq!(starting["desiredStatus"], "RUNNING");
+        assert!(starting["containers"][0].get("exitCode").is_none());
+
+        let failing = Profile::instant().failing_image("nope", Failure::CannotPull);
+        let (_, failed) = one_off(failing, &["php", "-v", "exit:0"], "shop:nope");
+        assert_eq!(failed["lastStatus"], "STOPPED");
+        assert_eq!(failed["stopCode"], "TaskFailedToStart");
+        assert!(failed["containers"][0].get("exitCode").is_none());
+        assert!(failed["containers"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("CannotPullContainerError"));
+    }
 }
