@@ -66,6 +66,9 @@ pub enum Command {
     /// Put the service back on the previous task definition revision (or -to REVISION) and
     /// wait for it to be healthy; the state then records what runs
     Rollback(RollbackArgs),
+    /// Run a one-off command in a new task of the service (its image, network, secrets and
+    /// volume), print its log as it runs, and exit with its exit code
+    Run(RunArgs),
     /// Read or edit the state: list, show, rm (no AWS request)
     #[command(subcommand)]
     State(StateCommand),
@@ -298,6 +301,21 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The longest the task may take, start included, such as 30m or 2h; it is stopped then
+    #[arg(long = "timeout", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    /// The command and its arguments, after `--`, such as -- php bin/console cache:clear
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
     #[arg(long = "endpoint-url", value_name = "URL")]
@@ -323,6 +341,7 @@ const LONG_FLAGS: &[&str] = &[
     "filter",
     "task",
     "to",
+    "timeout",
     "quiet",
     "no-color",
     "help",

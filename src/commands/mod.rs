@@ -11,6 +11,7 @@ pub mod output;
 pub mod plan;
 pub mod redeploy;
 pub mod rollback;
+pub mod run;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -36,6 +37,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Status(a) => status::exec(a).await,
         Command::Redeploy(a) => redeploy::exec(a).await,
         Command::Rollback(a) => rollback::exec(a).await,
+        Command::Run(a) => run::exec(a).await,
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
         Command::Graph(a) => graph::exec(a).await,

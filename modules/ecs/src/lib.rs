@@ -13,6 +13,7 @@ mod role;
 mod role_policy;
 mod role_policy_attachment;
 pub mod rollback;
+pub mod run_task;
 mod service;
 pub mod status;
 mod task_definition;
@@ -34,6 +35,7 @@ pub use logs::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
 pub use role_policy_attachment::{RolePolicyAttachmentArgs, RolePolicyAttachmentKind};
+pub use run_task::{run_task, Finished, OneOff, Seen};
 pub use service::{ServiceArgs, ServiceKind};
 pub use task_definition::{TaskDefinitionArgs, TaskDefinitionKind, KEEP_PREVIOUS};
 

@@ -8,7 +8,7 @@
 //! target on a file system still creating, a security group still held by the network
 //! interfaces of a deleted service's tasks) and **answers for moto** where it drops a field (the
 //! service's health-check grace period) or forgets a resource AWS still shows (a database
-//! `deleting`).
+//! `deleting`). A one-off task (RunTask) runs and stops as on Fargate, with an exit code.
 //!
 //! The durations come from a [`Profile`] (`profiles/realistic.toml`: each figure with its
 //! source), in real-AWS seconds, and a time scale: at 0.01 a 300 s database create takes 3 s.
@@ -46,7 +46,7 @@ pub enum Failure {
 }
 
 /// Every figure a profile must have: a typo in the file is an error, not a zero.
-pub const FIGURES: [&str; 17] = [
+pub const FIGURES: [&str; 18] = [
     "rds_create",
     "rds_backing_up",
     "rds_modify",
@@ -62,6 +62,7 @@ pub const FIGURES: [&str; 17] = [
     "eni_release",
     "ecs_task_failure",
     "ecs_health_failure",
+    "ecs_task_run",
     "ec2_consistency",
     "iam_propagation",
 ];
@@ -515,6 +516,17 @@ struct EcsService {
     desired_before_delete: i64,
 }
 
+/// A task started with RunTask (`stackctl run`): moto creates it, but never runs or stops it.
+struct OneOffTask {
+    started: f64,
+    /// The container's exit code: `N` when the command's last word is `exit:N`, else 0.
+    exit_code: i64,
+    /// Why its image cannot start, if it cannot.
+    failure: Option<(Failure, String)>,
+    /// When StopTask was called, and its reason.
+    stopped: Option<(f64, String)>,
+}
+
 #[derive(Default)]
 struct World {
     dbs: HashMap<String, Db>,
@@ -534,6 +546,8 @@ struct World {
     deployments: u64,
     /// Target group ARN -> the settings a deploy's time depends on.
     target_timing: HashMap<String, TargetTiming>,
+    /// RunTask'd tasks by ARN.
+    tasks: HashMap<String, OneOffTask>,
 }
 
 /// Counts of what the layer did.
@@ -574,6 +588,27 @@ impl Lifecycle {
 
     fn secs(&self, key: &str) -> f64 {
         self.profile.seconds(key)
+    }
+
+    /// Before forwarding: the request's body as moto must get it, when it differs. Moto's
+    /// RunTask adds up the containers' own memory and fails (a 500) when a container has none,
+    /// which Fargate allows (the task's memory is enough, as in this stack): a container
+    /// `memoryReservation` of 0 (AWS's minimum is 6) lets moto run the task definition's tasks,
+    /// and the answers drop it again ([`unreserved`]), so what AWS would answer is unchanged.
+    pub fn request(&self, call: &Call) -> Option<Vec<u8>> {
+        if (call.service.as_str(), call.operation.as_str()) != ("ecs", "RegisterTaskDefinition") {
+            return None;
+        }
+        let mut v = call.json.clone();
+        let mut changed = false;
+        for c in v.get_mut("containerDefinitions")?.as_array_mut()? {
+            let Some(c) = c.as_object_mut() else { continue };
+            if !c.contains_key("memory") && !c.contains_key("memoryReservation") {
+                c.insert("memoryReservation".into(), json!(0));
+                changed = true;
+            }
+        }
+        changed.then(|| v.to_string().into_bytes())
     }
 
     /// Before forwarding: a refusal, or `None` to forward.
@@ -988,8 +1023,13 @@ impl Lifecycle {
             ("elasticfilesystem", "GET /2015-02-01/mount-targets") => {
                 self.mt_answer(w, call, status, text, now)
             }
+            ("ecs", "DescribeTaskDefinition") if ok => {
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                unreserved(&mut v).then(|| (status, v.to_string()))
+            }
             ("ecs", "RegisterTaskDefinition") if ok => {
-                let v: Value = serde_json::from_str(text).ok()?;
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                let changed = unreserved(&mut v);
                 let td = v.get("taskDefinition")?;
                 let arn = td.get("taskDefinitionArn")?.as_str()?.to_owned();
                 let image = td
@@ -1002,7 +1042,7 @@ impl Lifecycle {
                     .filter_map(|k| td.get(*k).and_then(Value::as_str).map(str::to_owned))
                     .collect();
                 w.task_definitions.insert(arn, (image, roles));
-                None
+                changed.then(|| (status, v.to_string()))
             }
             ("ecs", "CreateService") if ok => {
                 let v: Value = serde_json::from_str(text).ok()?;
@@ -1093,6 +1133,59 @@ impl Lifecycle {
                 self.services_answer(w, text, now, "/service")
             }
             ("ecs", "DescribeServices") if ok => self.services_answer(w, text, now, "/services"),
+            ("ecs", "RunTask") if ok => {
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                let command = call
+                    .json
+                    .pointer("/overrides/containerOverrides/0/command")
+                    .and_then(Value::as_array)
+                    .and_then(|c| c.last())
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let exit_code = command
+                    .strip_prefix("exit:")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                for t in v.get_mut("tasks")?.as_array_mut()? {
+                    let arn = t.get("taskArn").and_then(Value::as_str)?.to_owned();
+                    let td = t.get("taskDefinitionArn").and_then(Value::as_str);
+                    let task = OneOffTask {
+                        started: now,
+                        exit_code,
+                        failure: td.and_then(|td| self.failure_of(w, td)),
+                        stopped: None,
+                    };
+                    // RunTask answers before anything ran, whatever the timeline.
+                    task_json(t, &task, "PROVISIONING", None);
+                    w.tasks.insert(arn, task);
+                }
+                Some((status, v.to_string()))
+            }
+            ("ecs", "StopTask") if ok => {
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                let arn = v.pointer("/task/taskArn")?.as_str()?.to_owned();
+                let task = w.tasks.get_mut(&arn)?;
+                if task.stopped.is_none() {
+                    let reason = call.str("reason").unwrap_or("Task stopped by user");
+                    task.stopped = Some((now, reason.to_owned()));
+                }
+                self.one_off(task, v.get_mut("task")?, now);
+                Some((status, v.to_string()))
+            }
+            ("ecs", "DescribeTasks") if ok => {
+                let mut v: Value = serde_json::from_str(text).ok()?;
+                for t in v.get_mut("tasks")?.as_array_mut()? {
+                    let Some(known) = t
+                        .get("taskArn")
+                        .and_then(Value::as_str)
+                        .and_then(|a| w.tasks.get(a))
+                    else {
+                        continue;
+                    };
+                    self.one_off(known, t, now);
+                }
+                Some((status, v.to_string()))
+            }
             ("elasticloadbalancing", "DescribeTargetHealth") if ok => {
                 self.target_health(w, call.param("TargetGroupArn")?, text, now)
             }
@@ -1587,6 +1680,71 @@ impl Lifecycle {
         view
     }
 
+    /// A RunTask'd task as AWS shows it `now`: PROVISIONING, PENDING (the image pull), RUNNING,
+    /// then STOPPED `ecs_task_run` after RunTask with its container's exit code; an image that
+    /// cannot be pulled stops after `ecs_task_failure` with no exit code; StopTask stops it at
+    /// once (Fargate's SIGTERM: exit 143 if the command was running).
+    fn one_off(&self, t: &OneOffTask, v: &mut Value, now: f64) {
+        let pull_fails = matches!(t.failure, Some((Failure::CannotPull, _)));
+        let run = if pull_fails {
+            self.secs("ecs_task_failure")
+        } else {
+            self.secs("ecs_task_run")
+        };
+        let end = t.started + run;
+        // Layer time (real-AWS seconds since the start) as a wall-clock timestamp.
+        let epoch = |at: f64| {
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            wall - (now - at).max(0.0) * self.profile.scale
+        };
+        let phase = |at: f64| {
+            let frac = (at - t.started) / run.max(f64::EPSILON);
+            match () {
+                _ if frac < 1.0 / 3.0 => "PROVISIONING",
+                _ if frac < 2.0 / 3.0 || pull_fails => "PENDING",
+                _ => "RUNNING",
+            }
+        };
+        match &t.stopped {
+            Some((at, reason)) if *at < end && now >= *at => {
+                let code = (phase(*at) == "RUNNING").then_some(143);
+                let stop = Stop {
+                    code: "UserInitiated",
+                    reason: reason.clone(),
+                    exit_code: code,
+                    container_reason: None,
+                    at_epoch: epoch(*at),
+                };
+                task_json(v, t, "STOPPED", Some(stop))
+            }
+            _ if now >= end => {
+                let stop = match &t.failure {
+                    Some((Failure::CannotPull, image)) => Stop {
+                        code: "TaskFailedToStart",
+                        reason: "CannotPullContainerError: pull image manifest has been retried 5 time(s)".into(),
+                        exit_code: None,
+                        container_reason: Some(format!(
+                            "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: not found"
+                        )),
+                        at_epoch: epoch(end),
+                    },
+                    _ => Stop {
+                        code: "EssentialContainerExited",
+                        reason: "Essential container in task exited".into(),
+                        exit_code: Some(t.exit_code),
+                        container_reason: None,
+                        at_epoch: epoch(end),
+                    },
+                };
+                task_json(v, t, "STOPPED", Some(stop))
+            }
+            _ => task_json(v, t, phase(now), None),
+        }
+    }
+
     fn services_answer(
         &self,
         w: &World,
@@ -1661,6 +1819,76 @@ struct View {
     deployments: Vec<Value>,
     task_definition: Option<String>,
     events: Vec<String>,
+}
+
+/// Drop the container `memoryReservation` of 0 that [`Lifecycle::request`] added for moto.
+/// Whether there was one.
+fn unreserved(v: &mut Value) -> bool {
+    let Some(Value::Array(containers)) = v.pointer_mut("/taskDefinition/containerDefinitions")
+    else {
+        return false;
+    };
+    let mut found = false;
+    for c in containers.iter_mut().filter_map(Value::as_object_mut) {
+        if c.get("memoryReservation") == Some(&json!(0)) {
+            c.remove("memoryReservation");
+            found = true;
+        }
+    }
+    found
+}
+
+/// How a one-off task stopped.
+struct Stop {
+    code: &'static str,
+    reason: String,
+    exit_code: Option<i64>,
+    container_reason: Option<String>,
+    /// When, in seconds since the Unix epoch.
+    at_epoch: f64,
+}
+
+/// Write a one-off task's status (and, once stopped, why and its exit code) into moto's task:
+/// moto's own status advances by one step per describe and its exit code is always 0.
+fn task_json(v: &mut Value, t: &OneOffTask, status: &str, stop: Option<Stop>) {
+    let Some(task) = v.as_object_mut() else {
+        return;
+    };
+    task.insert("lastStatus".into(), json!(status));
+    let desired = if stop.is_some() || t.stopped.is_some() {
+        "STOPPED"
+    } else {
+        "RUNNING"
+    };
+    task.insert("desiredStatus".into(), json!(desired));
+    for k in ["stopCode", "stoppedReason", "stoppedAt", "stoppingAt"] {
+        task.remove(k);
+    }
+    let container_status = match status {
+        "RUNNING" => "RUNNING",
+        "STOPPED" => "STOPPED",
+        _ => "PENDING",
+    };
+    if let Some(s) = &stop {
+        task.insert("stopCode".into(), json!(s.code));
+        task.insert("stoppedReason".into(), json!(s.reason));
+        task.insert("stoppedAt".into(), json!(s.at_epoch));
+    }
+    if let Some(Value::Array(containers)) = task.get_mut("containers") {
+        if let Some(Value::Object(c)) = containers.first_mut() {
+            c.insert("lastStatus".into(), json!(container_status));
+            c.remove("exitCode");
+            c.remove("reason");
+            if let Some(s) = &stop {
+                if let Some(code) = s.exit_code {
+                    c.insert("exitCode".into(), json!(code));
+                }
+                if let Some(r) = &s.container_reason {
+                    c.insert("reason".into(), json!(r));
+                }
+            }
+        }
+    }
 }
 
 /// A deployment that reached steady state: `count` tasks of `task_definition` running.
@@ -1975,5 +2203,89 @@ mod tests {
             Some("a b/c")
         );
         assert!(call.params_like("GroupId", "").is_empty());
+    }
+
+    /// A RunTask'd task through the layer: RunTask's answer, then DescribeTasks' at `scale`.
+    fn one_off(profile: Profile, command: &[&str], image: &str) -> (Value, Value) {
+        let layer = Lifecycle::new(profile);
+        let td = "arn:aws:ecs:eu-west-3:1:task-definition/shop:1";
+        let mut body = json!({"taskDefinition": {"taskDefinitionArn": td,
+            "containerDefinitions": [{"name": "shop", "image": image, "memoryReservation": 0}]}})
+        .to_string()
+        .into_bytes();
+        let register = Call::new(
+            "ecs".into(),
+            "RegisterTaskDefinition".into(),
+            "/",
+            br#"{"containerDefinitions":[{"name":"shop"}]}"#,
+            false,
+        );
+        assert!(
+            layer.request(&register).is_some(),
+            "no memory: one is added for moto"
+        );
+        layer.after(&register, 200, &mut body);
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        assert!(answer
+            .pointer("/taskDefinition/containerDefinitions/0/memoryReservation")
+            .is_none());
+        // Moto's task: RUNNING at once, exit code 0.
+        let task = json!({"taskArn": "arn:aws:ecs:eu-west-3:1:task/c/abc", "taskDefinitionArn": td,
+            "lastStatus": "RUNNING", "desiredStatus": "RUNNING", "stoppedReason": "",
+            "containers": [{"name": "shop", "lastStatus": "PENDING", "exitCode": 0}]});
+        let run = Call::new(
+            "ecs".into(),
+            "RunTask".into(),
+            "/",
+            json!({"overrides": {"containerOverrides": [{"name": "shop", "command": command}]}})
+                .to_string()
+                .as_bytes(),
+            false,
+        );
+        let mut body = json!({"tasks": [task.clone()], "failures": []})
+            .to_string()
+            .into_bytes();
+        layer.after(&run, 200, &mut body);
+        let started: Value = serde_json::from_slice(&body).unwrap();
+        let describe = Call::new("ecs".into(), "DescribeTasks".into(), "/", b"{}", false);
+        let mut body = json!({"tasks": [task], "failures": []})
+            .to_string()
+            .into_bytes();
+        layer.after(&describe, 200, &mut body);
+        let described: Value = serde_json::from_slice(&body).unwrap();
+        (started["tasks"][0].clone(), described["tasks"][0].clone())
+    }
+
+    #[test]
+    fn one_off_tasks_run_then_stop_with_the_exit_code_the_command_names() {
+        let (started, stopped) =
+            one_off(Profile::instant(), &["sh", "-c", "exit 3", "exit:3"], "php");
+        assert_eq!(started["lastStatus"], "PROVISIONING");
+        assert!(started["containers"][0].get("exitCode").is_none());
+        assert_eq!(stopped["lastStatus"], "STOPPED");
+        assert_eq!(stopped["stopCode"], "EssentialContainerExited");
+        assert_eq!(
+            stopped["stoppedReason"],
+            "Essential container in task exited"
+        );
+        assert_eq!(stopped["containers"][0]["exitCode"], 3);
+        let (_, ok) = one_off(Profile::instant(), &["php", "-v"], "php");
+        assert_eq!(ok["containers"][0]["exitCode"], 0);
+
+        // A minute of AWS is a minute here: still starting, no exit code yet.
+        let (_, starting) = one_off(Profile::realistic(), &["php", "-v"], "php");
+        assert_eq!(starting["lastStatus"], "PROVISIONING");
+        assert_eq!(starting["desiredStatus"], "RUNNING");
+        assert!(starting["containers"][0].get("exitCode").is_none());
+
+        let failing = Profile::instant().failing_image("nope", Failure::CannotPull);
+        let (_, failed) = one_off(failing, &["php", "-v", "exit:0"], "shop:nope");
+        assert_eq!(failed["lastStatus"], "STOPPED");
+        assert_eq!(failed["stopCode"], "TaskFailedToStart");
+        assert!(failed["containers"][0].get("exitCode").is_none());
+        assert!(failed["containers"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("CannotPullContainerError"));
     }
 }

@@ -797,6 +797,18 @@ async fn serve_connection(
                     (Some(l), Some(c)) => l.before(c),
                     _ => None,
                 };
+                let rewritten = match (&sh.lifecycle, &call) {
+                    (Some(l), Some(c)) => l.request(c),
+                    _ => None,
+                };
+                let mut req = req;
+                if let Some(body) = rewritten {
+                    req.headers
+                        .retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
+                    req.headers
+                        .push(("content-length".into(), body.len().to_string().into_bytes()));
+                    req.body = Bytes::from(body);
+                }
                 if let Some(r) = refusal {
                     let answer = match &r.body {
                         // An answer for a call moto does not implement.

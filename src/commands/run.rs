@@ -1,0 +1,123 @@
+//! `stackctl run [-timeout 30m] -- COMMAND...`: a one-off task of the service (PrestaShop's
+//! console, a cache clear, a database check) with its log printed as it runs, exiting with the
+//! container's exit code; found from the state as `output` finds it, no password needed.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use anyhow::{bail, Result};
+use serde_json::json;
+use stackctl_ecs::{OneOff, Seen};
+
+use crate::aws;
+use crate::cli::RunArgs;
+use crate::engine::render::fields;
+use crate::engine::state::State;
+use crate::ui::{self, Mode};
+
+pub async fn exec(args: RunArgs) -> Result<ExitCode> {
+    let path = super::state_path(&args.locate)?;
+    let state = State::load_existing(&path)?;
+    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
+    let (Some(cluster), Some(service), Some(location)) = (
+        id(stackctl_ecs::CLUSTER),
+        id(stackctl_ecs::SERVICE),
+        state.aws.as_ref(),
+    ) else {
+        bail!(
+            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
+            path.display()
+        );
+    };
+    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let job = OneOff {
+        cluster: &cluster,
+        service: &service,
+        command: &args.command,
+        timeout: args.timeout,
+    };
+    let started = Instant::now();
+    let finished = stackctl_ecs::run_task(&sdk, &job, show, interrupted()).await?;
+    let ui = ui::get();
+    let seconds = started.elapsed().as_secs_f64();
+    let code = finished.exit_code;
+    ui.event(
+        "run_complete",
+        &format!("Task {} exited with code {code}", finished.task),
+        fields([
+            ("task", json!(finished.task)),
+            ("exit_code", json!(code)),
+            ("elapsed_seconds", json!(seconds)),
+        ]),
+    );
+    if ui.mode() == Mode::Human {
+        // On stderr: stdout carries the command's own output, for a pipe or a file.
+        ui.notice(&format!(
+            "Task {} exited with code {code} ({seconds:.1}s).",
+            finished.task
+        ));
+    }
+    // A container's exit code is 0..=255; anything else is not a success either.
+    Ok(u8::try_from(code).map_or(ExitCode::FAILURE, ExitCode::from))
+}
+
+/// Ctrl-C; never, when the handler cannot be installed (the run then ends by -timeout).
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What the task does, as it happens: its log lines on stdout (bare, as the command printed
+/// them), its progress on stderr.
+fn show(seen: Seen<'_>) {
+    let ui = ui::get();
+    match seen {
+        Seen::Started { task, stream } => {
+            ui.event(
+                "run_started",
+                &format!("Started task {task}"),
+                fields([("task", json!(task)), ("stream", json!(stream))]),
+            );
+            match stream {
+                Some(stream) if ui.mode() == Mode::Human => {
+                    ui.notice(&format!("Started task {task} (log stream {stream})."))
+                }
+                Some(_) => {}
+                None => ui.warn(&format!(
+                    "the task definition does not log with awslogs, so the output of task {task} cannot be shown\n  its exit code still counts"
+                )),
+            }
+        }
+        Seen::Status(status) => {
+            ui.event(
+                "run_status",
+                &format!("Task {status}"),
+                fields([("status", json!(status))]),
+            );
+            if ui.mode() == Mode::Human {
+                let more = if status == "STOPPED" { "." } else { "..." };
+                ui.notice(&format!("Task {status}{more}"));
+            }
+        }
+        Seen::Log(e) => {
+            if ui.json() {
+                let at = ui::timestamp(UNIX_EPOCH + Duration::from_millis(e.timestamp_ms.max(0) as u64));
+                ui.event(
+                    "log_event",
+                    &e.message,
+                    fields([
+                        ("timestamp", json!(at)),
+                        ("task", json!(e.task())),
+                        ("stream", json!(e.stream)),
+                    ]),
+                );
+            } else {
+                ui.value(&e.message);
+            }
+        }
+        Seen::LogUnreadable(err) => ui.warn(&format!(
+            "the task's log cannot be read, so its output is not shown: {err}\n  the task goes on; its exit code still counts"
+        )),
+    }
+}
