@@ -201,13 +201,6 @@ impl Store {
         PathBuf::from(self.describe())
     }
 
-    pub fn local_path(&self) -> Option<&Path> {
-        match self {
-            Store::Local(p) => Some(p),
-            Store::S3(_) => None,
-        }
-    }
-
     pub async fn exists(&self) -> Result<bool, StateError> {
         match self {
             Store::Local(p) => Ok(p.exists()),
