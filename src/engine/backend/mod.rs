@@ -131,7 +131,7 @@ impl BackendConfig {
                 "the only remote backend is type = \"s3\"; remove the [backend] table to keep the state in .stackctl/",
             ));
         }
-        if bucket.is_none() && !errors.iter().any(|e| e.to_string().contains("bucket")) {
+        if bucket.is_none() && !table.contains_key("bucket") {
             errors.push(bad(
                 path,
                 "[backend] needs a bucket",

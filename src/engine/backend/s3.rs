@@ -551,9 +551,15 @@ mod tests {
 
     async fn store(moto: &Moto, bucket: &str) -> S3Store {
         let sdk = moto.sdk_config().await;
+        let region = sdk.region().unwrap().to_string();
         s3_client(&sdk)
             .create_bucket()
             .bucket(bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(region.as_str().into())
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
