@@ -77,13 +77,17 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
         Err(e) => return Err(aws_error("s3:HeadBucket", e).into()),
     }
 
-    let versioning = s3
-        .get_bucket_versioning()
-        .bucket(b)
-        .send()
-        .await
-        .map_err(|e| aws_error("s3:GetBucketVersioning", e))?;
-    if versioning.status() == Some(&BucketVersioningStatus::Enabled) {
+    let enabled = match s3.get_bucket_versioning().bucket(b).send().await {
+        Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
+        // moto answers under another root element than S3's `VersioningConfiguration`, which
+        // the SDK cannot parse: read the status from the body itself.
+        Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => e
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
+        Err(e) => return Err(aws_error("s3:GetBucketVersioning", e).into()),
+    };
+    if enabled {
         steps.push(step("versioning: enabled", false));
     } else {
         s3.put_bucket_versioning()
@@ -184,18 +188,20 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
     let has_tls = doc["Statement"]
         .as_array()
         .is_some_and(|s| s.iter().any(|st| st["Sid"] == TLS_SID));
+    let plain_http = sdk
+        .endpoint_url()
+        .filter(|u| u.starts_with("http://"))
+        .map(str::to_owned);
     if has_tls {
         steps.push(step("bucket policy: TLS only", false));
+    } else if let Some(url) = plain_http {
+        // The statement would refuse every request of this very endpoint, stackctl's included.
+        steps.push(step(
+            format!("bucket policy: TLS-only statement not added: the endpoint {url} is plain HTTP, which it would refuse"),
+            false,
+        ));
     } else {
-        let arn = format!("arn:{}:s3:::{b}", plan.partition);
-        let statement = json!({
-            "Sid": TLS_SID,
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [arn, format!("{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        });
+        let statement = tls_only(&plan.partition, b);
         match doc["Statement"].as_array_mut() {
             Some(list) => list.push(statement),
             None => doc["Statement"] = json!([statement]),
@@ -213,6 +219,19 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
         steps.push(lock_table(sdk, table).await?);
     }
     Ok(steps)
+}
+
+/// The statement that refuses every request to the bucket that does not come over TLS.
+fn tls_only(partition: &str, bucket: &str) -> J {
+    let arn = format!("arn:{partition}:s3:::{bucket}");
+    json!({
+        "Sid": TLS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, format!("{arn}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })
 }
 
 /// The DynamoDB lock table: a `LockID` string hash key, billed per request (the seed's layout).
@@ -274,4 +293,18 @@ async fn lock_table(sdk: &aws_types::SdkConfig, table: &str) -> Result<Step> {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     Ok(step(format!("DynamoDB lock table {table}: created"), true))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tls_statement_denies_plain_http_on_the_bucket_and_its_objects() {
+        let st = super::tls_only("aws", "b");
+        assert_eq!(st["Effect"], "Deny");
+        assert_eq!(st["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(
+            st["Resource"],
+            serde_json::json!(["arn:aws:s3:::b", "arn:aws:s3:::b/*"])
+        );
+    }
 }

@@ -101,6 +101,21 @@ fn precondition_failed<E: ProvideErrorMetadata>(
         )
 }
 
+/// [`aws_error`], with words for the answers S3 gives without a body (HEAD requests): the
+/// SDK would show only a request id.
+fn s3_error<E>(operation: &str, err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    match (err.code(), status) {
+        (None, Some(403)) => format!("{operation}: access denied (HTTP 403)\n  hint: the AWS identity in use needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket, and no bucket policy may refuse it (a TLS-only policy refuses a plain-HTTP endpoint)"),
+        (None, Some(301 | 400)) => format!("{operation}: the bucket is in another region (HTTP {})\n  hint: set region = \"...\" under [backend] to the bucket's region", status.unwrap_or_default()),
+        (None, Some(code)) => format!("{operation}: HTTP {code} without a message"),
+        _ => aws_error(operation, err).to_string(),
+    }
+}
+
 fn not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(err.code(), Some("NoSuchKey" | "NotFound"))
 }
@@ -186,7 +201,7 @@ impl S3Store {
         match i.s3.head_object().bucket(&i.bucket).key(&i.key).send().await {
             Ok(_) => Ok(true),
             Err(e) if not_found(&e) => Ok(false),
-            Err(e) => Err(self.read_error(aws_error("s3:HeadObject", e))),
+            Err(e) => Err(self.read_error(s3_error("s3:HeadObject", e))),
         }
     }
 
@@ -200,7 +215,7 @@ impl S3Store {
                 self.set_etag(None);
                 return Ok(None);
             }
-            Err(e) => return Err(self.read_error(aws_error("s3:GetObject", e))),
+            Err(e) => return Err(self.read_error(s3_error("s3:GetObject", e))),
         };
         let etag = out.e_tag().map(str::to_owned);
         let bytes = out
@@ -248,7 +263,7 @@ impl S3Store {
                 state.serial -= 1;
                 Err(StateError::RemoteWrite {
                     state: self.describe(),
-                    message: aws_error("s3:PutObject", e).to_string(),
+                    message: s3_error("s3:PutObject", e),
                 })
             }
         }
