@@ -183,9 +183,7 @@ impl Session {
             None
         };
         let store = match (&opts.state, &raw.backend) {
-            (None, Some(config)) => {
-                remote_store(config, &raw, opts.endpoint_url.as_deref()).await
-            }
+            (None, Some(config)) => remote_store(config, &raw, opts.endpoint_url.as_deref()).await,
             _ => Store::Local(match &vars {
                 Some(v) => opts
                     .state
@@ -200,7 +198,8 @@ impl Session {
             // starting an empty remote state would create the whole stack a second time.
             let (project, env) = raw.project_env();
             let local = default_state_path(&project, &env);
-            if !store.exists().await? && State::load(&local).is_ok_and(|s| !s.resources.is_empty()) {
+            if !store.exists().await? && State::load(&local).is_ok_and(|s| !s.resources.is_empty())
+            {
                 bail!(
                     "the backend {} has no state yet, but the local state {} holds this stack's resources; nothing was changed\n  hint: move it there first with `stackctl init -migrate-state {}` (the local file is kept)",
                     store.describe(),

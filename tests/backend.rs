@@ -19,8 +19,8 @@ const LOCK_KEY: &str = "prestashop-dev.json.tflock";
 /// The dev example with a `[backend]` table appended (plus `extra` settings), written next to
 /// the stack's working directory.
 fn remote_vars(stack: &Stack, extra: &str) -> PathBuf {
-    let dev = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml"))
-        .unwrap();
+    let dev =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml")).unwrap();
     let path = stack.dir.path().join("dev-remote.toml");
     std::fs::write(
         &path,
@@ -159,7 +159,12 @@ async fn bootstrap_twice_sets_up_the_bucket_and_table_then_changes_nothing() {
             .map(|_| "Enabled".to_owned()),
     };
     assert_eq!(status.as_deref(), Some("Enabled"));
-    let enc = s3.get_bucket_encryption().bucket(BUCKET).send().await.unwrap();
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
     let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
     assert_eq!(
         rule.apply_server_side_encryption_by_default()
@@ -168,7 +173,12 @@ async fn bootstrap_twice_sets_up_the_bucket_and_table_then_changes_nothing() {
             .as_str(),
         "AES256"
     );
-    let pab = s3.get_public_access_block().bucket(BUCKET).send().await.unwrap();
+    let pab = s3
+        .get_public_access_block()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
     let pab = pab.public_access_block_configuration().unwrap();
     assert_eq!(
         [
@@ -223,7 +233,13 @@ async fn apply_keeps_the_state_in_s3_encrypted_without_secrets_and_unlocks() {
         assert!(!text.contains(secret), "a password is in the remote state");
     }
     let s3 = s3(&stack).await;
-    let head = s3.head_object().bucket(BUCKET).key(KEY).send().await.unwrap();
+    let head = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         head.server_side_encryption().map(|e| e.as_str()),
         Some("AES256")
@@ -235,7 +251,11 @@ async fn apply_keeps_the_state_in_s3_encrypted_without_secrets_and_unlocks() {
         .send()
         .await
         .unwrap();
-    let of_state = versions.versions().iter().filter(|v| v.key() == Some(KEY)).count();
+    let of_state = versions
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(KEY))
+        .count();
     assert!(of_state > 1, "every write is a version: {of_state}");
     assert!(object(&stack, LOCK_KEY).await.is_none(), "the lock is left");
 
@@ -307,7 +327,10 @@ fn another_machines_lock_is_refused_and_force_unlock_with_its_id_removes_it() {
     bootstrap(&stack, false);
     let vars = remote_vars(&stack, "");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(put_lock_object(&stack, lock_info("lock-abc", 4242, "ci-runner-7")));
+    rt.block_on(put_lock_object(
+        &stack,
+        lock_info("lock-abc", 4242, "ci-runner-7"),
+    ));
     let refused = remote(&stack, &["apply", "-auto-approve"], &vars).run();
     assert_eq!(refused.code, 1);
     refused
@@ -350,9 +373,11 @@ fn a_killed_applys_lock_is_taken_over_on_the_same_host() {
         .run();
     assert_ne!(killed.code, 0);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let left: serde_json::Value =
-        serde_json::from_str(&rt.block_on(object(&stack, LOCK_KEY)).expect("the lock left"))
-            .unwrap();
+    let left: serde_json::Value = serde_json::from_str(
+        &rt.block_on(object(&stack, LOCK_KEY))
+            .expect("the lock left"),
+    )
+    .unwrap();
     assert_eq!(left["host"], host());
     let partial = rt.block_on(remote_state(&stack))["resources"]
         .as_object()
@@ -501,7 +526,9 @@ fn pull_and_push_refuse_another_lineage_and_an_older_serial() {
     let other = file("other.json", &other);
     let refused = remote(&stack, &["state", "push", &other], &vars).run();
     assert_eq!(refused.code, 1);
-    refused.stderr_has("has lineage another-stack, but state s3://team-state/prestashop-dev.json has lineage");
+    refused.stderr_has(
+        "has lineage another-stack, but state s3://team-state/prestashop-dev.json has lineage",
+    );
     assert_eq!(rt.block_on(remote_state(&stack))["serial"], serial);
 
     let mut edited = state.clone();

@@ -32,7 +32,11 @@ pub async fn exec(args: InitArgs) -> Result<ExitCode> {
         let exists = store.exists().await?;
         ui.result(&format!(
             "The state of {project}-{env} is {remote} ({}).",
-            if exists { "it exists" } else { "no state there yet" }
+            if exists {
+                "it exists"
+            } else {
+                "no state there yet"
+            }
         ));
         if !exists && local.exists() {
             ui.caution(&format!(

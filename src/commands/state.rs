@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use serde_json::Value as J;
 
-use crate::cli::{LocateArgs, StateCommand, StateListArgs, StatePushArgs, StateRmArgs, StateShowArgs};
+use crate::cli::{
+    LocateArgs, StateCommand, StateListArgs, StatePushArgs, StateRmArgs, StateShowArgs,
+};
 use crate::engine::render;
 use crate::engine::state::{ResourceState, State, StateError};
 use crate::ui;

@@ -168,8 +168,7 @@ impl BackendConfig {
     }
 
     pub fn lockfile(&self) -> bool {
-        self.use_lockfile
-            .unwrap_or(self.dynamodb_table.is_none())
+        self.use_lockfile.unwrap_or(self.dynamodb_table.is_none())
     }
 }
 

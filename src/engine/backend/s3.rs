@@ -198,7 +198,14 @@ impl S3Store {
 
     pub async fn exists(&self) -> Result<bool, StateError> {
         let i = &self.inner;
-        match i.s3.head_object().bucket(&i.bucket).key(&i.key).send().await {
+        match i
+            .s3
+            .head_object()
+            .bucket(&i.bucket)
+            .key(&i.key)
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if not_found(&e) => Ok(false),
             Err(e) => Err(self.read_error(s3_error("s3:HeadObject", e))),
@@ -241,9 +248,7 @@ impl S3Store {
         })?;
         json.push(b'\n');
         let i = &self.inner;
-        let mut put = self
-            .put(&i.key, json)
-            .content_type("application/json");
+        let mut put = self.put(&i.key, json).content_type("application/json");
         put = match self.etag() {
             Some(etag) => put.if_match(etag),
             None => put.if_none_match("*"),
@@ -270,14 +275,17 @@ impl S3Store {
     }
 
     /// A PutObject of `body` at `key` with the backend's encryption.
-    fn put(&self, key: &str, body: Vec<u8>) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
         let i = &self.inner;
-        let mut put = i
-            .s3
-            .put_object()
-            .bucket(&i.bucket)
-            .key(key)
-            .body(ByteStream::from(body));
+        let mut put =
+            i.s3.put_object()
+                .bucket(&i.bucket)
+                .key(key)
+                .body(ByteStream::from(body));
         if i.encrypt {
             put = match &i.kms_key_id {
                 Some(kms) => put
@@ -371,9 +379,7 @@ impl S3Store {
                 let out = match i.s3.get_object().bucket(&i.bucket).key(key).send().await {
                     Ok(out) => out,
                     Err(e) if not_found(&e) => return Ok(None),
-                    Err(e) => {
-                        return Err(self.aws_lock_error("read", aws_error("s3:GetObject", e)))
-                    }
+                    Err(e) => return Err(self.aws_lock_error("read", aws_error("s3:GetObject", e))),
                 };
                 let etag = out.e_tag().unwrap_or_default().to_owned();
                 let bytes = out
@@ -643,9 +649,20 @@ mod tests {
         let moto = Moto::start();
         let s = store(&moto, "locks").await;
         let lock = s.lock("apply", Duration::ZERO).await.unwrap();
-        let err = s.lock("plan", Duration::ZERO).await.err().unwrap().to_string();
-        assert!(err.contains("state s3://locks/s.json is locked by apply"), "{err}");
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        let err = s
+            .lock("plan", Duration::ZERO)
+            .await
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("state s3://locks/s.json is locked by apply"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         drop(lock);
         let again = s.lock("plan", Duration::ZERO).await.unwrap();
         drop(again);
