@@ -551,3 +551,33 @@ fn pull_and_push_refuse_another_lineage_and_an_older_serial() {
     assert_eq!(rt.block_on(remote_state(&stack))["serial"], serial + 2);
     assert_no_secrets(&stack);
 }
+
+/// A `[backend]` table is checked as variables are: an unknown setting or a wrong type names
+/// the file and the setting, and a good table is no stack variable (validate passes). A bucket
+/// that does not exist yet, or a missing lock table, points to bootstrap.
+#[test]
+fn a_bad_backend_table_or_a_missing_bucket_says_what_to_do() {
+    let stack = Stack::new();
+    let vars = remote_vars(&stack, "");
+    remote(&stack, &["validate"], &vars).run().success();
+    let bad = remote_vars(&stack, "bukcet = \"x\"\nencrypt = \"yes\"\n");
+    let run = remote(&stack, &["validate"], &bad).run();
+    assert_eq!(run.code, 1);
+    run.stderr_has(format!(
+        "{}: unknown [backend] setting `bukcet`; did you mean `bucket`?",
+        bad.display()
+    ))
+    .stderr_has("[backend] encrypt must be a boolean, got string");
+
+    let vars = remote_vars(&stack, "");
+    let run = remote(&stack, &["plan"], &vars).run();
+    assert_eq!(run.code, 1);
+    run.stderr_has("the bucket does not exist")
+        .stderr_has("stackctl backend bootstrap");
+    bootstrap(&stack, false);
+    let vars = remote_vars(&stack, &format!("dynamodb_table = \"{TABLE}\"\n"));
+    let run = remote(&stack, &["plan"], &vars).run();
+    assert_eq!(run.code, 1);
+    run.stderr_has("the DynamoDB lock table does not exist")
+        .stderr_has("-dynamodb-table NAME");
+}

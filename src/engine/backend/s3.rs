@@ -109,11 +109,26 @@ where
 {
     let status = err.raw_response().map(|r| r.status().as_u16());
     match (err.code(), status) {
+        (Some("NoSuchBucket"), _) => format!("{operation}: the bucket does not exist\n  hint: create it with `stackctl backend bootstrap -var-file FILE`, or correct bucket under [backend]"),
         (None, Some(403)) => format!("{operation}: access denied (HTTP 403)\n  hint: the AWS identity in use needs s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket, and no bucket policy may refuse it (a TLS-only policy refuses a plain-HTTP endpoint)"),
         (None, Some(301 | 400)) => format!("{operation}: the bucket is in another region (HTTP {})\n  hint: set region = \"...\" under [backend] to the bucket's region", status.unwrap_or_default()),
         (None, Some(code)) => format!("{operation}: HTTP {code} without a message"),
         _ => aws_error(operation, err).to_string(),
     }
+}
+
+/// [`aws_error`], with what to do about a missing lock table.
+fn table_error<E>(
+    operation: &str,
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if err.code() == Some("ResourceNotFoundException") {
+        return format!("{operation}: the DynamoDB lock table does not exist\n  hint: create it with `stackctl backend bootstrap -var-file FILE -dynamodb-table NAME`, or correct dynamodb_table under [backend]");
+    }
+    aws_error(operation, err).to_string()
 }
 
 fn not_found<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -347,7 +362,7 @@ impl S3Store {
                 match put.send().await {
                     Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
                     Err(e) if precondition_failed(&e) => Ok(None),
-                    Err(e) => Err(self.aws_lock_error("take", aws_error("s3:PutObject", e))),
+                    Err(e) => Err(self.aws_lock_error("take", s3_error("s3:PutObject", e))),
                 }
             }
             Mechanism::Table { table, lock_id } => {
@@ -362,7 +377,7 @@ impl S3Store {
                 match put.send().await {
                     Ok(_) => Ok(Some(text.to_owned())),
                     Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(None),
-                    Err(e) => Err(self.aws_lock_error("take", aws_error("dynamodb:PutItem", e))),
+                    Err(e) => Err(self.aws_lock_error("take", table_error("dynamodb:PutItem", e))),
                 }
             }
         }
@@ -379,7 +394,7 @@ impl S3Store {
                 let out = match i.s3.get_object().bucket(&i.bucket).key(key).send().await {
                     Ok(out) => out,
                     Err(e) if not_found(&e) => return Ok(None),
-                    Err(e) => return Err(self.aws_lock_error("read", aws_error("s3:GetObject", e))),
+                    Err(e) => return Err(self.aws_lock_error("read", s3_error("s3:GetObject", e))),
                 };
                 let etag = out.e_tag().unwrap_or_default().to_owned();
                 let bytes = out
@@ -400,7 +415,7 @@ impl S3Store {
                     .consistent_read(true)
                     .send()
                     .await
-                    .map_err(|e| self.aws_lock_error("read", aws_error("dynamodb:GetItem", e)))?;
+                    .map_err(|e| self.aws_lock_error("read", table_error("dynamodb:GetItem", e)))?;
                 let Some(item) = out.item else {
                     return Ok(None);
                 };
@@ -437,7 +452,7 @@ impl S3Store {
                     Ok(_) => Ok(()),
                     // Gone already, or replaced: not ours to remove.
                     Err(e) if precondition_failed(&e) || not_found(&e) => Ok(()),
-                    Err(e) => Err(self.aws_lock_error("remove", aws_error("s3:DeleteObject", e))),
+                    Err(e) => Err(self.aws_lock_error("remove", s3_error("s3:DeleteObject", e))),
                 }
             }
             Mechanism::Table { table, lock_id } => {
@@ -455,7 +470,7 @@ impl S3Store {
                     Ok(_) => Ok(()),
                     Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
                     Err(e) => {
-                        Err(self.aws_lock_error("remove", aws_error("dynamodb:DeleteItem", e)))
+                        Err(self.aws_lock_error("remove", table_error("dynamodb:DeleteItem", e)))
                     }
                 }
             }
