@@ -384,10 +384,7 @@ impl S3Store {
     }
 
     /// Who holds the lock, and the token to remove exactly that lock; `None` if nobody.
-    async fn holder(
-        &self,
-        mech: &Mechanism,
-    ) -> Result<Option<(LockInfo, String)>, RemoteLockError> {
+    async fn holder(&self, mech: &Mechanism) -> Result<Option<(Holder, String)>, RemoteLockError> {
         let (text, token) = match mech {
             Mechanism::Object { key } => {
                 let i = &self.inner;
@@ -493,7 +490,11 @@ impl S3Store {
             command: command.to_owned(),
             since: now(),
         };
-        let text = serde_json::to_string_pretty(&info).unwrap_or_default();
+        let text = serde_json::to_string_pretty(&Holder {
+            info,
+            process_space: process_space(),
+        })
+        .unwrap_or_default();
         let mut lock = RemoteLock {
             store: self.clone(),
             held: Vec::new(),
@@ -509,7 +510,8 @@ impl S3Store {
                     // Released in between: try again at once.
                     continue;
                 };
-                if stale(&old) {
+                if old.stale() {
+                    let old = old.info;
                     crate::ui::get().warn(&format!(
                         "the lock on {} left by {} (pid {} on {}, {}s ago, lock id {}) is stale: that process is gone. Taking it over.",
                         self.describe(), old.command, old.pid, old.host, now().saturating_sub(old.since), old.id
@@ -517,6 +519,7 @@ impl S3Store {
                     self.delete_lock(&mech, &token).await?;
                     continue;
                 }
+                let old = old.info;
                 if start.elapsed() >= timeout {
                     return Err(RemoteLockError::Held {
                         state: self.describe(),
@@ -537,9 +540,11 @@ impl S3Store {
     pub async fn force_unlock(&self, id: &str) -> Result<LockInfo, RemoteLockError> {
         let mut found = None;
         for mech in self.mechanisms() {
-            let Some((info, token)) = self.holder(&mech).await? else {
+            let Some((holder, token)) = self.holder(&mech).await? else {
                 continue;
             };
+            let live_here = holder.here() && alive(holder.info.pid);
+            let info = holder.info;
             if info.id != id.trim() {
                 return Err(RemoteLockError::Mismatch {
                     state: self.describe(),
@@ -547,7 +552,7 @@ impl S3Store {
                     info: Box::new(info),
                 });
             }
-            if info.host == host() && alive(info.pid) {
+            if live_here {
                 return Err(RemoteLockError::Held {
                     state: self.describe(),
                     hint: "that process is running on this machine: wait for it to finish"
@@ -570,10 +575,35 @@ impl S3Store {
     }
 }
 
-/// A process of this machine that is no longer running: its lock is stale. A lock from
-/// another machine never is, as far as stackctl can tell.
-fn stale(info: &LockInfo) -> bool {
-    info.host == host() && !alive(info.pid)
+/// What a remote lock object or item holds: the holder, and where its pid means something.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Holder {
+    #[serde(flatten)]
+    info: LockInfo,
+    /// This boot of this machine and the pid namespace of the process: two containers may
+    /// share a host name, and a pid is only worth checking inside its own namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    process_space: Option<String>,
+}
+
+impl Holder {
+    /// The holder's pid can be checked from here: same boot, same pid namespace.
+    fn here(&self) -> bool {
+        self.process_space.is_some() && self.process_space == process_space()
+    }
+
+    /// Left by a process of this machine that is no longer running. A lock from anywhere
+    /// else never is, as far as stackctl can tell.
+    fn stale(&self) -> bool {
+        self.here() && !alive(self.info.pid)
+    }
+}
+
+/// `<boot id>/<pid namespace>` of this process, if the system says (Linux).
+fn process_space() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), ns.display()))
 }
 
 fn alive(pid: u32) -> bool {
