@@ -267,7 +267,28 @@ async fn apply_keeps_the_state_in_s3_encrypted_without_secrets_and_unlocks() {
     remote(&stack, &["output", "load_balancer_url"], &vars)
         .run()
         .success();
+    remote(&stack, &["destroy", "-auto-approve"], &vars)
+        .run()
+        .success();
+    let state = remote_state(&stack).await;
+    assert!(state["resources"].as_object().unwrap().is_empty());
+    assert!(object(&stack, LOCK_KEY).await.is_none());
+    assert!(!stack.state_path().exists(), "a local state was written");
     assert_no_secrets(&stack);
+}
+
+/// Without -bucket or a [backend] table, the bucket is named after the stack and the account
+/// (bucket names are global), in the stack's region.
+#[test]
+fn bootstrap_names_the_bucket_after_the_stack_and_the_account() {
+    let stack = Stack::new();
+    let dev = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml");
+    stack
+        .bare(&["backend", "bootstrap", "-var-file", dev])
+        .run()
+        .success()
+        .stdout_has("bucket prestashop-dev-tfstate-123456789012: created in eu-west-3")
+        .stdout_has("bucket = \"prestashop-dev-tfstate-123456789012\"");
 }
 
 /// Two applies at once on one remote state: the second is refused at once, naming the first
