@@ -215,7 +215,9 @@ impl Session {
             bail!(
                 "no state at {}: there is nothing stackctl knows to {command}\n  hint: {}",
                 state_path.display(),
-                if others.is_empty() {
+                if matches!(store, Store::S3(_)) {
+                    "check the [backend] table of the var file: its bucket and key name the state (`stackctl init -var-file FILE` says where it looks)".to_owned()
+                } else if others.is_empty() {
                     "check -var-file / -state: they name the stack you applied".to_owned()
                 } else {
                     format!(
