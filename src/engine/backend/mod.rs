@@ -180,10 +180,11 @@ pub enum Store {
     S3(s3::S3Store),
 }
 
-/// A held lock on a store; released when dropped.
+/// A held lock on a store; released when dropped. Never read: it is held for its `Drop`.
+#[allow(dead_code)]
 pub enum StoreLock {
-    Local(#[allow(dead_code)] Lock),
-    S3(#[allow(dead_code)] s3::RemoteLock),
+    Local(Lock),
+    S3(s3::RemoteLock),
 }
 
 impl Store {
