@@ -80,6 +80,52 @@ pub enum Command {
     Version,
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
     Completions(CompletionsArgs),
+    /// Set up a remote state: the S3 bucket (and optionally the DynamoDB lock table)
+    #[command(subcommand)]
+    Backend(BackendCommand),
+    /// Check the state's backend; -migrate-state copies a local state into the [backend] bucket
+    Init(InitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackendCommand {
+    /// Create the state bucket (versioning, encryption, public access blocked, TLS only) and
+    /// optionally the lock table; run again, it changes nothing. Prints the [backend] table
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// The bucket's name [default: the [backend] table's, else <project>-<environment>-tfstate-<account id>]
+    #[arg(long = "bucket", value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Also create this DynamoDB lock table (key LockID) [default: the [backend] table's]
+    #[arg(long = "dynamodb-table", value_name = "NAME")]
+    pub dynamodb_table: Option<String>,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Copy the local state (.stackctl/<project>-<environment>.json, or -state PATH) into the
+    /// backend; the local file is kept
+    #[arg(long = "migrate-state")]
+    pub migrate_state: bool,
+    /// The local state to migrate [default: .stackctl/<project_name>-<environment>.json]
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// How long to wait for another run's lock on the remote state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// Send every AWS request to this endpoint (a local emulator); AWS_ENDPOINT_URL also works
+    #[arg(long = "endpoint-url", value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +136,24 @@ pub enum StateCommand {
     Show(StateShowArgs),
     /// Forget resources: remove them from the state only; they stay in AWS
     Rm(StateRmArgs),
+    /// Print the whole state as JSON (from S3 with a [backend] table)
+    Pull(LocateArgs),
+    /// Replace the state with FILE: refused for another lineage or an older serial unless -force
+    Push(StatePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatePushArgs {
+    /// The state file to write, as `state pull` printed it
+    pub file: PathBuf,
+    /// Write it even if its lineage differs or its serial is older than the current state's
+    #[arg(long = "force")]
+    pub force: bool,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    /// How long to wait for another run's lock on the state, such as 30s or 5m
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 /// Where the state is, for commands that read it without planning: `-state`, else the
@@ -346,6 +410,10 @@ const LONG_FLAGS: &[&str] = &[
     "no-color",
     "help",
     "version",
+    "bucket",
+    "dynamodb-table",
+    "migrate-state",
+    "force",
 ];
 
 /// Rewrite Terraform's single-dash long flags to clap's double-dash form (clap would read

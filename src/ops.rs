@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::json;
 
 use crate::engine::apply::{self, Outcome, Persist};
-use crate::engine::lock::Lock;
+use crate::engine::backend::{s3::S3Store, BackendConfig, Store, StoreLock};
 use crate::engine::plan::{self, Mode, Plan};
 use crate::engine::render::{self, Progress};
 use crate::engine::state::{Location, State, StateError};
@@ -128,10 +128,55 @@ pub fn locate_state(
     }
 }
 
+/// The S3 store a `[backend]` table names for the stack of `raw`.
+pub async fn remote_store(config: &BackendConfig, raw: &Raw, endpoint_url: Option<&str>) -> Store {
+    let (project, env) = raw.project_env();
+    let region = config.region.clone().unwrap_or_else(|| raw.region());
+    let sdk = aws::sdk_config(&region, endpoint_url).await;
+    Store::S3(S3Store::new(
+        config,
+        config.key_for(&project, &env),
+        &sdk,
+        format!("-var-file {}", config.origin.display()),
+    ))
+}
+
+/// The store of the state a command that works from a state alone means: `-state PATH` is a
+/// local file; else the `[backend]` table of the var files; else the file [`locate_state`]
+/// finds.
+pub async fn locate_store(
+    explicit: Option<&Path>,
+    var_files: &[PathBuf],
+    vars: &[String],
+    endpoint_url: Option<&str>,
+) -> Result<Store> {
+    if explicit.is_none() && names_a_stack(var_files, vars) {
+        let raw = gather(var_files, vars)?;
+        if let Some(config) = &raw.backend {
+            return Ok(remote_store(config, &raw, endpoint_url).await);
+        }
+    }
+    Ok(Store::Local(locate_state(explicit, var_files, vars)?))
+}
+
+/// How a hint names the stack on the command line: its var files.
+pub fn locate_args(var_files: &[PathBuf], vars: &[String]) -> String {
+    let mut args: Vec<String> = var_files
+        .iter()
+        .map(|f| format!("-var-file {}", f.display()))
+        .collect();
+    if args.is_empty() && !vars.is_empty() {
+        args.push("-var ...".to_owned());
+    }
+    args.join(" ")
+}
+
 /// An open run: variables, the locked state, AWS configuration and who the credentials are.
 pub struct Session {
     pub vars: Option<Vars>,
+    /// The state's file, or `s3://bucket/key`, for messages.
     pub state_path: PathBuf,
+    pub store: Store,
     pub state: State,
     pub sdk: aws_types::SdkConfig,
     pub identity: aws::Identity,
@@ -141,7 +186,7 @@ pub struct Session {
     /// `-parallelism`, if given.
     pub parallelism: Option<usize>,
     /// None with -lock=false.
-    _lock: Option<Lock>,
+    _lock: Option<StoreLock>,
 }
 
 impl Session {
@@ -152,21 +197,42 @@ impl Session {
         } else {
             None
         };
-        let state_path = match &vars {
-            Some(v) => opts
-                .state
-                .clone()
-                .unwrap_or_else(|| default_state_path(&v.project_name, &v.environment)),
-            None => locate_state(opts.state.as_deref(), &opts.var_files, &opts.vars)?,
+        let store = match (&opts.state, &raw.backend) {
+            (None, Some(config)) => remote_store(config, &raw, opts.endpoint_url.as_deref()).await,
+            _ => Store::Local(match &vars {
+                Some(v) => opts
+                    .state
+                    .clone()
+                    .unwrap_or_else(|| default_state_path(&v.project_name, &v.environment)),
+                None => locate_state(opts.state.as_deref(), &opts.var_files, &opts.vars)?,
+            }),
         };
-        if vars.is_none() && !state_path.exists() {
+        let state_path = store.message_path();
+        if let Store::S3(_) = &store {
+            // A stack applied before its var file had a [backend] table has its state here:
+            // starting an empty remote state would create the whole stack a second time.
+            let (project, env) = raw.project_env();
+            let local = default_state_path(&project, &env);
+            if !store.exists().await? && State::load(&local).is_ok_and(|s| !s.resources.is_empty())
+            {
+                bail!(
+                    "the backend {} has no state yet, but the local state {} holds this stack's resources; nothing was changed\n  hint: move it there first with `stackctl init -migrate-state {}` (the local file is kept)",
+                    store.describe(),
+                    local.display(),
+                    locate_args(&opts.var_files, &opts.vars),
+                );
+            }
+        }
+        if vars.is_none() && !store.exists().await? {
             // Destroy works from a state: without one there is nothing it may delete, and an
             // empty state must not be left behind as if a stack had been destroyed.
             let others = states_in_dir();
             bail!(
                 "no state at {}: there is nothing stackctl knows to {command}\n  hint: {}",
                 state_path.display(),
-                if others.is_empty() {
+                if matches!(store, Store::S3(_)) {
+                    "check the [backend] table of the var file: its bucket and key name the state (`stackctl init -var-file FILE` says where it looks)".to_owned()
+                } else if others.is_empty() {
                     "check -var-file / -state: they name the stack you applied".to_owned()
                 } else {
                     format!(
@@ -180,8 +246,8 @@ impl Session {
                 }
             );
         }
-        let lock = lock_state(&state_path, command, opts.lock_timeout, opts.lock)?;
-        let mut state = State::load(&state_path)?;
+        let lock = lock_state(&store, command, opts.lock_timeout, opts.lock).await?;
+        let mut state = store.load().await?;
         let legacy = state.aws.is_none() && !state.resources.is_empty();
         // The region: the variables' for plan and apply (aws_region wins over AWS_REGION and
         // the profile, as `provider "aws" { region = var.aws_region }` does); the state's for
@@ -228,6 +294,7 @@ impl Session {
         Ok(Session {
             vars,
             state_path,
+            store,
             state,
             sdk,
             identity,
@@ -313,18 +380,18 @@ impl Session {
 }
 
 /// Lock the state for `command`; with `-lock=false` (`enabled` false), warn instead: None.
-pub fn lock_state(
-    state: &Path,
+pub async fn lock_state(
+    store: &Store,
     command: &str,
     timeout: Duration,
     enabled: bool,
-) -> Result<Option<Lock>> {
+) -> Result<Option<StoreLock>> {
     if enabled {
-        return Ok(Some(Lock::acquire(state, command, timeout)?));
+        return Ok(Some(store.lock(command, timeout).await?));
     }
     ui::get().warn(&format!(
         "-lock=false: {} is not locked; another run changing this stack meanwhile could lose its changes or yours. Use it only when the lock cannot be taken and nothing else runs",
-        state.display()
+        store.describe()
     ));
     Ok(None)
 }
@@ -369,7 +436,7 @@ pub fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
 /// Apply a plan and report: the state is saved after each change, the outputs at the end.
 pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
-    let persist = Persist::new(session.state_path.clone(), plan.prior.clone());
+    let persist = Persist::with_store(session.store.clone(), plan.prior.clone());
     let parallelism = session.parallelism.unwrap_or(apply::DEFAULT_PARALLELISM);
     let outcome = apply::apply(plan, config, &persist, &Progress, parallelism).await;
     if plan.mode == Mode::Apply {

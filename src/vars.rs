@@ -406,6 +406,13 @@ pub enum VarError {
         project: Origin,
         environment: Origin,
     },
+    /// A bad `[backend]` table (src/engine/backend): the file, the setting, what to do.
+    #[error("{}: {message}\n  hint: {hint}", path.display())]
+    Backend {
+        path: PathBuf,
+        message: String,
+        hint: String,
+    },
     /// Several of the errors above, all reported by one run rather than one per run.
     #[error("{}", list(.0))]
     Many(Vec<VarError>),
@@ -437,7 +444,10 @@ impl VarError {
             | VarError::Invalid { key, .. } => Some(key),
             VarError::Syntax { key, .. } => key.as_deref(),
             VarError::Prefix { .. } => Some("project_name"),
-            VarError::Read { .. } | VarError::Flag { .. } | VarError::Many(_) => None,
+            VarError::Read { .. }
+            | VarError::Flag { .. }
+            | VarError::Backend { .. }
+            | VarError::Many(_) => None,
         }
     }
 }
@@ -520,6 +530,9 @@ fn locate(text: &str, offset: usize) -> (usize, usize, Option<String>) {
 #[derive(Default)]
 pub struct Raw {
     values: BTreeMap<String, (String, Origin)>,
+    /// The `[backend]` table of the last var file that has one: where the state is kept, not
+    /// a variable of the stack.
+    pub backend: Option<crate::engine::backend::BackendConfig>,
 }
 
 impl Raw {
@@ -599,6 +612,13 @@ impl Raw {
         };
         let origin = Origin::File(path.to_owned());
         for (key, value) in table {
+            if key == "backend" {
+                match crate::engine::backend::BackendConfig::parse(path, &value) {
+                    Ok(config) => self.backend = Some(config),
+                    Err(e) => errors.extend(e),
+                }
+                continue;
+            }
             let def = match lookup(&key, &origin) {
                 Ok(def) => def,
                 Err(e) => {

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::ForceUnlockArgs;
-use crate::engine::lock;
 use crate::ui;
 
-pub fn exec(args: ForceUnlockArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let holder = lock::force_unlock(&path, &args.id)?;
+pub async fn exec(args: ForceUnlockArgs) -> Result<ExitCode> {
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let holder = store.force_unlock(&args.id).await?;
     ui::get().result(&format!(
         "State {} has been successfully unlocked (lock {} held by {}, pid {} on {}). Other stackctl runs can now lock it.",
         path.display(),

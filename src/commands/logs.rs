@@ -10,15 +10,15 @@ use stackctl_ecs::log_events::{self, Follow, LogEvent, LogQuery, LogReader};
 
 use crate::cli::LogsArgs;
 use crate::engine::render::fields;
-use crate::engine::state::State;
 use crate::{aws, ui};
 
 /// How often `-f` asks for new events (`aws logs tail --follow` polls about as often).
 const POLL: Duration = Duration::from_secs(2);
 
 pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let state = State::load_existing(&path)?;
+    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+    let path = store.message_path();
+    let state = store.load_existing().await?;
     let attr = |address: &str, key: &str| -> Option<String> {
         state
             .resources

@@ -2,10 +2,12 @@
 //! A new command is a variant in `cli.rs`, an arm in [`run`], and its file here.
 
 pub mod apply;
+pub mod backend;
 pub mod completions;
 pub mod destroy;
 pub mod force_unlock;
 pub mod graph;
+pub mod init;
 pub mod logs;
 pub mod output;
 pub mod plan;
@@ -17,7 +19,6 @@ pub mod status;
 pub mod validate;
 pub mod version;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -31,18 +32,20 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Plan(a) => plan::exec(a).await,
         Command::Apply(a) => apply::exec(a).await,
         Command::Destroy(a) => destroy::exec(a).await,
-        Command::Output(a) => output::exec(a),
+        Command::Output(a) => output::exec(a).await,
         Command::Validate(a) => validate::exec(a),
         Command::Logs(a) => logs::exec(a).await,
         Command::Status(a) => status::exec(a).await,
         Command::Redeploy(a) => redeploy::exec(a).await,
         Command::Rollback(a) => rollback::exec(a).await,
         Command::Run(a) => run::exec(a).await,
-        Command::State(c) => state::exec(c),
-        Command::ForceUnlock(a) => force_unlock::exec(a),
+        Command::State(c) => state::exec(c).await,
+        Command::ForceUnlock(a) => force_unlock::exec(a).await,
         Command::Graph(a) => graph::exec(a).await,
         Command::Version => version::exec(),
         Command::Completions(a) => completions::exec(a),
+        Command::Backend(c) => backend::exec(c).await,
+        Command::Init(a) => init::exec(a).await,
     }
 }
 
@@ -59,8 +62,17 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
     }
 }
 
-/// The state a command that plans nothing works on (output, state, force-unlock), found as
-/// destroy finds it: see [`ops::locate_state`].
-fn state_path(args: &LocateArgs) -> Result<PathBuf> {
-    ops::locate_state(args.state.as_deref(), &args.vars.var_files, &args.vars.vars)
+/// The store of that state: the `[backend]` bucket when the var files have one, else the file
+/// [`ops::locate_state`] finds.
+async fn store(
+    args: &LocateArgs,
+    endpoint_url: Option<&str>,
+) -> Result<crate::engine::backend::Store> {
+    ops::locate_store(
+        args.state.as_deref(),
+        &args.vars.var_files,
+        &args.vars.vars,
+        endpoint_url,
+    )
+    .await
 }

@@ -7,13 +7,13 @@ use serde_json::Value as J;
 
 use crate::cli::OutputArgs;
 use crate::engine::render;
-use crate::engine::state::State;
 use crate::ui;
 
-pub fn exec(args: OutputArgs) -> Result<ExitCode> {
+pub async fn exec(args: OutputArgs) -> Result<ExitCode> {
     let ui = ui::get();
-    let path = super::state_path(&args.locate)?;
-    let state = State::load(&path)?;
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let state = store.load().await?;
     if state.outputs.is_empty() {
         bail!(
             "no outputs in {}\n  hint: run `stackctl apply` first",

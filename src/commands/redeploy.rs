@@ -9,14 +9,14 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use crate::cli::RedeployArgs;
-use crate::engine::state::State;
 use crate::{aws, ui};
 
 pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
+    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+    let path = store.message_path();
     // An apply changing the service meanwhile would race this deployment.
-    let _lock = crate::ops::lock_state(&path, "redeploy", args.lock_timeout, args.lock)?;
-    let state = State::load_existing(&path)?;
+    let _lock = crate::ops::lock_state(&store, "redeploy", args.lock_timeout, args.lock).await?;
+    let state = store.load_existing().await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(location)) = (
         id(stackctl_ecs::CLUSTER),

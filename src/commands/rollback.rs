@@ -11,14 +11,14 @@ use stackctl_contract::{Instance, Tags};
 
 use crate::cli::RollbackArgs;
 use crate::engine::scrub_instance;
-use crate::engine::state::State;
 use crate::{aws, stack, ui};
 
 pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
+    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+    let path = store.message_path();
     // An apply changing the service meanwhile would race this deployment and the state write.
-    let _lock = crate::ops::lock_state(&path, "rollback", args.lock_timeout, args.lock)?;
-    let mut state = State::load_existing(&path)?;
+    let _lock = crate::ops::lock_state(&store, "rollback", args.lock_timeout, args.lock).await?;
+    let mut state = store.load_existing().await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(td), Some(location)) = (
         id(stackctl_ecs::CLUSTER),
@@ -78,7 +78,7 @@ pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
         entry.id = read.id;
         entry.attrs = read.attrs;
     }
-    state.save(&path)?;
+    store.save(&mut state).await?;
 
     let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
     let (from, to) = (name(&rolled.from), name(&rolled.to));

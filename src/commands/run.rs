@@ -12,12 +12,12 @@ use stackctl_ecs::{OneOff, Seen};
 use crate::aws;
 use crate::cli::RunArgs;
 use crate::engine::render::fields;
-use crate::engine::state::State;
 use crate::ui::{self, Mode};
 
 pub async fn exec(args: RunArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let state = State::load_existing(&path)?;
+    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+    let path = store.message_path();
+    let state = store.load_existing().await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(location)) = (
         id(stackctl_ecs::CLUSTER),

@@ -7,22 +7,27 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use serde_json::Value as J;
 
-use crate::cli::{StateCommand, StateListArgs, StateRmArgs, StateShowArgs};
+use crate::cli::{
+    LocateArgs, StateCommand, StateListArgs, StatePushArgs, StateRmArgs, StateShowArgs,
+};
 use crate::engine::render;
-use crate::engine::state::{ResourceState, State};
+use crate::engine::state::{ResourceState, State, StateError};
 use crate::ui;
 
-pub fn exec(command: StateCommand) -> Result<ExitCode> {
+pub async fn exec(command: StateCommand) -> Result<ExitCode> {
     match command {
-        StateCommand::List(a) => list(a),
-        StateCommand::Show(a) => show(a),
-        StateCommand::Rm(a) => rm(a),
+        StateCommand::List(a) => list(a).await,
+        StateCommand::Show(a) => show(a).await,
+        StateCommand::Rm(a) => rm(a).await,
+        StateCommand::Pull(a) => pull(a).await,
+        StateCommand::Push(a) => push(a).await,
     }
 }
 
-fn list(args: StateListArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let state = State::load_existing(&path)?;
+async fn list(args: StateListArgs) -> Result<ExitCode> {
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let state = store.load_existing().await?;
     let mut listed: Vec<&String> = Vec::new();
     if args.addresses.is_empty() {
         listed.extend(state.resources.keys());
@@ -49,9 +54,10 @@ fn list(args: StateListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(args: StateShowArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let state = State::load_existing(&path)?;
+async fn show(args: StateShowArgs) -> Result<ExitCode> {
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let state = store.load_existing().await?;
     let rs = state.resource(&path, &args.address)?;
     let ui = ui::get();
     if ui.json() {
@@ -62,9 +68,10 @@ fn show(args: StateShowArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rm(args: StateRmArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let _lock = crate::ops::lock_state(&path, "state rm", args.lock_timeout, args.lock)?;
+async fn rm(args: StateRmArgs) -> Result<ExitCode> {
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let _lock = crate::ops::lock_state(&store, "state rm", args.lock_timeout, args.lock).await?;
     // An address given twice is removed once.
     let mut addresses: Vec<String> = Vec::new();
     for a in args.addresses {
@@ -72,9 +79,9 @@ fn rm(args: StateRmArgs) -> Result<ExitCode> {
             addresses.push(a);
         }
     }
-    let mut state = State::load_existing(&path)?;
+    let mut state = store.load_existing().await?;
     state.remove(&path, &addresses)?;
-    state.save(&path)?;
+    store.save(&mut state).await?;
     let ui = ui::get();
     if ui.json() {
         ui.document(&serde_json::json!({ "removed": addresses }));
@@ -87,6 +94,72 @@ fn rm(args: StateRmArgs) -> Result<ExitCode> {
         "Successfully removed {} resource instance(s). They still exist in AWS; this state no longer tracks them.",
         addresses.len()
     ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `state pull`: the whole state as JSON, as stored (fingerprints, never secrets).
+async fn pull(args: LocateArgs) -> Result<ExitCode> {
+    let store = super::store(&args, None).await?;
+    let state = store.load_existing().await?;
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&serde_json::to_value(&state)?);
+    } else {
+        ui.value(&serde_json::to_string_pretty(&state)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `state push FILE`: replace the state with FILE, under the lock. Another lineage is another
+/// stack, and an older serial would undo what was written since FILE was pulled: both refused
+/// unless -force. The same serial is accepted: nothing was written since that pull.
+async fn push(args: StatePushArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file).map_err(|error| StateError::Read {
+        path: args.file.clone(),
+        error,
+    })?;
+    let mut pushed = State::parse(&args.file, &text)?;
+    let store = super::store(&args.locate, None).await?;
+    let path = store.message_path();
+    let _lock = store.lock("state push", args.lock_timeout).await?;
+    // A state that was never written has serial 0; the load also fixes the version the write
+    // is conditional on.
+    let current = store.load().await?;
+    let exists = current.serial > 0;
+    if exists && !args.force {
+        if current.lineage != pushed.lineage {
+            bail!(
+                "{} has lineage {}, but state {} has lineage {}: they are two different stacks; nothing was written\n  hint: push a file pulled from this state (`stackctl state pull`), or pass -force to replace this stack's state on purpose",
+                args.file.display(),
+                pushed.lineage,
+                path.display(),
+                current.lineage
+            );
+        }
+        if pushed.serial < current.serial {
+            bail!(
+                "{} has serial {}, older than state {} (serial {}): pushing it would undo what was written since; nothing was written\n  hint: pull the state again (`stackctl state pull > FILE`), make the change there and push that, or pass -force",
+                args.file.display(),
+                pushed.serial,
+                path.display(),
+                current.serial
+            );
+        }
+    }
+    pushed.serial = pushed.serial.max(current.serial);
+    store.save(&mut pushed).await?;
+    let ui = ui::get();
+    if ui.json() {
+        ui.document(&serde_json::json!({ "state": path.display().to_string(), "serial": pushed.serial, "lineage": pushed.lineage }));
+    } else {
+        ui.result(&format!(
+            "Pushed {} to {} (serial {}, {} resources).",
+            args.file.display(),
+            path.display(),
+            pushed.serial,
+            pushed.resources.len()
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -14,7 +14,6 @@ use stackctl_rds::status::DbStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::StatusArgs;
-use crate::engine::state::State;
 use crate::{aws, ui};
 
 /// The exit code of a stack that answers but is not healthy: distinct from an error (1) and
@@ -36,8 +35,9 @@ enum Probe {
 }
 
 pub async fn exec(args: StatusArgs) -> Result<ExitCode> {
-    let path = super::state_path(&args.locate)?;
-    let state = State::load_existing(&path)?;
+    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+    let path = store.message_path();
+    let state = store.load_existing().await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let (Some(cluster), Some(service), Some(location)) = (
         id(stackctl_ecs::CLUSTER),

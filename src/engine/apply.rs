@@ -3,29 +3,34 @@
 //! failure.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use stackctl_contract::{tags, wait, Instance, Kind, ResourceError, ResourceSpec, Val, Values};
 
+use super::backend::Store;
 use super::graph::Graph;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
 use super::render::Progress;
 use super::state::{Output, ResourceState, State, StateError};
 use super::{fail_point, owned, scrub_instance, Config, KnownResolver};
 
-/// The state being applied, saved to disk after every change it records.
+/// The state being applied, saved to its store (the file, or S3) after every change it records.
 pub struct Persist {
-    path: PathBuf,
+    store: Store,
     state: Mutex<State>,
 }
 
 impl Persist {
-    pub fn new(path: PathBuf, state: State) -> Self {
+    #[cfg(test)]
+    pub fn new(path: std::path::PathBuf, state: State) -> Self {
+        Persist::with_store(Store::Local(path), state)
+    }
+
+    pub fn with_store(store: Store, state: State) -> Self {
         Persist {
-            path,
+            store,
             state: Mutex::new(state),
         }
     }
@@ -47,13 +52,13 @@ impl Persist {
             Some(rs) => state.resources.insert(address.to_owned(), rs),
             None => state.resources.remove(address),
         };
-        state.save(&self.path)
+        self.store.save_blocking(&mut state)
     }
 
     pub fn save_with(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
         let mut state = self.lock();
         f(&mut state);
-        state.save(&self.path)
+        self.store.save_blocking(&mut state)
     }
 
     /// The attributes of every resource in the state, for resolving references.

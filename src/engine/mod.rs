@@ -1,6 +1,7 @@
 //! The engine: configuration, refresh and diff (plan), the graph walk (apply) and rendering.
 
 pub mod apply;
+pub mod backend;
 #[cfg(test)]
 pub mod fake;
 pub mod graph;

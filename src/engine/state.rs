@@ -99,6 +99,12 @@ pub enum StateError {
         region: String,
         origin: Option<String>,
     },
+    #[error("state {state} changed since this run read it: another writer saved it in between; nothing was overwritten\n  hint: run the command again: it starts from the newer state (what this run created in AWS is found again by name)")]
+    Changed { state: String },
+    #[error("cannot read state {state}: {message}")]
+    RemoteRead { state: String, message: String },
+    #[error("cannot write state {state}: {message}\n  hint: nothing AWS created is lost: it is found again by name; fix the access to the bucket, then re-run the same command")]
+    RemoteWrite { state: String, message: String },
     #[error("no state file at {path}\n  hint: run `stackctl apply` first, or point at the state with -state PATH or the -var-file you applied with")]
     Missing { path: PathBuf },
     #[error("no resource {address} in state {path}{}\n  hint: `stackctl state list` prints the addresses; quote an address with brackets for the shell: 'module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]'",
@@ -136,8 +142,13 @@ impl State {
                 })
             }
         };
+        State::parse(path, &text)
+    }
+
+    /// Parse a state's JSON; `path` names where it came from in the errors.
+    pub fn parse(path: &Path, text: &str) -> Result<State, StateError> {
         // Read the version first, so a newer format is reported as such rather than as corrupt.
-        let probe: J = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+        let probe: J = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
             path: path.to_owned(),
             message: e.to_string(),
         })?;

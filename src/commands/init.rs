@@ -1,0 +1,88 @@
+//! `stackctl init [-migrate-state]`: say where the state of the stack lives and, with
+//! -migrate-state, copy the local state into the `[backend]` bucket (Terraform's
+//! `terraform init -migrate-state`), keeping the local file as it is.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::cli::InitArgs;
+use crate::engine::lock::Lock;
+use crate::engine::state::State;
+use crate::{ops, ui};
+
+pub async fn exec(args: InitArgs) -> Result<ExitCode> {
+    let raw = ops::gather(&args.vars.var_files, &args.vars.vars)?;
+    let (project, env) = raw.project_env();
+    let local = args
+        .state
+        .clone()
+        .unwrap_or_else(|| ops::default_state_path(&project, &env));
+    let Some(config) = raw.backend.clone() else {
+        bail!(
+            "no [backend] table in the var files: the state of {project}-{env} stays in {}\n  hint: `stackctl backend bootstrap -var-file FILE` creates a bucket and prints the [backend] table to add to FILE",
+            local.display()
+        );
+    };
+    let store = ops::remote_store(&config, &raw, args.endpoint_url.as_deref()).await;
+    let remote = store.describe();
+    let locate = ops::locate_args(&args.vars.var_files, &args.vars.vars);
+    let ui = ui::get();
+    if !args.migrate_state {
+        let exists = store.exists().await?;
+        ui.result(&format!(
+            "The state of {project}-{env} is {remote} ({}).",
+            if exists {
+                "it exists"
+            } else {
+                "no state there yet"
+            }
+        ));
+        if !exists && local.exists() {
+            ui.caution(&format!(
+                "the local state {} is not in the backend yet: copy it there with `stackctl init -migrate-state {locate}` before any other command\n",
+                local.display()
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !local.exists() {
+        bail!(
+            "no local state at {} to migrate to {remote}\n  hint: name the file with -state PATH; a stack never applied has nothing to migrate",
+            local.display()
+        );
+    }
+    // Both locks: no local run may write the file, nor any run the remote state, meanwhile.
+    let _local_lock = Lock::acquire(&local, "init -migrate-state", args.lock_timeout)?;
+    let _remote_lock = store.lock("init -migrate-state", args.lock_timeout).await?;
+    let source = State::load_existing(&local)?;
+    let current = store.load().await?;
+    if current.serial > 0 {
+        if current.lineage == source.lineage && current.serial >= source.serial {
+            ui.result(&format!(
+                "Nothing to migrate: {remote} already holds this state (serial {}, local copy serial {}).",
+                current.serial, source.serial
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        bail!(
+            "{remote} already holds a state (lineage {}, serial {}) that is not an older copy of {} (lineage {}, serial {}); nothing was written\n  hint: compare them with `stackctl state pull {locate}`; if the local one is right, `stackctl state push {} {locate} -force`",
+            current.lineage,
+            current.serial,
+            local.display(),
+            source.lineage,
+            source.serial,
+            local.display(),
+        );
+    }
+    let mut copy = source.clone();
+    store.save(&mut copy).await?;
+    ui.result(&format!(
+        "Migrated {} ({} resources, lineage {}) to {remote} (serial {}). The local file is kept as it was; with this [backend] table, stackctl reads and writes {remote} only.",
+        local.display(),
+        copy.resources.len(),
+        copy.lineage,
+        copy.serial
+    ));
+    Ok(ExitCode::SUCCESS)
+}
