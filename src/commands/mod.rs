@@ -6,11 +6,14 @@ pub mod completions;
 pub mod destroy;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod redeploy;
+pub mod refresh;
 pub mod rollback;
+pub mod show;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -21,7 +24,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Command, LocateArgs, StateArgs, VarArgs};
+use crate::cli::{Command, LocateArgs, StateArgs, TargetArgs, VarArgs};
 use crate::ops::{self, Options};
 
 /// Run one command.
@@ -39,6 +42,9 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::State(c) => state::exec(c),
         Command::ForceUnlock(a) => force_unlock::exec(a),
         Command::Graph(a) => graph::exec(a).await,
+        Command::Show(a) => show::exec(a),
+        Command::Import(a) => import::exec(a).await,
+        Command::Refresh(a) => refresh::exec(a).await,
         Command::Version => version::exec(),
         Command::Completions(a) => completions::exec(a),
     }
@@ -54,6 +60,17 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
         needs_vars,
         lock: state.lock,
         parallelism: state.parallelism.map(usize::from),
+    }
+}
+
+/// What -target, -replace and -refresh-only ask of plan and apply.
+fn request(args: &TargetArgs) -> crate::plan_ops::Request {
+    crate::plan_ops::Request {
+        targeting: crate::engine::plan::Targeting {
+            targets: args.target.clone(),
+            replace: args.replace.clone(),
+        },
+        refresh_only: args.refresh_only,
     }
 }
 

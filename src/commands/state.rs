@@ -92,7 +92,7 @@ fn rm(args: StateRmArgs) -> Result<ExitCode> {
 
 /// One resource as `terraform state show` prints it: its address, a `resource "type" "name"`
 /// block, `id` first, then every attribute; a secret's fingerprint reads `(sensitive value)`.
-fn describe(address: &str, rs: &ResourceState) -> String {
+pub(crate) fn describe(address: &str, rs: &ResourceState) -> String {
     let mut out = format!(
         "# {address}:\n{} {{\n",
         render::resource_header(address, &rs.type_name)

@@ -376,18 +376,27 @@ async fn run(
     let changed = diff(&compare, &live.attrs);
     // Attribute names only: values may be secrets.
     tracing::debug!(address = %change.address, ?changed, "changing");
-    if changed.is_empty() {
+    if changed.is_empty() && !change.forced {
         // Nothing left to do: it only looked like a change while a dependency was unknown, or
         // the adopted resource already matches.
         return Ok((Some(live.id.clone()), effect));
     }
-    if !changed.iter().any(|c| kind.force_new(c)) {
+    if !change.forced && !changed.iter().any(|c| kind.force_new(c)) {
         let inst = kind.update(&live, &values, &changed).await?;
         fail_point();
         effect.updated = true;
         return Ok((record(inst)?, effect));
     }
-    if kind.create_before_destroy() {
+    if change.forced && kind.keeps_replaced().is_some() {
+        // -replace of a kept kind (a task definition): a new revision, the old one stays. No
+        // look-up first: the one found would be the very resource to replace.
+        let inst = create().await?;
+        fail_point();
+        effect.created = true;
+        let id = record(inst)?;
+        return Ok((id, effect));
+    }
+    if kind.create_before_destroy() && !change.forced {
         // A replacement registered by an interrupted run is reused, not registered twice.
         let new = match adopt_owned(kind.as_ref(), &values).await? {
             Some(found) => found,
