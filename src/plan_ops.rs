@@ -110,9 +110,7 @@ pub async fn apply(
         .plan_targeted(&config, Mode::Apply, &request.targeting)
         .await?;
     render::show_plan(&plan);
-    if plan.has_changes()
-        && !ops::confirm("Do you want to perform these actions?", auto_approve)?
-    {
+    if plan.has_changes() && !ops::confirm("Do you want to perform these actions?", auto_approve)? {
         ui::get().result("\nApply cancelled.");
         return Ok(ExitCode::FAILURE);
     }
@@ -272,11 +270,8 @@ pub async fn import(opts: &Options, address: &str, id: &str) -> Result<ExitCode>
         }
         .into());
     };
-    let found = crate::engine::scrub_instance(
-        found,
-        &kind.sensitive(),
-        &session.state.fingerprint_salt,
-    );
+    let found =
+        crate::engine::scrub_instance(found, &kind.sensitive(), &session.state.fingerprint_salt);
     session.state.resources.insert(
         address.to_owned(),
         ResourceState {
@@ -339,7 +334,10 @@ pub fn show(file: Option<&Path>, state_path: impl FnOnce() -> Result<PathBuf>) -
             out.push('\n');
         }
         if !state.outputs.is_empty() {
-            out.push_str(&format!("\nOutputs:\n\n{}", render::outputs(&state.outputs)));
+            out.push_str(&format!(
+                "\nOutputs:\n\n{}",
+                render::outputs(&state.outputs)
+            ));
         }
         ui.detail(out.trim_end());
     }

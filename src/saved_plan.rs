@@ -71,7 +71,10 @@ pub struct Binding {
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
     #[error("cannot read plan file {path}: {error}\n  hint: check the path; `stackctl plan -out FILE` writes one")]
-    Read { path: PathBuf, error: std::io::Error },
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{path} is not a stackctl plan file ({message})\n  hint: `stackctl plan -out FILE` writes one; a Terraform plan file cannot be applied by stackctl")]
     Corrupt { path: PathBuf, message: String },
     #[error("plan file {path} was written by stackctl {found} (format {format}); this is stackctl {ours}\n  hint: plan again with this stackctl: `stackctl plan -out {path}`")]
@@ -82,7 +85,10 @@ pub enum SavedPlanError {
         ours: &'static str,
     },
     #[error("cannot write plan file {path}: {error}\n  hint: check the directory exists and is writable")]
-    Write { path: PathBuf, error: std::io::Error },
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("saved plan {path} is stale: {why}; nothing was changed\n  hint: plan again (`stackctl plan -out {path}`), review it, then apply it")]
     Stale { path: PathBuf, why: String },
     #[error("saved plan {path} is for {planned}, but this run is for {here}; nothing was changed\n  hint: apply it with the credentials, region and state it was planned with, or plan again here")]
@@ -132,11 +138,15 @@ impl SavedPlan {
             }
         }
         let (project, environment) = raw.project_env();
-        let loc = session.state.aws.clone().unwrap_or(crate::engine::state::Location {
-            account_id: session.identity.account.clone(),
-            partition: session.identity.partition.clone(),
-            region: raw.region(),
-        });
+        let loc = session
+            .state
+            .aws
+            .clone()
+            .unwrap_or(crate::engine::state::Location {
+                account_id: session.identity.account.clone(),
+                partition: session.identity.partition.clone(),
+                region: raw.region(),
+            });
         SavedPlan {
             format_version: json_plan::FORMAT_VERSION.to_owned(),
             stackctl_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -306,12 +316,22 @@ impl SavedPlan {
     pub fn check_same(&self, path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
         let now: BTreeMap<String, J> = json_plan::resource_changes(plan)
             .iter()
-            .map(|c| (c["address"].as_str().unwrap_or_default().to_owned(), json_plan::essence(c)))
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap_or_default().to_owned(),
+                    json_plan::essence(c),
+                )
+            })
             .collect();
         let then: BTreeMap<String, J> = self
             .resource_changes
             .iter()
-            .map(|c| (c["address"].as_str().unwrap_or_default().to_owned(), json_plan::essence(c)))
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap_or_default().to_owned(),
+                    json_plan::essence(c),
+                )
+            })
             .collect();
         let differ: Vec<&str> = now
             .keys()

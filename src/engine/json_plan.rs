@@ -52,7 +52,10 @@ fn address_fields(address: &str, type_name: &str) -> Map<String, J> {
     let mut m = Map::new();
     m.insert("address".into(), json!(address));
     if let Ok(a) = Address::parse(address) {
-        m.insert("module_address".into(), json!(format!("module.{}", a.module)));
+        m.insert(
+            "module_address".into(),
+            json!(format!("module.{}", a.module)),
+        );
         m.insert("name".into(), json!(a.name));
         if let Some(key) = a.key {
             m.insert("index".into(), json!(key));
@@ -113,7 +116,10 @@ pub fn resource_change(c: &Change) -> J {
     if c.forced {
         m.insert("action_reason".into(), json!("replace_by_request"));
     } else if c.action == Action::Replace {
-        m.insert("action_reason".into(), json!("replace_because_cannot_update"));
+        m.insert(
+            "action_reason".into(),
+            json!("replace_because_cannot_update"),
+        );
     }
     J::Object(m)
 }

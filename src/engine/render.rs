@@ -153,7 +153,11 @@ pub fn drift(drift: &[Drift]) -> String {
         let header = resource_header(&d.address, d.kind.type_name());
         let Some(after) = &d.after else {
             let _ = writeln!(out, "\n  # {} has been deleted", d.address);
-            let _ = writeln!(out, "  - {header} {{\n      - id = {}\n    }}", J::from(d.before.id.as_str()));
+            let _ = writeln!(
+                out,
+                "  - {header} {{\n      - id = {}\n    }}",
+                J::from(d.before.id.as_str())
+            );
             continue;
         };
         let _ = writeln!(out, "\n  # {} has changed", d.address);
@@ -186,10 +190,17 @@ pub fn show_drift(d: &[Drift]) {
     let ui = ui::get();
     match ui.mode() {
         UiMode::Human => ui.detail(&drift(d)),
-        UiMode::Quiet => ui.result(&format!("Drift: {} resources changed outside stackctl.", d.len())),
+        UiMode::Quiet => ui.result(&format!(
+            "Drift: {} resources changed outside stackctl.",
+            d.len()
+        )),
         UiMode::Json => {
             for x in d {
-                let action = if x.after.is_some() { "update" } else { "delete" };
+                let action = if x.after.is_some() {
+                    "update"
+                } else {
+                    "delete"
+                };
                 ui.event(
                     "resource_drift",
                     &format!("{}: Drift detected ({action})", x.address),
