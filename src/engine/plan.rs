@@ -433,31 +433,25 @@ pub struct Targeting {
 impl Targeting {
     /// Every `-target` must name something of the configuration or the state, and every
     /// `-replace` a resource of the configuration: a typo must not plan the whole stack, or
-    /// nothing, in silence.
-    pub fn check(&self, config: &Config, state: &State) -> Result<(), PlanError> {
+    /// nothing, in silence. The first flag and address that name nothing, if any.
+    pub fn unknown(&self, config: &Config, state: &State) -> Option<(&'static str, String)> {
         let known: Vec<&str> = config
             .specs
             .iter()
             .map(|s| s.address.as_str())
             .chain(state.resources.keys().map(String::as_str))
             .collect();
-        for t in &self.targets {
-            if !known.iter().any(|a| under(a, t)) {
-                return Err(PlanError::NoSuchAddress {
-                    flag: "target",
-                    address: t.clone(),
-                });
-            }
+        if let Some(t) = self
+            .targets
+            .iter()
+            .find(|t| !known.iter().any(|a| under(a, t)))
+        {
+            return Some(("target", t.clone()));
         }
-        for r in &self.replace {
-            if !config.specs.iter().any(|s| &s.address == r) {
-                return Err(PlanError::NoSuchAddress {
-                    flag: "replace",
-                    address: r.clone(),
-                });
-            }
-        }
-        Ok(())
+        self.replace
+            .iter()
+            .find(|r| !config.specs.iter().any(|s| &s.address == *r))
+            .map(|r| ("replace", r.clone()))
     }
 }
 
@@ -495,7 +489,9 @@ pub async fn plan_with(
     parallelism: usize,
     targeting: &Targeting,
 ) -> Result<Plan, PlanError> {
-    targeting.check(config, state)?;
+    if let Some((flag, address)) = targeting.unknown(config, state) {
+        return Err(PlanError::NoSuchAddress { flag, address });
+    }
     let parallelism = parallelism.max(1);
     let refreshed = refresh(state, registry, parallelism).await?;
     let prior = refreshed_state(state, &refreshed);
