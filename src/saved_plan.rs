@@ -289,6 +289,16 @@ impl SavedPlan {
             state.fingerprint_salt = self.fingerprint_salt.clone();
             return Ok(());
         }
+        if s.state_serial == 0 {
+            return Err(SavedPlanError::Stale {
+                path: path.to_owned(),
+                why: format!(
+                    "the stack had no state when it was made, and {} now holds one (serial {}: another apply or import ran)",
+                    session.state_path.display(),
+                    state.serial
+                ),
+            });
+        }
         if state.lineage != s.state_lineage {
             return Err(SavedPlanError::OtherStack {
                 path: path.to_owned(),

@@ -118,12 +118,10 @@ async fn a_saved_plan_is_applied_exactly_and_holds_no_password() {
     // It was the whole plan: nothing is left to do.
     let again = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(again.code, 0, "{again:?}");
-    // A plan file is used once: the state it was made from is gone.
+    // A plan file is used once: the stack it was made for had no state, it has one now.
     let twice = apply_file(&stack, "tfplan").run();
     assert_eq!(twice.code, 1, "{twice:?}");
-    twice.stderr_has(
-        "saved plan tfplan is stale: the state changed since it was made (serial 0 then",
-    );
+    twice.stderr_has("saved plan tfplan is stale: the stack had no state when it was made");
     assert_no_secrets(&stack);
 }
 
@@ -462,6 +460,37 @@ async fn refresh_only_records_drift_without_changing_aws() {
         Some(30),
         "AWS was changed"
     );
+    // Saved, then applied: the same, through a plan file.
+    aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .put_retention_policy()
+        .log_group_name(LOG_GROUP_NAME)
+        .retention_in_days(60)
+        .send()
+        .await
+        .unwrap();
+    stack
+        .cmd("plan")
+        .arg("-refresh-only")
+        .arg("-out=drift.plan")
+        .run()
+        .success()
+        .stdout_has("~ retention_in_days = 30 -> 60");
+    let (_, saved) = read_json(&stack, "drift.plan");
+    assert_eq!(saved["refresh_only"], true);
+    assert_eq!(saved["resource_drift"][0]["address"], LOG_GROUP);
+    assert_eq!(
+        saved["resource_drift"][0]["change"]["after"]["retention_in_days"],
+        60
+    );
+    apply_file(&stack, "drift.plan")
+        .run()
+        .success()
+        .stdout_has("1 refreshed into the state");
+    assert_eq!(
+        stack.state()["resources"][LOG_GROUP]["attrs"]["retention_in_days"],
+        60
+    );
+    assert_eq!(log_group(&sdk).await.retention_in_days(), Some(60));
     // Recorded: nothing more to refresh; the normal plan now puts the configuration back.
     stack
         .cmd("refresh")
@@ -472,7 +501,7 @@ async fn refresh_only_records_drift_without_changing_aws() {
         .cmd("plan")
         .run()
         .success()
-        .stdout_has("~ retention_in_days = 30 -> 3");
+        .stdout_has("~ retention_in_days = 60 -> 3");
     assert_no_secrets(&stack);
 }
 
