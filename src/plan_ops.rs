@@ -262,7 +262,18 @@ pub async fn import(opts: &Options, address: &str, id: &str) -> Result<ExitCode>
             Default::default(),
         ))
         .await
-        .map_err(|e| anyhow::anyhow!("importing {address}: {e}"))?;
+        .map_err(|e| {
+            // The kind could not even use the id (a role policy's is `role:name`): the id is
+            // the user's, not a bug of stackctl's.
+            if e.operation == "stackctl" {
+                anyhow::anyhow!(
+                    "importing {address}: {}\n  hint: give the id in the form `stackctl state show {address}` prints it on a stack that has it",
+                    e.message
+                )
+            } else {
+                anyhow::anyhow!("importing {address}: {e}")
+            }
+        })?;
     let Some(found) = found else {
         return Err(ImportError::NoSuchId {
             type_name: kind.type_name().to_owned(),

@@ -664,6 +664,40 @@ mod tests {
         assert_eq!(persist.into_state().resources[&change.address].id, "rev-2");
     }
 
+    /// `-replace` of a kept kind with nothing changed: a new revision is created, even though
+    /// the look-up by name would find the current one (which must not be taken as the new).
+    #[tokio::test]
+    async fn a_forced_replacement_creates_anew_though_nothing_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let persist = Persist::new(dir.path().join("s.json"), State::new());
+        let kind = Arc::new(
+            FakeKind::new("aws_ecs_task_definition")
+                .keeps_replaced("the old revision stays registered")
+                .on_adopt(|d| Some(Instance::new("rev-1", d.clone())))
+                .on_create(|desired| Instance::new("rev-2", desired.clone())),
+        );
+        let spec = ResourceSpec::new(
+            "module.ecs.aws_ecs_task_definition.main",
+            kind.clone(),
+            |_| Attrs::from([("image".to_owned(), Val::from("a"))]),
+        );
+        let live = Instance::new("rev-1", Values::from([("image".to_owned(), json!("a"))]));
+        let desired = spec.desired(&KnownResolver(&HashMap::new()));
+        let mut change = fake::change(
+            &spec.address,
+            kind.clone(),
+            Action::Replace,
+            Some(live),
+            desired,
+            &[],
+        );
+        change.forced = true;
+        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        assert_eq!(id.as_deref(), Some("rev-2"));
+        assert!(effect.created && !effect.deleted, "{effect:?}");
+        assert_eq!(kind.created(), 1);
+    }
+
     /// A same-named resource the plan found without the stack's tags: apply does not even
     /// send the create, which could hand it back.
     #[tokio::test]
