@@ -172,7 +172,10 @@ pub async fn apply_saved(
     let mut opts = Options {
         vars: opts.vars.iter().cloned().chain(saved.var_args()).collect(),
         var_files: opts.var_files.clone(),
-        state: opts.state.clone(),
+        state: opts
+            .state
+            .clone()
+            .or_else(|| saved.stack.state_path.clone()),
         endpoint_url: opts.endpoint_url.clone(),
         ..*opts
     };

@@ -66,6 +66,9 @@ pub struct Binding {
     pub state_lineage: String,
     /// 0: no state existed yet.
     pub state_serial: u64,
+    /// Where that state is: `apply FILE` uses it unless -state says otherwise.
+    #[serde(default)]
+    pub state_path: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +165,7 @@ impl SavedPlan {
                 region: loc.region,
                 state_lineage: session.state.lineage.clone(),
                 state_serial: session.state.serial,
+                state_path: Some(session.state_path.clone()),
             },
             targeting: targeting.clone(),
             variables,

@@ -203,3 +203,101 @@ pub fn drift_change(d: &Drift) -> J {
     );
     J::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+    use stackctl_contract::{Attrs, Field, Flag, Instance};
+
+    use super::super::fake::{self, FakeKind};
+    use super::*;
+
+    fn db() -> Arc<FakeKind> {
+        Arc::new(FakeKind::new("aws_db_instance").fields(&[
+            Field {
+                name: "password",
+                flags: &[Flag::Sensitive],
+            },
+            Field {
+                name: "class",
+                flags: &[],
+            },
+        ]))
+    }
+
+    #[test]
+    fn an_update_shows_before_and_after_with_secrets_and_unknowns_flagged_not_shown() {
+        let live = Instance::new(
+            "p-db",
+            Values::from([
+                ("class".to_owned(), json!("db.t3.micro")),
+                ("password".to_owned(), json!("fingerprint:sha256:abc")),
+                ("endpoint".to_owned(), json!("p-db.x:3306")),
+            ]),
+        );
+        let desired = Attrs::from([
+            ("class".to_owned(), Val::from("db.t3.small")),
+            ("password".to_owned(), Val::from("fingerprint:sha256:abc")),
+            ("subnet_group".to_owned(), Val::Unknown),
+        ]);
+        let c = fake::change(
+            "module.rds.aws_db_instance.main",
+            db(),
+            Action::Update,
+            Some(live),
+            desired,
+            &["class", "subnet_group"],
+        );
+        let j = resource_change(&c);
+        assert_eq!(j["address"], "module.rds.aws_db_instance.main");
+        assert_eq!(j["module_address"], "module.rds");
+        assert_eq!(j["type"], "aws_db_instance");
+        let ch = &j["change"];
+        assert_eq!(ch["actions"], json!(["update"]));
+        assert_eq!(ch["before"]["class"], "db.t3.micro");
+        assert_eq!(ch["after"]["class"], "db.t3.small");
+        // What the configuration does not set stays as it is.
+        assert_eq!(ch["after"]["endpoint"], "p-db.x:3306");
+        assert_eq!(ch["after_unknown"], json!({ "subnet_group": true }));
+        assert_eq!(ch["before_sensitive"], json!({ "password": true }));
+        assert_eq!(ch["after_sensitive"], json!({ "password": true }));
+        assert!(!j.to_string().contains("fingerprint"), "{j}");
+    }
+
+    #[test]
+    fn replacements_follow_the_kinds_order_and_say_why() {
+        let live = Instance::new("a", Values::new());
+        let mut c = fake::change(
+            "module.rds.aws_db_instance.main",
+            db(),
+            Action::Replace,
+            Some(live.clone()),
+            Attrs::new(),
+            &[],
+        );
+        assert_eq!(
+            resource_change(&c)["change"]["actions"],
+            json!(["delete", "create"])
+        );
+        assert_eq!(
+            resource_change(&c)["action_reason"],
+            "replace_because_cannot_update"
+        );
+        c.forced = true;
+        assert_eq!(resource_change(&c)["action_reason"], "replace_by_request");
+        let kept = fake::change(
+            "module.ecs.aws_ecs_task_definition.main",
+            Arc::new(FakeKind::new("aws_ecs_task_definition").keeps_replaced("kept")),
+            Action::Replace,
+            Some(live),
+            Attrs::new(),
+            &[],
+        );
+        assert_eq!(
+            resource_change(&kept)["change"]["actions"],
+            json!(["create", "delete"])
+        );
+    }
+}
