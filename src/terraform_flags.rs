@@ -63,7 +63,7 @@ pub const COMMANDS: &[Missing] = &[
     never("init", "there is nothing to initialize: no providers, no modules, and the state is created by the first apply", "run `stackctl plan -var-file FILE`"),
     never("workspace", "each environment is its own stack and state (.stackctl/<project_name>-<environment>.json)", "use one var file per environment, such as examples/prod.toml"),
     never("fmt", "stackctl reads TOML var files, not HCL", "check them with `stackctl validate -var-file FILE`"),
-    never("taint", "a resource is replaced when its configuration needs it", "`stackctl state rm ADDRESS` makes stackctl read a resource afresh"),
+    never("taint", "Terraform itself replaced it with -replace", "run `stackctl apply -replace ADDRESS`: the plan shows the replacement before anything changes"),
     never("untaint", "nothing is ever marked tainted", "drop the command"),
     never("providers", "the AWS SDK is built into stackctl", "run `stackctl version`"),
     never("console", "there are no HCL expressions to evaluate", "`stackctl output -json` and `stackctl state show ADDRESS` print the values"),
