@@ -76,6 +76,13 @@ pub enum Command {
     ForceUnlock(ForceUnlockArgs),
     /// Print the dependency graph of the configuration in DOT (Graphviz)
     Graph(GraphArgs),
+    /// Show a saved plan (FILE), or the state without one; -json gives Terraform's JSON shape
+    Show(ShowArgs),
+    /// Take an existing AWS resource into the state at ADDRESS, by its ID; the next plan shows
+    /// how it differs from the configuration
+    Import(ImportArgs),
+    /// Record drift into the state without changing AWS (apply -refresh-only -auto-approve)
+    Refresh(RefreshArgs),
     /// Print stackctl's version
     Version,
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell
@@ -260,12 +267,65 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+    /// Save the plan to FILE (JSON, no secret value); `stackctl apply FILE` applies exactly it
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub targeting: TargetArgs,
+}
+
+/// What narrows or forces a plan: Terraform's -target, -replace and -refresh-only.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Plan only this resource or module (such as module.rds) and what it needs; repeatable.
+    /// For exceptions: the rest of the stack is left as it is
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
+    /// Replace this resource even if nothing forces it; repeatable
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Only read AWS and record what changed outside stackctl into the state; change nothing
+    #[arg(long = "refresh-only", conflicts_with_all = ["target", "replace"])]
+    pub refresh_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `plan -out`; without it, the state
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The resource's address in the configuration, such as module.ecs.aws_cloudwatch_log_group.main
+    pub address: String,
+    /// Its id in AWS, as `state show` prints ids (a log group's name, a cluster's ARN ...)
+    pub id: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// A plan saved by `plan -out`: apply exactly it, or refuse it if the stack moved since
+    #[arg(value_name = "FILE", conflicts_with_all = ["target", "replace", "refresh_only"])]
+    pub plan_file: Option<PathBuf>,
     #[command(flatten)]
     pub change: ChangeArgs,
+    #[command(flatten)]
+    pub targeting: TargetArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
 }

@@ -5,6 +5,8 @@ mod cli;
 mod commands;
 mod engine;
 mod ops;
+mod plan_ops;
+mod saved_plan;
 mod stack;
 mod terraform_flags;
 mod ui;

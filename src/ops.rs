@@ -377,6 +377,18 @@ impl Session {
         let reads = self.parallelism.unwrap_or(usize::MAX);
         Ok(plan::plan(config, &registry, &self.state, mode, reads).await?)
     }
+
+    /// [`Session::plan`], narrowed by -target and forced by -replace.
+    pub async fn plan_targeted(
+        &self,
+        config: &Config,
+        mode: Mode,
+        targeting: &plan::Targeting,
+    ) -> Result<Plan> {
+        let registry = stack::registry(&self.sdk);
+        let reads = self.parallelism.unwrap_or(usize::MAX);
+        Ok(plan::plan_with(config, &registry, &self.state, mode, reads, targeting).await?)
+    }
 }
 
 /// Lock the state for `command`; with `-lock=false` (`enabled` false), warn instead: None.

@@ -41,10 +41,6 @@ const fn never(name: &'static str, why: &'static str, instead: &'static str) -> 
 /// Terraform's flags, one line each.
 #[rustfmt::skip]
 pub const FLAGS: &[Missing] = &[
-    yet("out", "review with `stackctl plan`, then run `stackctl apply`: it plans again, shows the plan and asks before any change"),
-    yet("target", "apply the whole stack: every change is shown first, and a failure stops only what depends on it"),
-    yet("replace", "a change AWS cannot make in place is planned as a replacement (-/+) on its own; `stackctl state rm ADDRESS` makes stackctl read one resource afresh"),
-    yet("refresh-only", "`stackctl plan` shows drift as the changes that would undo it; `stackctl status` shows the live stack"),
     yet("backend-config", "put the backend settings in the var file's [backend] table (README, \"Teams: remote state\")"),
     yet("generate-config-out", "stackctl's configuration is its variables: see `stackctl validate` and examples/*.toml"),
     never("refresh", "stackctl always reads the live resources before it plans (one batched read per kind)", "drop the flag"),
@@ -64,12 +60,9 @@ pub const FLAGS: &[Missing] = &[
 /// Terraform's commands, one line each.
 #[rustfmt::skip]
 pub const COMMANDS: &[Missing] = &[
-    yet("import", "a resource with this stack's name and tags is adopted by the next apply (the plan says `adopt`)"),
-    yet("show", "`stackctl plan` shows the plan, `stackctl state list` / `state show ADDRESS` the state, `stackctl output` the outputs"),
-    yet("refresh", "`stackctl plan` reads the live resources and shows drift"),
     never("workspace", "each environment is its own stack and state (.stackctl/<project_name>-<environment>.json)", "use one var file per environment, such as examples/prod.toml"),
     never("fmt", "stackctl reads TOML var files, not HCL", "check them with `stackctl validate -var-file FILE`"),
-    never("taint", "a resource is replaced when its configuration needs it", "`stackctl state rm ADDRESS` makes stackctl read a resource afresh"),
+    never("taint", "Terraform itself replaced it with -replace", "run `stackctl apply -replace ADDRESS`: the plan shows the replacement before anything changes"),
     never("untaint", "nothing is ever marked tainted", "drop the command"),
     never("providers", "the AWS SDK is built into stackctl", "run `stackctl version`"),
     never("console", "there are no HCL expressions to evaluate", "`stackctl output -json` and `stackctl state show ADDRESS` print the values"),

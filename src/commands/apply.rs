@@ -1,34 +1,30 @@
-//! `stackctl apply`: plan, confirm, then walk the graph.
+//! `stackctl apply`: plan, confirm, then walk the graph; `apply FILE` applies a saved plan
+//! exactly; `-target`, `-replace`, `-refresh-only` as Terraform's.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::cli::ApplyArgs;
-use crate::engine::plan::Mode;
-use crate::engine::render;
-use crate::ops::{self, Session};
-use crate::ui;
+use crate::plan_ops;
 
 pub async fn exec(args: ApplyArgs) -> Result<ExitCode> {
-    let (args, wait) = (args.change, args.wait);
-    ops::json_needs_auto_approve("apply", args.auto_approve)?;
-    let session = Session::open(&super::options(&args.vars, &args.state, true), "apply").await?;
-    session.print_notices();
-    let config = session
-        .config(stackctl_ecs::DeployWait {
-            enabled: wait.wait,
-            timeout: wait.wait_timeout,
-        })
-        .await?;
-    let plan = session.plan(&config, Mode::Apply).await?;
-    render::show_plan(&plan);
-    if plan.has_changes()
-        && !ops::confirm("Do you want to perform these actions?", args.auto_approve)?
-    {
-        ui::get().result("\nApply cancelled.");
-        return Ok(ExitCode::FAILURE);
+    let wait = stackctl_ecs::DeployWait {
+        enabled: args.wait.wait,
+        timeout: args.wait.wait_timeout,
+    };
+    let change = &args.change;
+    let opts = super::options(&change.vars, &change.state, true);
+    match &args.plan_file {
+        Some(file) => plan_ops::apply_saved(&opts, file, wait).await,
+        None => {
+            plan_ops::apply(
+                &opts,
+                &super::request(&args.targeting),
+                change.auto_approve,
+                wait,
+            )
+            .await
+        }
     }
-    ui::get().detail("");
-    ops::execute(session, &plan, &config).await
 }

@@ -7,13 +7,16 @@ pub mod completions;
 pub mod destroy;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod init;
 pub mod logs;
 pub mod output;
 pub mod plan;
 pub mod redeploy;
+pub mod refresh;
 pub mod rollback;
 pub mod run;
+pub mod show;
 pub mod state;
 pub mod status;
 pub mod validate;
@@ -23,7 +26,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::{Command, LocateArgs, StateArgs, VarArgs};
+use crate::cli::{Command, LocateArgs, StateArgs, TargetArgs, VarArgs};
 use crate::ops::{self, Options};
 
 /// Run one command.
@@ -42,6 +45,9 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::State(c) => state::exec(c).await,
         Command::ForceUnlock(a) => force_unlock::exec(a).await,
         Command::Graph(a) => graph::exec(a).await,
+        Command::Show(a) => show::exec(a).await,
+        Command::Import(a) => import::exec(a).await,
+        Command::Refresh(a) => refresh::exec(a).await,
         Command::Version => version::exec(),
         Command::Completions(a) => completions::exec(a),
         Command::Backend(c) => backend::exec(c).await,
@@ -59,6 +65,17 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
         needs_vars,
         lock: state.lock,
         parallelism: state.parallelism.map(usize::from),
+    }
+}
+
+/// What -target, -replace and -refresh-only ask of plan and apply.
+fn request(args: &TargetArgs) -> crate::plan_ops::Request {
+    crate::plan_ops::Request {
+        targeting: crate::engine::plan::Targeting {
+            targets: args.target.clone(),
+            replace: args.replace.clone(),
+        },
+        refresh_only: args.refresh_only,
     }
 }
 

@@ -165,7 +165,7 @@ async fn push(args: StatePushArgs) -> Result<ExitCode> {
 
 /// One resource as `terraform state show` prints it: its address, a `resource "type" "name"`
 /// block, `id` first, then every attribute; a secret's fingerprint reads `(sensitive value)`.
-fn describe(address: &str, rs: &ResourceState) -> String {
+pub(crate) fn describe(address: &str, rs: &ResourceState) -> String {
     let mut out = format!(
         "# {address}:\n{} {{\n",
         render::resource_header(address, &rs.type_name)

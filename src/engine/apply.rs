@@ -381,18 +381,27 @@ async fn run(
     let changed = diff(&compare, &live.attrs);
     // Attribute names only: values may be secrets.
     tracing::debug!(address = %change.address, ?changed, "changing");
-    if changed.is_empty() {
+    if changed.is_empty() && !change.forced {
         // Nothing left to do: it only looked like a change while a dependency was unknown, or
         // the adopted resource already matches.
         return Ok((Some(live.id.clone()), effect));
     }
-    if !changed.iter().any(|c| kind.force_new(c)) {
+    if !change.forced && !changed.iter().any(|c| kind.force_new(c)) {
         let inst = kind.update(&live, &values, &changed).await?;
         fail_point();
         effect.updated = true;
         return Ok((record(inst)?, effect));
     }
-    if kind.create_before_destroy() {
+    if change.forced && kind.keeps_replaced().is_some() {
+        // -replace of a kept kind (a task definition): a new revision, the old one stays. No
+        // look-up first: the one found would be the very resource to replace.
+        let inst = create().await?;
+        fail_point();
+        effect.created = true;
+        let id = record(inst)?;
+        return Ok((id, effect));
+    }
+    if kind.create_before_destroy() && !change.forced {
         // A replacement registered by an interrupted run is reused, not registered twice.
         let new = match adopt_owned(kind.as_ref(), &values).await? {
             Some(found) => found,
@@ -658,6 +667,40 @@ mod tests {
         assert!(effect.created && !effect.deleted, "{effect:?}");
         assert_eq!(kind.deleted(), 0);
         assert_eq!(persist.into_state().resources[&change.address].id, "rev-2");
+    }
+
+    /// `-replace` of a kept kind with nothing changed: a new revision is created, even though
+    /// the look-up by name would find the current one (which must not be taken as the new).
+    #[tokio::test]
+    async fn a_forced_replacement_creates_anew_though_nothing_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let persist = Persist::new(dir.path().join("s.json"), State::new());
+        let kind = Arc::new(
+            FakeKind::new("aws_ecs_task_definition")
+                .keeps_replaced("the old revision stays registered")
+                .on_adopt(|d| Some(Instance::new("rev-1", d.clone())))
+                .on_create(|desired| Instance::new("rev-2", desired.clone())),
+        );
+        let spec = ResourceSpec::new(
+            "module.ecs.aws_ecs_task_definition.main",
+            kind.clone(),
+            |_| Attrs::from([("image".to_owned(), Val::from("a"))]),
+        );
+        let live = Instance::new("rev-1", Values::from([("image".to_owned(), json!("a"))]));
+        let desired = spec.desired(&KnownResolver(&HashMap::new()));
+        let mut change = fake::change(
+            &spec.address,
+            kind.clone(),
+            Action::Replace,
+            Some(live),
+            desired,
+            &[],
+        );
+        change.forced = true;
+        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        assert_eq!(id.as_deref(), Some("rev-2"));
+        assert!(effect.created && !effect.deleted, "{effect:?}");
+        assert_eq!(kind.created(), 1);
     }
 
     /// A same-named resource the plan found without the stack's tags: apply does not even

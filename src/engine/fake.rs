@@ -138,5 +138,6 @@ pub fn change(
         adopt: false,
         adopt_checked: true,
         foreign: None,
+        forced: false,
     }
 }

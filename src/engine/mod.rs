@@ -5,6 +5,7 @@ pub mod backend;
 #[cfg(test)]
 pub mod fake;
 pub mod graph;
+pub mod json_plan;
 pub mod lock;
 pub mod plan;
 pub mod render;
@@ -50,7 +51,7 @@ impl Registry {
 }
 
 /// Prefix of every fingerprint; a value with it is never fingerprinted twice.
-const FINGERPRINT_PREFIX: &str = "fingerprint:sha256:";
+pub(crate) const FINGERPRINT_PREFIX: &str = "fingerprint:sha256:";
 
 /// The stand-in for a secret value in the state and in plans: a salted SHA-256, enough to tell
 /// that a password changed, useless to recover it.

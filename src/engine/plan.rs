@@ -71,6 +71,8 @@ pub struct Change {
     /// project's, environment's or tool's): apply refuses to create over it, since a create
     /// can hand back the existing resource (ECS CreateCluster, an EFS creation token).
     pub foreign: Option<String>,
+    /// `-replace` asked for it: apply replaces it even where nothing forces a replacement.
+    pub forced: bool,
 }
 
 impl Change {
@@ -137,6 +139,8 @@ pub enum PlanError {
         /// Not named `source`, which `{:#}` would print a second time.
         error: ResourceError,
     },
+    #[error("-{flag} {address}: no resource of this stack has that address\n  hint: `stackctl graph` prints the configuration's addresses, `stackctl state list` the state's; a module such as module.rds takes in all its resources{}", if *flag == "replace" { " (-replace takes one resource)" } else { "" })]
+    NoSuchAddress { flag: &'static str, address: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -353,19 +357,10 @@ pub fn config_graph(config: &Config) -> Graph {
     g
 }
 
-/// Make the plan: refresh, then walk the configuration in dependency order, with at most
-/// `parallelism` reads in flight at once.
-pub async fn plan(
-    config: &Config,
-    registry: &Registry,
-    state: &State,
-    mode: Mode,
-    parallelism: usize,
-) -> Result<Plan, PlanError> {
-    let parallelism = parallelism.max(1);
-    let refreshed = refresh(state, registry, parallelism).await?;
+/// `state` as AWS has it now: ids and attributes read back, vanished resources dropped.
+fn refreshed_state(state: &State, refreshed: &BTreeMap<String, Option<Instance>>) -> State {
     let mut prior = state.clone();
-    for (address, live) in &refreshed {
+    for (address, live) in refreshed {
         match live {
             Some(inst) => {
                 if let Some(rs) = prior.resources.get_mut(address) {
@@ -378,6 +373,128 @@ pub async fn plan(
             }
         }
     }
+    prior
+}
+
+/// One resource that changed outside stackctl: as the state had it, and as AWS has it now
+/// (None: deleted).
+pub struct Drift {
+    pub address: String,
+    pub kind: Arc<dyn Kind>,
+    pub before: Instance,
+    pub after: Option<Instance>,
+}
+
+/// `-refresh-only`: read every resource of the state and say what changed outside stackctl;
+/// the state as it should then be recorded comes with it. Nothing is planned, nothing changes.
+pub async fn refresh_only(
+    state: &State,
+    registry: &Registry,
+    parallelism: usize,
+) -> Result<(State, Vec<Drift>), PlanError> {
+    let refreshed = refresh(state, registry, parallelism.max(1)).await?;
+    let mut drift = Vec::new();
+    for (address, live) in &refreshed {
+        let rs = &state.resources[address];
+        let before = rs.instance();
+        let same = live
+            .as_ref()
+            .is_some_and(|l| l.id == before.id && l.attrs == before.attrs);
+        if !same {
+            let kind = registry
+                .get(&rs.type_name)
+                .ok_or_else(|| PlanError::UnknownType {
+                    address: address.clone(),
+                    type_name: rs.type_name.clone(),
+                })?
+                .clone();
+            drift.push(Drift {
+                address: address.clone(),
+                kind,
+                before,
+                after: live.clone(),
+            });
+        }
+    }
+    Ok((refreshed_state(state, &refreshed), drift))
+}
+
+/// What a plan is asked beyond the configuration: Terraform's `-target` and `-replace`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Targeting {
+    /// Only these resources (addresses or module prefixes) and what they need.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Replace these resources even if nothing forces it.
+    #[serde(default)]
+    pub replace: Vec<String>,
+}
+
+impl Targeting {
+    /// Every `-target` must name something of the configuration or the state, and every
+    /// `-replace` a resource of the configuration: a typo must not plan the whole stack, or
+    /// nothing, in silence. The first flag and address that name nothing, if any.
+    pub fn unknown(&self, config: &Config, state: &State) -> Option<(&'static str, String)> {
+        let known: Vec<&str> = config
+            .specs
+            .iter()
+            .map(|s| s.address.as_str())
+            .chain(state.resources.keys().map(String::as_str))
+            .collect();
+        if let Some(t) = self
+            .targets
+            .iter()
+            .find(|t| !known.iter().any(|a| under(a, t)))
+        {
+            return Some(("target", t.clone()));
+        }
+        self.replace
+            .iter()
+            .find(|r| !config.specs.iter().any(|s| &s.address == *r))
+            .map(|r| ("replace", r.clone()))
+    }
+}
+
+/// Whether `address` is `filter` or inside it (`module.rds` holds its resources).
+fn under(address: &str, filter: &str) -> bool {
+    stackctl_contract::Address::parse(address).map_or(address == filter, |a| a.is_under(filter))
+}
+
+/// Make the plan: refresh, then walk the configuration in dependency order, with at most
+/// `parallelism` reads in flight at once.
+pub async fn plan(
+    config: &Config,
+    registry: &Registry,
+    state: &State,
+    mode: Mode,
+    parallelism: usize,
+) -> Result<Plan, PlanError> {
+    plan_with(
+        config,
+        registry,
+        state,
+        mode,
+        parallelism,
+        &Targeting::default(),
+    )
+    .await
+}
+
+/// [`plan`], narrowed to `-target`s and what they need, with `-replace`d resources replaced.
+pub async fn plan_with(
+    config: &Config,
+    registry: &Registry,
+    state: &State,
+    mode: Mode,
+    parallelism: usize,
+    targeting: &Targeting,
+) -> Result<Plan, PlanError> {
+    if let Some((flag, address)) = targeting.unknown(config, state) {
+        return Err(PlanError::NoSuchAddress { flag, address });
+    }
+    let parallelism = parallelism.max(1);
+    let refreshed = refresh(state, registry, parallelism).await?;
+    let prior = refreshed_state(state, &refreshed);
     let salt = state.fingerprint_salt.clone();
     let mut changes = Vec::new();
 
@@ -488,7 +605,13 @@ pub async fn plan(
                         None => {}
                     }
                 }
-                let (action, changed, note) = decide(kind.as_ref(), &desired, live.as_ref());
+                let (mut action, changed, mut note) =
+                    decide(kind.as_ref(), &desired, live.as_ref());
+                let forced = live.is_some() && targeting.replace.contains(address);
+                if forced && matches!(action, Action::NoOp | Action::Update) {
+                    action = Action::Replace;
+                    note = Some("replacement requested with -replace".to_owned());
+                }
                 // Refuse now what AWS would refuse halfway through the apply.
                 let notes = match (action, live.as_ref()) {
                     (Action::Update, Some(inst)) => kind
@@ -526,6 +649,7 @@ pub async fn plan(
                     adopt,
                     adopt_checked,
                     foreign,
+                    forced,
                 });
             }
         }
@@ -575,13 +699,40 @@ pub async fn plan(
             adopt: false,
             adopt_checked: false,
             foreign: None,
+            forced: false,
         });
+    }
+    if !targeting.targets.is_empty() {
+        changes = narrow(changes, config, &targeting.targets);
     }
     Ok(Plan {
         mode,
         prior,
         changes,
     })
+}
+
+/// Keep the changes of the targets and of what they need (in the configuration, transitively);
+/// a delete is kept when it is targeted itself. What depends on a target is left alone.
+fn narrow(changes: Vec<Change>, config: &Config, targets: &[String]) -> Vec<Change> {
+    let graph = config_graph(config);
+    let mut keep: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut todo: Vec<String> = changes
+        .iter()
+        .map(|c| c.address.clone())
+        .filter(|a| targets.iter().any(|t| under(a, t)))
+        .collect();
+    while let Some(a) = todo.pop() {
+        if keep.insert(a.clone()) {
+            if let Some(needs) = graph.needs.get(&a) {
+                todo.extend(needs.iter().cloned());
+            }
+        }
+    }
+    changes
+        .into_iter()
+        .filter(|c| keep.contains(&c.address))
+        .collect()
 }
 
 #[cfg(test)]

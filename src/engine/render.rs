@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as J};
 use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
-use super::plan::{Action, Change, Mode, Plan};
+use super::plan::{Action, Change, Drift, Mode, Plan};
 use super::state::{Output, State};
 use crate::ui::{self, Mode as UiMode};
 
@@ -139,6 +139,87 @@ pub fn plan(p: &Plan) -> String {
     let _ = writeln!(out, "\n{}", summary(p));
     out.push_str(&pending(p));
     out
+}
+
+/// A refresh-only plan as Terraform prints it: what changed outside stackctl, attribute by
+/// attribute, secrets masked; nothing is planned.
+pub fn drift(drift: &[Drift]) -> String {
+    if drift.is_empty() {
+        return "No changes. Your infrastructure still matches the state: there is nothing to record.\n"
+            .to_owned();
+    }
+    let mut out = String::from("Note: Objects have changed outside of stackctl\n");
+    for d in drift {
+        let header = resource_header(&d.address, d.kind.type_name());
+        let Some(after) = &d.after else {
+            let _ = writeln!(out, "\n  # {} has been deleted", d.address);
+            let _ = writeln!(
+                out,
+                "  - {header} {{\n      - id = {}\n    }}",
+                J::from(d.before.id.as_str())
+            );
+            continue;
+        };
+        let _ = writeln!(out, "\n  # {} has changed", d.address);
+        let _ = writeln!(out, "  ~ {header} {{");
+        let _ = writeln!(out, "        id = {}", J::from(after.id.as_str()));
+        let keys: std::collections::BTreeSet<&String> =
+            d.before.attrs.keys().chain(after.attrs.keys()).collect();
+        let sensitive = d.kind.sensitive();
+        for k in keys {
+            let (old, new) = (d.before.attrs.get(k), after.attrs.get(k));
+            if old == new {
+                continue;
+            }
+            let shown = |v: Option<&J>| match v {
+                None => "null".to_owned(),
+                Some(_) if sensitive.contains(&k.as_str()) => "(sensitive value)".to_owned(),
+                Some(v) => value(v),
+            };
+            let _ = writeln!(out, "      ~ {k} = {} -> {}", shown(old), shown(new));
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("\nThis is a refresh-only plan, so stackctl will not take any actions to undo these. If you were\nexpecting these changes, apply it (`stackctl apply -refresh-only` or `stackctl refresh`) to\nrecord the updated values in the state without changing any remote objects.\n");
+    out
+}
+
+/// Print a refresh-only plan in the current output mode (JSON: one `resource_drift` event per
+/// resource and a `change_summary`).
+pub fn show_drift(d: &[Drift]) {
+    let ui = ui::get();
+    match ui.mode() {
+        UiMode::Human => ui.detail(&drift(d)),
+        UiMode::Quiet => ui.result(&format!(
+            "Drift: {} resources changed outside stackctl.",
+            d.len()
+        )),
+        UiMode::Json => {
+            for x in d {
+                let action = if x.after.is_some() {
+                    "update"
+                } else {
+                    "delete"
+                };
+                ui.event(
+                    "resource_drift",
+                    &format!("{}: Drift detected ({action})", x.address),
+                    fields([(
+                        "change",
+                        json!({ "resource": resource_json(&x.address), "action": action }),
+                    )]),
+                );
+            }
+            ui.event(
+                "change_summary",
+                &format!("Drift: {} resources changed outside stackctl.", d.len()),
+                fields([(
+                    "changes",
+                    json!({ "add": 0, "change": 0, "remove": 0, "drift": d.len(), "operation": "plan" }),
+                )]),
+            );
+        }
+    }
 }
 
 /// The plan's one-line verdict: `Plan: 1 to add, 0 to change, 0 to destroy.` or `No changes.`
