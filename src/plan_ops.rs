@@ -59,6 +59,7 @@ pub async fn plan(
                 changes: Vec::new(),
             };
             SavedPlan::new(&session, &raw, &empty, &request.targeting, true, drift_json)
+                .with_var_files(&opts.var_files)
                 .write(out)?;
             saved_note(out);
         }
@@ -73,6 +74,7 @@ pub async fn plan(
         render::show_plan(&plan);
         if let Some(out) = out {
             SavedPlan::new(&session, &raw, &plan, &request.targeting, false, Vec::new())
+                .with_var_files(&opts.var_files)
                 .write(out)?;
             saved_note(out);
         }
@@ -172,7 +174,12 @@ pub async fn apply_saved(
     saved.check_given(file, &ops::gather(&opts.var_files, &opts.vars)?)?;
     let mut opts = Options {
         vars: opts.vars.iter().cloned().chain(saved.var_args()).collect(),
-        var_files: opts.var_files.clone(),
+        // The plan's var files lead to its `[backend]` state, as they did when it was made.
+        var_files: if opts.var_files.is_empty() {
+            saved.stack.var_files.clone()
+        } else {
+            opts.var_files.clone()
+        },
         state: opts
             .state
             .clone()

@@ -66,9 +66,14 @@ pub struct Binding {
     pub state_lineage: String,
     /// 0: no state existed yet.
     pub state_serial: u64,
-    /// Where that state is: `apply FILE` uses it unless -state says otherwise.
+    /// Where that state is, when it is a local file: `apply FILE` uses it unless -state says
+    /// otherwise. None for a `[backend]` state, which `var_files` lead to.
     #[serde(default)]
     pub state_path: Option<PathBuf>,
+    /// The var files the plan read (absolute): `apply FILE` without -var-file reads them again,
+    /// for their `[backend]` table and the variables the plan does not carry.
+    #[serde(default)]
+    pub var_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +120,15 @@ pub enum SavedPlanError {
 }
 
 impl SavedPlan {
+    /// Record the var files the plan read, as absolute paths.
+    pub fn with_var_files(mut self, var_files: &[PathBuf]) -> SavedPlan {
+        self.stack.var_files = var_files
+            .iter()
+            .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+            .collect();
+        self
+    }
+
     /// The plan, bound to the session's stack and state.
     pub fn new(
         session: &Session,
@@ -165,7 +179,9 @@ impl SavedPlan {
                 region: loc.region,
                 state_lineage: session.state.lineage.clone(),
                 state_serial: session.state.serial,
-                state_path: Some(session.state_path.clone()),
+                state_path: matches!(session.store, crate::engine::backend::Store::Local(_))
+                    .then(|| session.state_path.clone()),
+                var_files: Vec::new(),
             },
             targeting: targeting.clone(),
             variables,

@@ -153,9 +153,9 @@ mod tests {
         let m = explain(&["init", "-backend-config=secret_key=abc"]).unwrap();
         assert!(m.starts_with("-backend-config is a Terraform flag stackctl does not support yet"));
         assert!(!m.contains("abc"));
-        assert!(explain(&["-chdir", "init", "init"])
+        assert!(explain(&["-chdir", "workspace", "workspace"])
             .unwrap()
-            .starts_with("init is a Terraform command"));
+            .starts_with("workspace is a Terraform command"));
         assert_eq!(explain(&["plan", "--", "-out"]), None);
         assert!(explain(&["plan", "-chdir=infra"])
             .unwrap()

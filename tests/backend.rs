@@ -602,3 +602,46 @@ fn a_bad_backend_table_or_a_missing_bucket_says_what_to_do() {
     run.stderr_has("the DynamoDB lock table does not exist")
         .stderr_has("-dynamodb-table NAME");
 }
+
+/// A saved plan of a stack whose state is in S3: `apply FILE`, given nothing else, reads the
+/// plan's var files again and so writes the remote state (not a local file named after the
+/// bucket), and the same file applied twice is refused as stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_applies_to_the_remote_state() {
+    let stack = Stack::new();
+    bootstrap(&stack, false);
+    let vars = remote_vars(&stack, "");
+    let plan_file = stack.dir.path().join("tfplan");
+    let plan_file = plan_file.display().to_string();
+    remote(&stack, &["plan", "-out", &plan_file], &vars)
+        .run()
+        .success();
+    let apply = stack
+        .bare(&["apply", &plan_file])
+        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
+        .run();
+    assert_eq!(apply.code, 0, "{apply:?}");
+    let state = remote_state(&stack).await;
+    assert_eq!(
+        state["resources"].as_object().map(|r| r.len()),
+        Some(STACK_RESOURCES),
+        "the remote state does not hold the stack"
+    );
+    // Nothing local: no `.stackctl/` state and no `s3:` directory.
+    for entry in std::fs::read_dir(stack.dir.path()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.starts_with("s3:"),
+            "a local file named after the bucket: {name}"
+        );
+    }
+    assert!(!stack.dir.path().join(".stackctl").join(KEY).exists());
+    let again = stack
+        .bare(&["apply", &plan_file])
+        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
+        .run();
+    assert_eq!(again.code, 1, "{again:?}");
+    again.stderr_has("is stale");
+}

@@ -82,6 +82,9 @@ pub struct Profile {
     /// Whether the first CreateCluster of the account fails with "Unable to assume the service
     /// linked role", as on an account that never used ECS.
     pub fresh_account: bool,
+    /// Every duration zero, those the target group's settings make (health checks,
+    /// deregistration delay) included.
+    pub instant: bool,
 }
 
 impl Profile {
@@ -112,6 +115,7 @@ impl Profile {
             scale: 1.0,
             failing_images: Vec::new(),
             fresh_account: true,
+            instant: false,
         })
     }
 
@@ -122,6 +126,7 @@ impl Profile {
         for f in p.figures.values_mut() {
             f.seconds = 0.0;
         }
+        p.instant = true;
         p
     }
 
@@ -200,6 +205,9 @@ impl Profile {
     /// deregistration delay. A first deployment has nothing to replace: it takes
     /// `ecs_service_steady` (PrestaShop's installer included).
     pub fn replacement_seconds(&self, tg: &TargetTiming) -> f64 {
+        if self.instant {
+            return 0.0;
+        }
         self.seconds("ecs_task_start")
             + (tg.healthy_threshold * tg.interval) as f64
             + tg.deregistration_delay as f64
