@@ -16,7 +16,7 @@ else
   # The debug build: it shares its compiled AWS SDK crates with scripts/test.sh.
   . scripts/target-dir.sh
   # Figures measured on a 2-core machine (README, Install). Cargo's own progress follows.
-  echo "Building stackctl (first build: ~15 min, ~7 GB RAM peak, ~13 GB disk in $CARGO_TARGET_DIR)..."
+  echo "Building stackctl (first build: ~16 min, ~7 GB RAM peak, ~13 GB disk in $CARGO_TARGET_DIR)..."
   cargo build --locked
   bin="$CARGO_TARGET_DIR/debug/stackctl"
 fi
