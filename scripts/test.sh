@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-moto.sh
-# Reuse a target directory outside the clone when one exists, so a fresh clone (CI) does not
-# rebuild the AWS SDK crates from scratch.
-if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /work/target ]; then
-  export CARGO_TARGET_DIR=/work/target
-fi
+# A target directory outside the clone, shared by every clone (see scripts/target-dir.sh).
+. scripts/target-dir.sh
+echo "cargo target directory: $CARGO_TARGET_DIR" >&2
 cargo test --workspace --locked "$@"
