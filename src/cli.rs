@@ -69,7 +69,7 @@ pub enum Command {
     /// Run a one-off command in a new task of the service (its image, network, secrets and
     /// volume), print its log as it runs, and exit with its exit code
     Run(RunArgs),
-    /// Read or edit the state: list, show, rm (no AWS request)
+    /// Read or edit the state: list, show, rm, pull, push
     #[command(subcommand)]
     State(StateCommand),
     /// Remove the lock a dead run left on the state, given that lock's id
