@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::{Cmd, Stack};
 use serde_json::Value as J;
@@ -69,45 +69,6 @@ async fn one_off_task(ecs: &aws_sdk_ecs::Client, cluster: &str) -> String {
     }
 }
 
-/// Write `lines` into the task's log stream, as the awslogs driver does.
-async fn put(stack: &Stack, task_id: &str, lines: &[&str]) {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&stack.sdk().await);
-    let td = &stack.state()["resources"]["module.ecs.aws_ecs_task_definition.main"]["attrs"];
-    let stream = format!(
-        "{}/{}/{task_id}",
-        td["log_stream_prefix"].as_str().unwrap(),
-        td["container_name"].as_str().unwrap()
-    );
-    logs.create_log_stream()
-        .log_group_name("/ecs/prestashop-dev")
-        .log_stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let events = lines
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now + i as i64)
-                .message(*m)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name("/ecs/prestashop-dev")
-        .log_stream_name(&stream)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
     let stack = Stack::new();
@@ -123,15 +84,18 @@ async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
     let cluster = stack.id(CLUSTER);
     let arn = one_off_task(&ecs, &cluster).await;
     let id = arn.rsplit('/').next().unwrap().to_owned();
-    put(
-        &stack,
-        &id,
-        &[
-            "// Clearing the cache for the prod environment with debug false",
-            "[OK] Cache for the \"prod\" environment (debug=false) was successfully cleared.",
-        ],
-    )
-    .await;
+    stack
+        .put_logs(
+            &id,
+            &[
+                (1, "// Clearing the cache for the prod environment with debug false"),
+                (
+                    0,
+                    "[OK] Cache for the \"prod\" environment (debug=false) was successfully cleared.",
+                ),
+            ],
+        )
+        .await;
 
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await

@@ -100,6 +100,20 @@ fn status_before_any_apply_says_what_to_do() {
         .stderr_has("stackctl apply");
 }
 
+/// The lifecycle layer in front of the stack's moto, with a quick database and a 60 s first
+/// deployment.
+fn layer(stack: &Stack) -> FaultProxy {
+    let profile = Profile::realistic()
+        .scaled(SCALE)
+        .with("rds_create", 40.0)
+        .with("rds_backing_up", 10.0)
+        .with("ecs_service_steady", 60.0);
+    FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none().with_lifecycle(profile),
+    )
+}
+
 /// The PRIMARY deployment's id and rollout state, as `status -json` reports them.
 fn primary(proxy: &FaultProxy, stack: &Stack) -> (String, String) {
     let run = through(proxy, stack.bare(&["status", "-json"])).run();
@@ -120,15 +134,7 @@ fn primary(proxy: &FaultProxy, stack: &Stack) -> (String, String) {
 #[test]
 fn redeploy_makes_a_new_deployment_of_the_same_revision_and_waits_for_it() {
     let stack = Stack::new();
-    let profile = Profile::realistic()
-        .scaled(SCALE)
-        .with("rds_create", 40.0)
-        .with("rds_backing_up", 10.0)
-        .with("ecs_service_steady", 60.0);
-    let proxy = FaultProxy::start(
-        &stack.moto.raw_endpoint,
-        Faults::none().with_lifecycle(profile),
-    );
+    let proxy = layer(&stack);
     through(&proxy, stack.cmd("apply").arg("-auto-approve"))
         .run()
         .success();
@@ -175,15 +181,7 @@ fn recorded(stack: &Stack) -> (String, String) {
 #[test]
 fn rollback_goes_back_a_revision_waits_and_the_state_and_plan_agree() {
     let stack = Stack::new();
-    let profile = Profile::realistic()
-        .scaled(SCALE)
-        .with("rds_create", 40.0)
-        .with("rds_backing_up", 10.0)
-        .with("ecs_service_steady", 60.0);
-    let proxy = FaultProxy::start(
-        &stack.moto.raw_endpoint,
-        Faults::none().with_lifecycle(profile),
-    );
+    let proxy = layer(&stack);
     const NEW: &str = "prestashop/prestashop:8.1";
     through(&proxy, stack.cmd("apply").arg("-auto-approve"))
         .run()
