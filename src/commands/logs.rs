@@ -80,18 +80,27 @@ pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
 
 fn print(e: &LogEvent) {
     let ui = ui::get();
-    let at = ui::timestamp(UNIX_EPOCH + Duration::from_millis(e.timestamp_ms.max(0) as u64));
     if ui.json() {
-        ui.event(
-            "log_event",
-            &e.message,
-            fields([
-                ("timestamp", json!(at)),
-                ("task", json!(e.task())),
-                ("stream", json!(e.stream)),
-            ]),
-        );
+        json_event(e);
     } else {
-        ui.value(&format!("{at} {} {}", e.task(), e.message));
+        ui.value(&format!("{} {} {}", time(e), e.task(), e.message));
     }
+}
+
+/// When the event happened, as every line and event shows it.
+fn time(e: &LogEvent) -> String {
+    ui::timestamp(UNIX_EPOCH + Duration::from_millis(e.timestamp_ms.max(0) as u64))
+}
+
+/// One `log_event` of the `-json` stream (`logs` and `run` print the same).
+pub(super) fn json_event(e: &LogEvent) {
+    ui::get().event(
+        "log_event",
+        &e.message,
+        fields([
+            ("timestamp", json!(time(e))),
+            ("task", json!(e.task())),
+            ("stream", json!(e.stream)),
+        ]),
+    );
 }

@@ -93,3 +93,35 @@ async fn store(
     )
     .await
 }
+
+/// What the commands that operate a running stack (status, redeploy, rollback, run) need of
+/// it: its cluster and service, and AWS configured for its region.
+struct Applied {
+    cluster: String,
+    service: String,
+    sdk: aws_types::SdkConfig,
+}
+
+/// The stack's ECS service from its state, or the error that says it is not applied yet.
+async fn applied(
+    state: &crate::engine::state::State,
+    store: &crate::engine::backend::Store,
+    endpoint_url: Option<&str>,
+) -> Result<Applied> {
+    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
+    let (Some(cluster), Some(service), Some(location)) = (
+        id(stackctl_ecs::CLUSTER),
+        id(stackctl_ecs::SERVICE),
+        state.aws.as_ref(),
+    ) else {
+        anyhow::bail!(
+            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
+            store.describe()
+        );
+    };
+    Ok(Applied {
+        cluster,
+        service,
+        sdk: crate::aws::sdk_config(&location.region, endpoint_url).await,
+    })
+}

@@ -5,30 +5,22 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::RedeployArgs;
-use crate::{aws, ui};
+use crate::ui;
 
 pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
     let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
-    let path = store.message_path();
     // An apply changing the service meanwhile would race this deployment.
     let _lock = crate::ops::lock_state(&store, "redeploy", args.lock_timeout, args.lock).await?;
     let state = store.load_existing().await?;
-    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
-    let (Some(cluster), Some(service), Some(location)) = (
-        id(stackctl_ecs::CLUSTER),
-        id(stackctl_ecs::SERVICE),
-        state.aws.as_ref(),
-    ) else {
-        bail!(
-            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
-            path.display()
-        );
-    };
-    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let super::Applied {
+        cluster,
+        service,
+        sdk,
+    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
     let wait = stackctl_ecs::DeployWait {
         enabled: args.wait.wait,
         timeout: args.wait.wait_timeout,

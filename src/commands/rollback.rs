@@ -5,37 +5,38 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 use stackctl_contract::{Instance, Tags};
 
 use crate::cli::RollbackArgs;
 use crate::engine::scrub_instance;
-use crate::{aws, stack, ui};
+use crate::{stack, ui};
 
 pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
     let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
-    let path = store.message_path();
     // An apply changing the service meanwhile would race this deployment and the state write.
     let _lock = crate::ops::lock_state(&store, "rollback", args.lock_timeout, args.lock).await?;
     let mut state = store.load_existing().await?;
-    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
-    let (Some(cluster), Some(service), Some(td), Some(location)) = (
-        id(stackctl_ecs::CLUSTER),
-        id(stackctl_ecs::SERVICE),
-        state.resources.get(stackctl_ecs::TASK_DEFINITION).cloned(),
-        state.aws.clone(),
-    ) else {
-        bail!(
-            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
-            path.display()
-        );
-    };
+    let super::Applied {
+        cluster,
+        service,
+        sdk,
+    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
+    let td = state
+        .resources
+        .get(stackctl_ecs::TASK_DEFINITION)
+        .cloned()
+        .with_context(|| {
+            format!(
+                "{} holds no task definition for the service\n  hint: run `stackctl apply` first",
+                store.describe()
+            )
+        })?;
     // The stack's identity tags, as the task definition carries them: only revisions with
     // them are this stack's to run.
     let tags: Tags = serde_json::from_value(td.attrs.get("tags").cloned().unwrap_or_default())
         .unwrap_or_default();
-    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
     let wait = stackctl_ecs::DeployWait {
         enabled: args.wait.wait,
         timeout: args.wait.wait_timeout,

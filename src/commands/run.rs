@@ -3,33 +3,24 @@
 //! container's exit code; found from the state as `output` finds it, no password needed.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::json;
 use stackctl_ecs::{OneOff, Seen};
 
-use crate::aws;
 use crate::cli::RunArgs;
 use crate::engine::render::fields;
 use crate::ui::{self, Mode};
 
 pub async fn exec(args: RunArgs) -> Result<ExitCode> {
     let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
-    let path = store.message_path();
     let state = store.load_existing().await?;
-    let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
-    let (Some(cluster), Some(service), Some(location)) = (
-        id(stackctl_ecs::CLUSTER),
-        id(stackctl_ecs::SERVICE),
-        state.aws.as_ref(),
-    ) else {
-        bail!(
-            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
-            path.display()
-        );
-    };
-    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let super::Applied {
+        cluster,
+        service,
+        sdk,
+    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
     let job = OneOff {
         cluster: &cluster,
         service: &service,
@@ -102,16 +93,7 @@ fn show(seen: Seen<'_>) {
         }
         Seen::Log(e) => {
             if ui.json() {
-                let at = ui::timestamp(UNIX_EPOCH + Duration::from_millis(e.timestamp_ms.max(0) as u64));
-                ui.event(
-                    "log_event",
-                    &e.message,
-                    fields([
-                        ("timestamp", json!(at)),
-                        ("task", json!(e.task())),
-                        ("stream", json!(e.stream)),
-                    ]),
-                );
+                super::logs::json_event(e);
             } else {
                 ui.value(&e.message);
             }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Value as J};
 use stackctl_alb::status::Target;
 use stackctl_ecs::status::ServiceStatus;
@@ -14,7 +14,7 @@ use stackctl_rds::status::DbStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::StatusArgs;
-use crate::{aws, ui};
+use crate::ui;
 
 /// The exit code of a stack that answers but is not healthy: distinct from an error (1) and
 /// from `plan -detailed-exitcode`'s "changes" (2).
@@ -36,20 +36,13 @@ enum Probe {
 
 pub async fn exec(args: StatusArgs) -> Result<ExitCode> {
     let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
-    let path = store.message_path();
     let state = store.load_existing().await?;
+    let super::Applied {
+        cluster,
+        service,
+        sdk,
+    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
-    let (Some(cluster), Some(service), Some(location)) = (
-        id(stackctl_ecs::CLUSTER),
-        id(stackctl_ecs::SERVICE),
-        state.aws.as_ref(),
-    ) else {
-        bail!(
-            "{} holds no ECS service: the stack is not applied yet\n  hint: run `stackctl apply` first",
-            path.display()
-        );
-    };
-    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
     let url = state
         .outputs
         .get("load_balancer_url")
