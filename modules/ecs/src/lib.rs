@@ -8,7 +8,7 @@ mod cluster;
 mod deployment;
 mod iam;
 pub mod log_events;
-mod logs;
+mod log_group;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value as J};
-use stackctl_contract::targets::TargetHealth;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
     aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
@@ -31,7 +31,7 @@ use stackctl_contract::{
 pub use cluster::{ClusterArgs, ClusterKind};
 pub use deployment::{redeploy, DeployWait, DEPLOYMENT_FAILED};
 use log_events::LogReader;
-pub use logs::{LogGroupArgs, LogGroupKind};
+pub use log_group::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
 pub use role_policy_attachment::{RolePolicyAttachmentArgs, RolePolicyAttachmentKind};

@@ -21,7 +21,7 @@ use crate::log_events::LogReader;
 use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
 use stackctl_contract::args::required;
-use stackctl_contract::targets::TargetHealth;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::sorted_set;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
