@@ -118,7 +118,7 @@ pub async fn until_healthy(
         ),
         backoff,
         || async move {
-            let s = crate::service::describe(ecs, cluster, service)
+            let s = crate::describe::service(ecs, cluster, service)
                 .await?
                 .ok_or_else(|| {
                     ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))

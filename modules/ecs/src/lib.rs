@@ -6,6 +6,7 @@
 
 mod cluster;
 mod deployment;
+mod describe;
 mod iam;
 pub mod log_events;
 mod log_group;

@@ -116,7 +116,7 @@ pub async fn rollback(
     wait: DeployWait,
 ) -> Result<Rolled, ResourceError> {
     let ecs = Client::new(sdk);
-    let s = crate::service::describe(&ecs, cluster, service)
+    let s = crate::describe::service(&ecs, cluster, service)
         .await?
         .ok_or_else(|| {
             ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))
