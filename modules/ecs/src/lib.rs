@@ -348,7 +348,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 load_balancer,
                 // Long enough for an installed PrestaShop to answer after its container starts,
                 // short enough that a broken image fails its deploy within minutes; a new
-                // service's first task gets longer, for the installer (service.rs).
+                // service's first task gets longer, for the installer (service/mod.rs).
                 health_check_grace_period_seconds: 120.into(),
                 deployment_circuit_breaker: json!({ "enable": true, "rollback": true }).into(),
                 tags: tags.clone().into(),
