@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
-pub use stackctl_contract::targets::Target;
-use stackctl_contract::targets::TargetHealth;
+pub use stackctl_contract::target_health::Target;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::{aws_error, Absent, ResourceError};
 
 /// The targets of `target_group_arn`; empty when the group is gone.

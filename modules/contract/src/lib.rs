@@ -17,7 +17,7 @@ pub mod args;
 pub mod error;
 pub mod resource;
 pub mod tags;
-pub mod targets;
+pub mod target_health;
 pub mod value;
 pub mod wait;
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{DeploymentRolloutState, DesiredStatus, Service};
 use aws_sdk_ecs::Client;
-use stackctl_contract::targets::{self, Target, TargetHealth};
+use stackctl_contract::target_health::{self, Target, TargetHealth};
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{aws_error, ResourceError};
 
@@ -118,7 +118,7 @@ pub async fn until_healthy(
         ),
         backoff,
         || async move {
-            let s = crate::service::describe(ecs, cluster, service)
+            let s = crate::describe::service(ecs, cluster, service)
                 .await?
                 .ok_or_else(|| {
                     ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))
@@ -156,7 +156,7 @@ pub async fn until_healthy(
             let progress = |s: &Service| {
                 let mut line = progress(s, revision);
                 if let Some(t) = &targets {
-                    line.push_str(&format!("; targets: {}", targets::summary(t)));
+                    line.push_str(&format!("; targets: {}", target_health::summary(t)));
                 }
                 // The newest event too: ECS says there why tasks stop.
                 if let Some(event) = s.events().first().and_then(|e| e.message()) {
@@ -263,7 +263,7 @@ async fn diagnose(
         lines.push(format!("stopped task {task}: {reason}"));
     }
     if let Some(t) = watch.targets(s).await {
-        lines.push(format!("targets: {}", targets::summary(&t)));
+        lines.push(format!("targets: {}", target_health::summary(&t)));
         for t in t.iter().filter(|t| t.state != "healthy").take(3) {
             lines.push(format!(
                 "target {}:{} {}: {}{}",

@@ -6,9 +6,10 @@
 
 mod cluster;
 mod deployment;
+mod describe;
 mod iam;
 pub mod log_events;
-mod logs;
+mod log_group;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
@@ -22,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value as J};
-use stackctl_contract::targets::TargetHealth;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
     aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
@@ -31,7 +32,7 @@ use stackctl_contract::{
 pub use cluster::{ClusterArgs, ClusterKind};
 pub use deployment::{redeploy, DeployWait, DEPLOYMENT_FAILED};
 use log_events::LogReader;
-pub use logs::{LogGroupArgs, LogGroupKind};
+pub use log_group::{LogGroupArgs, LogGroupKind};
 pub use role::{RoleArgs, RoleKind};
 pub use role_policy::{RolePolicyArgs, RolePolicyKind};
 pub use role_policy_attachment::{RolePolicyAttachmentArgs, RolePolicyAttachmentKind};
@@ -347,7 +348,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                 load_balancer,
                 // Long enough for an installed PrestaShop to answer after its container starts,
                 // short enough that a broken image fails its deploy within minutes; a new
-                // service's first task gets longer, for the installer (service.rs).
+                // service's first task gets longer, for the installer (service/mod.rs).
                 health_check_grace_period_seconds: 120.into(),
                 deployment_circuit_breaker: json!({ "enable": true, "rollback": true }).into(),
                 tags: tags.clone().into(),

@@ -2,7 +2,7 @@
 //! of this stack (the previous one, or the one named), waited for as apply waits.
 
 use aws_sdk_ecs::Client;
-use stackctl_contract::targets::TargetHealth;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::{aws_error, ResourceError, Tags};
 
 use crate::deployment::{self, DeployWait, Watch};
@@ -116,7 +116,7 @@ pub async fn rollback(
     wait: DeployWait,
 ) -> Result<Rolled, ResourceError> {
     let ecs = Client::new(sdk);
-    let s = crate::service::describe(&ecs, cluster, service)
+    let s = crate::describe::service(&ecs, cluster, service)
         .await?
         .ok_or_else(|| {
             ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))

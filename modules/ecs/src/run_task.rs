@@ -195,7 +195,7 @@ enum Cut {
 /// The service's task definition, network and tags, and the container and log stream the
 /// task definition names.
 async fn template(ecs: &Client, job: &OneOff<'_>) -> Result<Template, ResourceError> {
-    let service = crate::service::describe(ecs, job.cluster, job.service)
+    let service = crate::describe::service(ecs, job.cluster, job.service)
         .await?
         .ok_or_else(|| {
             ResourceError::new(

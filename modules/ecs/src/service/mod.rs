@@ -1,12 +1,14 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
+//! What follows an update to a new task definition revision is in `revisions`.
+
+mod revisions;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, Service,
-    ServiceField,
 };
 use aws_sdk_ecs::Client;
 use serde_json::{json, Value as J};
@@ -17,11 +19,11 @@ use stackctl_contract::{
 };
 
 use crate::deployment::{self, DeployWait};
+use crate::describe;
 use crate::log_events::LogReader;
-use crate::task_definition::{deregister_old, KEEP_PREVIOUS};
 use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
 use stackctl_contract::args::required;
-use stackctl_contract::targets::TargetHealth;
+use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::sorted_set;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
@@ -38,10 +40,6 @@ struct Install {
     count: i32,
     grace: i32,
 }
-
-/// How long an updated service may take to show its new PRIMARY deployment. UpdateService
-/// creates it at once; this only covers DescribeServices' eventual consistency.
-const DEPLOYMENT_SHOWS: Duration = Duration::from_secs(15);
 
 args! {
     /// `aws_ecs_service`'s arguments.
@@ -109,74 +107,7 @@ impl ServiceKind {
         cluster: &str,
         service: &str,
     ) -> Result<Option<Service>, ResourceError> {
-        describe(&self.ecs, cluster, service).await
-    }
-
-    /// The service once its PRIMARY deployment runs `revision`, with `true`; or as it last
-    /// read after [`DEPLOYMENT_SHOWS`], with `false`, when it still runs another.
-    async fn deployed(
-        &self,
-        cluster: &str,
-        service: &str,
-        revision: &str,
-    ) -> Result<(Service, bool), ResourceError> {
-        let start = Instant::now();
-        // Twice as long for `until` itself: the check below ends the wait first.
-        let backoff = Backoff::standard(DEPLOYMENT_SHOWS * 2);
-        wait::until(
-            &format!("ECS service {service} to deploy {revision}"),
-            backoff,
-            || async move {
-                let s = self.describe(cluster, service).await?.ok_or_else(|| {
-                    ResourceError::vanished("DescribeServices", &format!("ECS service {service}"))
-                })?;
-                let runs = primary_revision(&s) == Some(revision);
-                Ok(
-                    if runs || start.elapsed() >= wait::scaled(DEPLOYMENT_SHOWS) {
-                        Poll::Ready((s, runs))
-                    } else {
-                        Poll::Pending(format!(
-                            "its PRIMARY deployment runs {}",
-                            primary_revision(&s).unwrap_or("no revision")
-                        ))
-                    },
-                )
-            },
-        )
-        .await
-    }
-
-    /// After the update to `revision`: deregister this stack's revisions beyond the ones a
-    /// rollback may need, but only when the service's PRIMARY deployment runs the new one
-    /// (`runs`). Neither a deployment that does not show nor a failed deregistration fails the
-    /// update, which is done: a warning says what stays ACTIVE and what to do.
-    async fn retire_revisions(&self, service: &Service, revision: &str, runs: bool, stack: &Tags) {
-        let name = service.service_name().unwrap_or_default();
-        if !runs {
-            tracing::warn!(
-                "ECS service {name}: its PRIMARY deployment still runs {} {}s after the update to {revision}, so no older task definition revision was deregistered: they stay ACTIVE until an apply registers another revision. Check the service's deployments with `aws ecs describe-services --cluster {} --services {name}`",
-                primary_revision(service).unwrap_or("no revision"),
-                DEPLOYMENT_SHOWS.as_secs(),
-                service.cluster_arn().unwrap_or_default(),
-            );
-            return;
-        }
-        match deregister_old(&self.ecs, revision, stack).await {
-            Ok(done) => {
-                for arn in done {
-                    tracing::debug!(%arn, keep = KEEP_PREVIOUS, "deregistered an old task definition revision");
-                }
-            }
-            Err(e) => {
-                // AWS's words on one line; the hint of a ResourceError would break it.
-                let code = e.code.map(|c| format!(": {c}")).unwrap_or_default();
-                tracing::warn!(
-                    "ECS service {name} runs {revision}, but this stack's older task definition revisions could not all be deregistered, so some stay ACTIVE ({}{code}: {}). An apply that registers another revision tries again; or deregister them with `aws ecs deregister-task-definition`",
-                    e.operation,
-                    e.message
-                )
-            }
-        }
+        describe::service(&self.ecs, cluster, service).await
     }
 
     async fn read_back(&self, cluster: &str, id: &str) -> Result<Instance, ResourceError> {
@@ -187,39 +118,6 @@ impl ServiceKind {
                 ResourceError::vanished("DescribeServices", &format!("ECS service {id}"))
             })
     }
-}
-
-/// The service by name or ARN, unless it is missing or INACTIVE (ECS keeps answering for
-/// deleted services for a while).
-pub(crate) async fn describe(
-    ecs: &Client,
-    cluster: &str,
-    service: &str,
-) -> Result<Option<Service>, ResourceError> {
-    ecs.describe_services()
-        .cluster(cluster)
-        .services(service)
-        .include(ServiceField::Tags)
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeServices", e))
-        .absent_if(&["ClusterNotFoundException", "ServiceNotFoundException"])
-        .map(|o| {
-            o.and_then(|out| {
-                out.services()
-                    .iter()
-                    .find(|s| s.status() != Some("INACTIVE"))
-                    .cloned()
-            })
-        })
-}
-
-/// The task definition the service's PRIMARY deployment runs: the one ECS is moving to.
-fn primary_revision(s: &Service) -> Option<&str> {
-    s.deployments()
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .and_then(|d| d.task_definition())
 }
 
 /// The cluster a known service lives in: its `cluster` attribute, else the cluster name in a
@@ -535,17 +433,16 @@ impl Kind for ServiceKind {
             )
             .await?;
             if changed.task_definition {
-                self.retire_revisions(&service, revision, true, &d.tags)
-                    .await;
+                revisions::retire(&self.ecs, &service, revision, true, &d.tags).await;
             }
             return Ok(to_instance(&service));
         }
         if changed.task_definition {
             // The revisions the service ran before go only once it runs the new one.
             let revision = d.task_definition.as_str();
-            let (service, runs) = self.deployed(&cluster, &prior.id, revision).await?;
-            self.retire_revisions(&service, revision, runs, &d.tags)
-                .await;
+            let (service, runs) =
+                revisions::deployed(&self.ecs, &cluster, &prior.id, revision).await?;
+            revisions::retire(&self.ecs, &service, revision, runs, &d.tags).await;
             return Ok(to_instance(&service));
         }
         self.read_back(&cluster, &prior.id).await
