@@ -15,11 +15,11 @@ use stackctl_contract::args::required;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, Tags, Val,
-    Values, PENDING,
+    args, aws_error, Absent, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, TagApi,
+    Tags, Val, Values, PENDING,
 };
 
-use crate::{rds_tags, rds_tags_of, sync_rds_tags};
+use crate::{rds_tags, rds_tags_of, RdsTagging};
 
 /// Creating, modifying or deleting a database takes minutes, sometimes well over half an hour
 /// (a Multi-AZ conversion, a large storage change).
@@ -312,7 +312,9 @@ impl Kind for DbInstanceKind {
                     .and_then(|db| db.db_instance_arn().map(str::to_owned))
                     .unwrap_or_default(),
             };
-            sync_rds_tags(&self.rds, &arn, prior, &d.tags).await?;
+            RdsTagging(&self.rds)
+                .sync_tags(&arn, &prior.tags(), &d.tags)
+                .await?;
         }
         let storage_now = immediate && sent.allocated_storage;
         let awaited = if !modified {
