@@ -18,7 +18,7 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
     aws_error, wait, Absent, Instance, Kind, Planned, Prior, Ref, ResourceError, ResourceSpec,
-    Tags, Val, Values,
+    TagApi, Tags, Val, Values,
 };
 
 pub use listener::{ListenerArgs, ListenerKind};
@@ -38,6 +38,44 @@ pub(crate) const LISTENER_GONE: &[&str] = &["ListenerNotFound", "LoadBalancerNot
 /// `DescribeTags`.
 pub(crate) const BATCH: &str = "elbv2";
 
+/// What the three kinds' `Kind` impls share, written once: their type name and arguments, and
+/// the batch they are refreshed in together ([`read_batch`]: one describe per type and one
+/// `DescribeTags` for all). A kind holds its client as `elb`. Used inside an `#[async_trait]`
+/// impl, which does not see into a macro: `read_many` is therefore written as that attribute
+/// writes an `async fn` out (a boxed future living as long as its arguments).
+macro_rules! elbv2_kind {
+    ($type_name:literal, $args:ty) => {
+        fn type_name(&self) -> &'static str {
+            $type_name
+        }
+
+        fn fields(&self) -> &'static [stackctl_contract::Field] {
+            <$args as stackctl_contract::Args>::FIELDS
+        }
+
+        fn batch_group(&self) -> &'static str {
+            crate::BATCH
+        }
+
+        fn read_many<'s, 'p, 'i, 'async_trait>(
+            &'s self,
+            priors: &'p [stackctl_contract::Prior<'i>],
+        ) -> futures::future::BoxFuture<
+            'async_trait,
+            Result<Vec<Option<stackctl_contract::Instance>>, stackctl_contract::ResourceError>,
+        >
+        where
+            's: 'async_trait,
+            'p: 'async_trait,
+            'i: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(crate::read_batch(&self.elb, priors))
+        }
+    };
+}
+pub(crate) use elbv2_kind;
+
 /// What the module needs from the root: Terraform's module variables.
 pub struct Inputs {
     /// `{project_name}-{environment}`: every AWS name starts with it, so two environments or
@@ -50,14 +88,28 @@ pub struct Inputs {
     pub tags: Tags,
 }
 
+/// The module's kinds, built here only so that `kinds` and `specs` hand out the same.
+struct Kinds {
+    load_balancer: Arc<dyn Kind>,
+    target_group: Arc<dyn Kind>,
+    listener: Arc<dyn Kind>,
+}
+
+impl Kinds {
+    fn new(sdk: &aws_types::SdkConfig) -> Self {
+        let elb = Client::new(sdk);
+        Kinds {
+            load_balancer: Arc::new(LoadBalancerKind::new(elb.clone())),
+            target_group: Arc::new(TargetGroupKind::new(elb.clone())),
+            listener: Arc::new(ListenerKind::new(elb)),
+        }
+    }
+}
+
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    let elb = Client::new(sdk);
-    vec![
-        Arc::new(LoadBalancerKind::new(elb.clone())),
-        Arc::new(TargetGroupKind::new(elb.clone())),
-        Arc::new(ListenerKind::new(elb)),
-    ]
+    let k = Kinds::new(sdk);
+    vec![k.load_balancer, k.target_group, k.listener]
 }
 
 /// The health check PrestaShop answers: any non-error page at `/` on the traffic port.
@@ -90,14 +142,14 @@ pub const DEREGISTRATION_DELAY_SECONDS: i64 = 30;
 /// The load balancer in the given subnets, a target group of Fargate task IPs on port 80, and
 /// an HTTP listener forwarding everything to it.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let elb = Client::new(sdk);
+    let k = Kinds::new(sdk);
 
     let lb = {
         let name = format!("{}-alb", inputs.name_prefix);
         let subnets = string_set(inputs.subnet_ids.iter().cloned());
         let sg = inputs.security_group.clone();
         let tags = inputs.tags.to_json();
-        ResourceSpec::new(LB, Arc::new(LoadBalancerKind::new(elb.clone())), move |r| {
+        ResourceSpec::new(LB, k.load_balancer, move |r| {
             LoadBalancerArgs::<Planned> {
                 name: name.clone().into(),
                 internal: false.into(),
@@ -117,29 +169,25 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let name = format!("{}-tg", inputs.name_prefix);
         let vpc_id = inputs.vpc_id.clone();
         let tags = inputs.tags.to_json();
-        ResourceSpec::new(
-            TARGET_GROUP,
-            Arc::new(TargetGroupKind::new(elb.clone())),
-            move |_r| {
-                TargetGroupArgs::<Planned> {
-                    name: name.clone().into(),
-                    port: 80.into(),
-                    protocol: "HTTP".into(),
-                    vpc_id: vpc_id.clone().into(),
-                    // Fargate tasks use awsvpc networking: targets are task IPs, not instances.
-                    target_type: "ip".into(),
-                    health_check: default_health_check().into(),
-                    deregistration_delay: Some(DEREGISTRATION_DELAY_SECONDS).into(),
-                    tags: tags.clone().into(),
-                }
-                .into()
-            },
-        )
+        ResourceSpec::new(TARGET_GROUP, k.target_group, move |_r| {
+            TargetGroupArgs::<Planned> {
+                name: name.clone().into(),
+                port: 80.into(),
+                protocol: "HTTP".into(),
+                vpc_id: vpc_id.clone().into(),
+                // Fargate tasks use awsvpc networking: targets are task IPs, not instances.
+                target_type: "ip".into(),
+                health_check: default_health_check().into(),
+                deregistration_delay: Some(DEREGISTRATION_DELAY_SECONDS).into(),
+                tags: tags.clone().into(),
+            }
+            .into()
+        })
     };
 
     let listener = {
         let tags = inputs.tags.to_json();
-        ResourceSpec::new(LISTENER, Arc::new(ListenerKind::new(elb)), move |r| {
+        ResourceSpec::new(LISTENER, k.listener, move |r| {
             ListenerArgs::<Planned> {
                 load_balancer_arn: r.get(LB, "arn"),
                 port: 80.into(),
@@ -349,37 +397,31 @@ pub(crate) async fn read_tags(
         .map(|d| elb_tags_of(d.tags())))
 }
 
-/// Bring a resource's tags from `prior` to `want`.
-pub(crate) async fn sync_elb_tags(
-    elb: &Client,
-    arn: &str,
-    prior: &Instance,
-    want: &Tags,
-) -> Result<(), ResourceError> {
-    prior
-        .tags()
-        .sync(
-            want,
-            |set| async move {
-                elb.add_tags()
-                    .resource_arns(arn)
-                    .set_tags(elb_tags(&set))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("AddTags", e))
-            },
-            |keys| async move {
-                elb.remove_tags()
-                    .resource_arns(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("RemoveTags", e))
-            },
-        )
-        .await
+/// ELBv2's tag calls, shared by the three kinds (resources are named by ARN).
+pub(crate) struct ElbTagging<'a>(pub(crate) &'a Client);
+
+impl TagApi for ElbTagging<'_> {
+    async fn tag(&self, arn: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(elb_tags(&set))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("AddTags", e))
+    }
+
+    async fn untag(&self, arn: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("RemoveTags", e))
+    }
 }
 
 /// The resource as AWS has it now, riding out ELBv2's eventual consistency right after a

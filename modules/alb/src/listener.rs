@@ -7,11 +7,10 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, Tags,
-    Values,
+    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
 };
 
-use crate::{elb_tags, read_back, read_batch, read_tags, sync_elb_tags, BATCH, LISTENER_GONE};
+use crate::{elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, LISTENER_GONE};
 
 args! {
     /// `aws_lb_listener`'s arguments.
@@ -96,24 +95,7 @@ pub(crate) fn to_instance(l: &Listener, tags: Tags) -> Instance {
 
 #[async_trait]
 impl Kind for ListenerKind {
-    fn type_name(&self) -> &'static str {
-        "aws_lb_listener"
-    }
-
-    fn fields(&self) -> &'static [Field] {
-        ListenerArgs::FIELDS
-    }
-
-    fn batch_group(&self) -> &'static str {
-        BATCH
-    }
-
-    async fn read_many(
-        &self,
-        priors: &[Prior<'_>],
-    ) -> Result<Vec<Option<Instance>>, ResourceError> {
-        read_batch(&self.elb, priors).await
-    }
+    elbv2_kind!("aws_lb_listener", ListenerArgs);
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         let out = self
@@ -195,7 +177,9 @@ impl Kind for ListenerKind {
                 .map_err(|e| aws_error("ModifyListener", e))?;
         }
         if changed.tags {
-            sync_elb_tags(&self.elb, &prior.id, prior, &d.tags).await?;
+            ElbTagging(&self.elb)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
         }
         read_back(self, &prior.id).await
     }

@@ -12,13 +12,10 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, Tags,
-    Values,
+    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
 };
 
-use crate::{
-    arn_suffix, elb_tags, read_back, read_batch, read_tags, sync_elb_tags, BATCH, LB_GONE,
-};
+use crate::{arn_suffix, elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, LB_GONE};
 
 args! {
     /// `aws_lb`'s arguments.
@@ -142,24 +139,7 @@ pub(crate) fn to_instance(lb: &LoadBalancer, tags: Tags) -> Instance {
 
 #[async_trait]
 impl Kind for LoadBalancerKind {
-    fn type_name(&self) -> &'static str {
-        "aws_lb"
-    }
-
-    fn fields(&self) -> &'static [Field] {
-        LoadBalancerArgs::FIELDS
-    }
-
-    fn batch_group(&self) -> &'static str {
-        BATCH
-    }
-
-    async fn read_many(
-        &self,
-        priors: &[Prior<'_>],
-    ) -> Result<Vec<Option<Instance>>, ResourceError> {
-        read_batch(&self.elb, priors).await
-    }
+    elbv2_kind!("aws_lb", LoadBalancerArgs);
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         match self.describe_arn(&prior.id).await? {
@@ -264,7 +244,9 @@ impl Kind for LoadBalancerKind {
                 .map_err(|e| aws_error("SetIpAddressType", e))?;
         }
         if changed.tags {
-            sync_elb_tags(&self.elb, arn, prior, &d.tags).await?;
+            ElbTagging(&self.elb)
+                .sync_tags(arn, &prior.tags(), &d.tags)
+                .await?;
         }
         read_back(self, arn).await
     }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::builders::DescribeTargetGroupsFluentBuilder;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
@@ -12,13 +13,10 @@ use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, Tags,
-    Values,
+    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
 };
 
-use crate::{
-    arn_suffix, elb_tags, read_back, read_batch, read_tags, sync_elb_tags, BATCH, TG_GONE,
-};
+use crate::{arn_suffix, elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, TG_GONE};
 
 args! {
     /// `aws_lb_target_group`'s arguments.
@@ -101,6 +99,22 @@ impl TargetGroupKind {
         };
         let delay = deregistration_delay(&self.elb, arn).await?;
         Ok(Some(to_instance(tg, tags, delay)))
+    }
+
+    /// The first group `describe` answers (by ARN or by name), `None` when there is none.
+    async fn first(
+        &self,
+        describe: DescribeTargetGroupsFluentBuilder,
+    ) -> Result<Option<Instance>, ResourceError> {
+        let out = describe
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeTargetGroups", e))
+            .absent_if(TG_GONE)?;
+        match out.as_ref().and_then(|out| out.target_groups().first()) {
+            Some(tg) => self.instance(tg).await,
+            None => Ok(None),
+        }
     }
 
     async fn set_deregistration_delay(&self, arn: &str, seconds: i64) -> Result<(), ResourceError> {
@@ -190,54 +204,21 @@ pub(crate) fn to_instance(
 
 #[async_trait]
 impl Kind for TargetGroupKind {
-    fn type_name(&self) -> &'static str {
-        "aws_lb_target_group"
-    }
-
-    fn fields(&self) -> &'static [Field] {
-        TargetGroupArgs::FIELDS
-    }
-
-    fn batch_group(&self) -> &'static str {
-        BATCH
-    }
-
-    async fn read_many(
-        &self,
-        priors: &[Prior<'_>],
-    ) -> Result<Vec<Option<Instance>>, ResourceError> {
-        read_batch(&self.elb, priors).await
-    }
+    elbv2_kind!("aws_lb_target_group", TargetGroupArgs);
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
-        let out = self
-            .elb
-            .describe_target_groups()
-            .target_group_arns(&prior.id)
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeTargetGroups", e))
-            .absent_if(TG_GONE)?;
-        match out.as_ref().and_then(|out| out.target_groups().first()) {
-            Some(tg) => self.instance(tg).await,
-            None => Ok(None),
-        }
+        self.first(
+            self.elb
+                .describe_target_groups()
+                .target_group_arns(&prior.id),
+        )
+        .await
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
         let d = TargetGroupArgs::from_values(desired)?;
-        let out = self
-            .elb
-            .describe_target_groups()
-            .names(&d.name)
-            .send()
+        self.first(self.elb.describe_target_groups().names(&d.name))
             .await
-            .map_err(|e| aws_error("DescribeTargetGroups", e))
-            .absent_if(TG_GONE)?;
-        match out.as_ref().and_then(|out| out.target_groups().first()) {
-            Some(tg) => self.instance(tg).await,
-            None => Ok(None),
-        }
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -312,7 +293,9 @@ impl Kind for TargetGroupKind {
             }
         }
         if changed.tags {
-            sync_elb_tags(&self.elb, &prior.id, prior, &d.tags).await?;
+            ElbTagging(&self.elb)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
         }
         read_back(self, &prior.id).await
     }

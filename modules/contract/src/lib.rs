@@ -25,5 +25,5 @@ pub use address::Address;
 pub use args::{Args, Changed, Field, Flag, Known, Planned};
 pub use error::{aws_error, root_cause, Absent, ResourceError};
 pub use resource::{Instance, Kind, Prior, Ref, Resolve, ResourceSpec, ValueFn};
-pub use tags::Tags;
+pub use tags::{TagApi, Tags};
 pub use value::{effective, Attrs, Val, Values, ValuesExt, PENDING};

@@ -74,31 +74,6 @@ impl Tags {
         }))
     }
 
-    /// Go from `self` (the tags the resource has) to `want` with the service's two calls:
-    /// `set` gets the tags to add or change, `remove` the keys to remove; neither is called
-    /// with nothing to do, as AWS refuses empty lists.
-    pub async fn sync<S, SF, R, RF>(
-        &self,
-        want: &Tags,
-        set: S,
-        remove: R,
-    ) -> Result<(), ResourceError>
-    where
-        S: FnOnce(BTreeMap<String, String>) -> SF,
-        SF: Future<Output = Result<(), ResourceError>>,
-        R: FnOnce(Vec<String>) -> RF,
-        RF: Future<Output = Result<(), ResourceError>>,
-    {
-        let (to_set, to_remove) = self.delta(want);
-        if !to_set.is_empty() {
-            set(to_set).await?;
-        }
-        if !to_remove.is_empty() {
-            remove(to_remove).await?;
-        }
-        Ok(())
-    }
-
     /// What to set and what to remove to go from `self` to `want`.
     pub fn delta(&self, want: &Tags) -> (BTreeMap<String, String>, Vec<String>) {
         let set = want
@@ -117,6 +92,46 @@ impl Tags {
     }
 }
 
+/// A service's two tag calls, implemented once per AWS service (each has its own names, id
+/// parameter and `Tag` type); [`sync_tags`](TagApi::sync_tags) moves a resource's tags with
+/// them the same way for every service.
+pub trait TagApi: Sync {
+    /// Add or change `set` on resource `id` (`TagResource` or the service's name for it).
+    fn tag(
+        &self,
+        id: &str,
+        set: BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send;
+
+    /// Remove the tags with these keys from resource `id` (`UntagResource` or its like).
+    fn untag(
+        &self,
+        id: &str,
+        keys: Vec<String>,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send;
+
+    /// Go from `have` (the tags resource `id` has) to `want`: first what to add or change,
+    /// then what to remove; neither call is made with nothing to do, as AWS refuses empty
+    /// lists.
+    fn sync_tags(
+        &self,
+        id: &str,
+        have: &Tags,
+        want: &Tags,
+    ) -> impl Future<Output = Result<(), ResourceError>> + Send {
+        let (to_set, to_remove) = have.delta(want);
+        async move {
+            if !to_set.is_empty() {
+                self.tag(id, to_set).await?;
+            }
+            if !to_remove.is_empty() {
+                self.untag(id, to_remove).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +144,37 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert_eq!(set.get(ENVIRONMENT).map(String::as_str), Some("prod"));
         assert_eq!(remove, vec!["old".to_owned()]);
+    }
+
+    /// Records the calls it gets.
+    struct Recorder(std::sync::Mutex<Vec<String>>);
+
+    impl TagApi for Recorder {
+        async fn tag(&self, id: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+            let keys: Vec<_> = set.into_keys().collect();
+            self.0.lock().unwrap().push(format!("tag {id} {keys:?}"));
+            Ok(())
+        }
+
+        async fn untag(&self, id: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+            self.0.lock().unwrap().push(format!("untag {id} {keys:?}"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sync_tags_sets_then_removes_and_skips_empty_calls() {
+        let api = Recorder(std::sync::Mutex::new(Vec::new()));
+        let have = Tags::stack("p", "dev").with("old", "1");
+        let want = Tags::stack("p", "prod");
+        futures::executor::block_on(api.sync_tags("r", &have, &want)).unwrap();
+        futures::executor::block_on(api.sync_tags("r", &want, &want)).unwrap();
+        assert_eq!(
+            api.0.into_inner().unwrap(),
+            [
+                format!("tag r [{ENVIRONMENT:?}]"),
+                "untag r [\"old\"]".to_owned()
+            ]
+        );
     }
 }

@@ -8,10 +8,11 @@ use aws_sdk_ecs::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
-use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+use crate::{ecs_tags, ecs_tags_of, EcsTagging};
 
 args! {
     /// `aws_ecs_cluster`'s arguments.
@@ -169,7 +170,9 @@ impl Kind for ClusterKind {
                 .map_err(|e| aws_error("UpdateCluster", e))?;
         }
         if changed.tags {
-            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
+            EcsTagging(&self.ecs)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
         }
         self.until_active(&prior.id).await
     }

@@ -1,15 +1,16 @@
 //! What the IAM kinds (role, policy attachment, inline policy) share: IAM's error code for a
-//! missing entity, its propagation delay, and its policy documents and tags.
+//! missing entity, its propagation delay, its policy documents, and its tags and tag calls.
 //!
 //! IAM answers policy documents URL-encoded; they are decoded and parsed so that they compare
 //! equal, as JSON values, to the documents in the desired attributes.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_iam::types::Tag;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
-use stackctl_contract::{Instance, ResourceError, Tags};
+use stackctl_contract::{aws_error, Instance, ResourceError, TagApi, Tags};
 
 pub(crate) const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
 
@@ -82,6 +83,33 @@ pub(crate) fn iam_tags(tags: &Tags) -> Result<Option<Vec<Tag>>, ResourceError> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// IAM's tag calls, for the roles (named by role name).
+pub(crate) struct IamTagging<'a>(pub(crate) &'a aws_sdk_iam::Client);
+
+impl TagApi for IamTagging<'_> {
+    async fn tag(&self, name: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .tag_role()
+            .role_name(name)
+            .set_tags(iam_tags(&Tags(set))?)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("TagRole", e))
+    }
+
+    async fn untag(&self, name: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("UntagRole", e))
+    }
 }
 
 /// Poll `read` until it finds what was just created, riding out IAM's propagation delay.

@@ -26,7 +26,7 @@ use serde_json::{json, Value as J};
 use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
-    aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
+    aws_error, Kind, Planned, Ref, ResourceError, ResourceSpec, TagApi, Tags, Val,
 };
 
 pub use cluster::{ClusterArgs, ClusterKind};
@@ -389,37 +389,59 @@ fn ecs_tags_of(tags: &[aws_sdk_ecs::types::Tag]) -> Tags {
     Tags::from_sdk(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// Bring an ECS resource's tags from `prior` to `want` (cluster, task definition, service).
-async fn sync_ecs_tags(
-    ecs: &aws_sdk_ecs::Client,
-    arn: &str,
-    prior: &Instance,
-    want: &Tags,
-) -> Result<(), ResourceError> {
-    prior
-        .tags()
-        .sync(
-            want,
-            |set| async move {
-                ecs.tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(ecs_tags(&set))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("TagResource", e))
-            },
-            |keys| async move {
-                ecs.untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("UntagResource", e))
-            },
-        )
-        .await
+/// ECS's tag calls, for the cluster, the task definition and the service (named by ARN).
+struct EcsTagging<'a>(&'a aws_sdk_ecs::Client);
+
+impl TagApi for EcsTagging<'_> {
+    async fn tag(&self, arn: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(ecs_tags(&set))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("TagResource", e))
+    }
+
+    async fn untag(&self, arn: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("UntagResource", e))
+    }
+}
+
+/// CloudWatch Logs' tag calls, for the log group (named by ARN). Here rather than with the
+/// log group's kind so that every service's tag calls of this crate sit side by side.
+struct LogsTagging<'a>(&'a aws_sdk_cloudwatchlogs::Client);
+
+impl TagApi for LogsTagging<'_> {
+    async fn tag(&self, arn: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(set.into_iter().collect()))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("TagResource", e))
+    }
+
+    async fn untag(&self, arn: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("UntagResource", e))
+    }
 }
 
 /// Marks as retryable the answers ECS gives while IAM has not propagated a role created a

@@ -6,8 +6,11 @@ use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
+
+use crate::LogsTagging;
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
@@ -188,31 +191,8 @@ impl Kind for LogGroupKind {
                 ),
             };
             let arn = arn.as_str();
-            prior
-                .tags()
-                .sync(
-                    &d.tags,
-                    |set| async move {
-                        self.logs
-                            .tag_resource()
-                            .resource_arn(arn)
-                            .set_tags(Some(set.into_iter().collect()))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("TagResource", e))
-                    },
-                    |keys| async move {
-                        self.logs
-                            .untag_resource()
-                            .resource_arn(arn)
-                            .set_tag_keys(Some(keys))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("UntagResource", e))
-                    },
-                )
+            LogsTagging(&self.logs)
+                .sync_tags(arn, &prior.tags(), &d.tags)
                 .await?;
         }
         self.read_back(name).await

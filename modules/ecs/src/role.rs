@@ -6,10 +6,13 @@ use aws_sdk_iam::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
-use crate::iam::{document, iam_tags, policy_json, until_visible, NO_SUCH_ENTITY, PROPAGATION};
+use crate::iam::{
+    document, iam_tags, policy_json, until_visible, IamTagging, NO_SUCH_ENTITY, PROPAGATION,
+};
 
 args! {
     /// `aws_iam_role`'s arguments.
@@ -183,31 +186,8 @@ impl Kind for RoleKind {
                 .map_err(|e| aws_error("UpdateAssumeRolePolicy", e))?;
         }
         if changed.tags {
-            prior
-                .tags()
-                .sync(
-                    &d.tags,
-                    |set| async move {
-                        self.iam
-                            .tag_role()
-                            .role_name(name)
-                            .set_tags(iam_tags(&Tags(set))?)
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("TagRole", e))
-                    },
-                    |keys| async move {
-                        self.iam
-                            .untag_role()
-                            .role_name(name)
-                            .set_tag_keys(Some(keys))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("UntagRole", e))
-                    },
-                )
+            IamTagging(&self.iam)
+                .sync_tags(name, &prior.tags(), &d.tags)
                 .await?;
         }
         self.read_name(name)

@@ -20,11 +20,11 @@ use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, tags, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags,
-    Values,
+    args, aws_error, tags, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi,
+    Tags, Values,
 };
 
-use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+use crate::{ecs_tags, ecs_tags_of, EcsTagging};
 use stackctl_contract::args::required;
 use stackctl_contract::value::sorted_set;
 
@@ -488,7 +488,9 @@ impl Kind for TaskDefinitionKind {
         // Everything but the tags forces a new revision.
         if TaskDefinitionArgs::<Changed>::from_names(changed).tags {
             let d = TaskDefinitionArgs::from_values(desired)?;
-            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
+            EcsTagging(&self.ecs)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
         }
         self.read(prior).await?.ok_or_else(|| {
             ResourceError::vanished(

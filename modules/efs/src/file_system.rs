@@ -12,7 +12,8 @@ use serde_json::Value as J;
 use stackctl_contract::args::required;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 use crate::{is_gone, EFS_TIMEOUT};
@@ -187,31 +188,8 @@ impl Kind for FileSystemKind {
                 .map_err(|e| aws_error("UpdateFileSystem", e))?;
         }
         if changed.tags {
-            let efs = &self.efs;
-            let id = prior.id.as_str();
-            prior
-                .tags()
-                .sync(
-                    &d.tags,
-                    |set| async move {
-                        efs.tag_resource()
-                            .resource_id(id)
-                            .set_tags(Some(efs_tags(&set)?))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("TagResource", e))
-                    },
-                    |keys| async move {
-                        efs.untag_resource()
-                            .resource_id(id)
-                            .set_tag_keys(Some(keys))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("UntagResource", e))
-                    },
-                )
+            EfsTagging(&self.efs)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
                 .await?;
         }
         // A throughput change passes through `updating`; wait so dependents see a usable system.
@@ -294,6 +272,33 @@ fn dns_name(id: &str, arn: &str) -> Option<String> {
         _ => "amazonaws.com",
     };
     Some(format!("{id}.efs.{region}.{suffix}"))
+}
+
+/// EFS's tag calls, for the file system (named by id).
+struct EfsTagging<'a>(&'a Client);
+
+impl TagApi for EfsTagging<'_> {
+    async fn tag(&self, id: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .tag_resource()
+            .resource_id(id)
+            .set_tags(Some(efs_tags(&set)?))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("TagResource", e))
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .untag_resource()
+            .resource_id(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("UntagResource", e))
+    }
 }
 
 fn efs_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, ResourceError> {

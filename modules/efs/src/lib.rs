@@ -39,21 +39,33 @@ pub struct Inputs {
     pub tags: Tags,
 }
 
+/// The module's kinds, built here only so that `kinds` and `specs` hand out the same.
+struct Kinds {
+    file_system: Arc<dyn Kind>,
+    mount_target: Arc<dyn Kind>,
+}
+
+impl Kinds {
+    fn new(sdk: &aws_types::SdkConfig) -> Self {
+        Kinds {
+            file_system: Arc::new(FileSystemKind::new(Client::new(sdk))),
+            mount_target: Arc::new(MountTargetKind::new(sdk)),
+        }
+    }
+}
+
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    vec![
-        Arc::new(FileSystemKind::new(Client::new(sdk))),
-        Arc::new(MountTargetKind::new(sdk)),
-    ]
+    let k = Kinds::new(sdk);
+    vec![k.file_system, k.mount_target]
 }
 
 /// The file system, then one mount target per subnet, guarded by the EFS security group.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let fs_kind: Arc<dyn Kind> = Arc::new(FileSystemKind::new(Client::new(sdk)));
-    let mt_kind: Arc<dyn Kind> = Arc::new(MountTargetKind::new(sdk));
+    let k = Kinds::new(sdk);
     let name = format!("{}-efs", inputs.name_prefix);
     let tags = inputs.tags.clone().with("Name", name.clone());
-    let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, fs_kind, move |_r| {
+    let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, k.file_system, move |_r| {
         FileSystemArgs::<Planned> {
             creation_token: name.clone().into(),
             encrypted: true.into(),
@@ -69,7 +81,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
         let fs = Ref::new(FILE_SYSTEM, "id");
         specs.push(ResourceSpec::new(
             mount_target_address(az),
-            mt_kind.clone(),
+            k.mount_target.clone(),
             move |r| {
                 MountTargetArgs::<Planned> {
                     file_system_id: fs.get(r),

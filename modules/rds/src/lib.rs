@@ -22,7 +22,7 @@ use aws_sdk_rds::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::string_set;
 use stackctl_contract::{
-    aws_error, Instance, Kind, Planned, Ref, ResourceError, ResourceSpec, Tags, Val,
+    aws_error, Kind, Planned, Ref, ResourceError, ResourceSpec, TagApi, Tags, Val,
 };
 
 pub use db_instance::{check_storage_change, DbInstanceArgs, DbInstanceKind, StorageRefusal};
@@ -53,25 +53,37 @@ pub struct Inputs {
     pub tags: Tags,
 }
 
+/// The module's kinds, built here only so that `kinds` and `specs` hand out the same.
+struct Kinds {
+    subnet_group: Arc<dyn Kind>,
+    db_instance: Arc<dyn Kind>,
+}
+
+impl Kinds {
+    fn new(sdk: &aws_types::SdkConfig) -> Self {
+        Kinds {
+            subnet_group: Arc::new(SubnetGroupKind::new(Client::new(sdk))),
+            db_instance: Arc::new(DbInstanceKind::new(Client::new(sdk))),
+        }
+    }
+}
+
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    vec![
-        Arc::new(SubnetGroupKind::new(Client::new(sdk))),
-        Arc::new(DbInstanceKind::new(Client::new(sdk))),
-    ]
+    let k = Kinds::new(sdk);
+    vec![k.subnet_group, k.db_instance]
 }
 
 /// The subnet group over the given subnets, and a private, encrypted MySQL instance in it.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let sg_kind: Arc<dyn Kind> = Arc::new(SubnetGroupKind::new(Client::new(sdk)));
-    let db_kind: Arc<dyn Kind> = Arc::new(DbInstanceKind::new(Client::new(sdk)));
+    let k = Kinds::new(sdk);
 
     // AWS stores both names in lower case: asking for them so keeps plans quiet.
     let group_name = format!("{}-db-subnet-group", inputs.name_prefix).to_lowercase();
     let description = format!("Subnets of the {} database", inputs.name_prefix);
     let subnet_ids = string_set(inputs.subnet_ids.iter().cloned());
     let group_tags = inputs.tags.clone().with("Name", group_name.clone());
-    let subnet_group = ResourceSpec::new(SUBNET_GROUP, sg_kind, move |_r| {
+    let subnet_group = ResourceSpec::new(SUBNET_GROUP, k.subnet_group, move |_r| {
         SubnetGroupArgs::<Planned> {
             name: group_name.clone().into(),
             description: description.clone().into(),
@@ -98,7 +110,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let username = inputs.username.clone();
     let password = inputs.password.clone();
     let apply_immediately = inputs.apply_immediately;
-    let instance = ResourceSpec::new(INSTANCE, db_kind, move |r| {
+    let instance = ResourceSpec::new(INSTANCE, k.db_instance, move |r| {
         DbInstanceArgs::<Planned> {
             identifier: identifier.clone().into(),
             engine: "mysql".into(),
@@ -135,37 +147,31 @@ fn rds_tags_of(tags: &[Tag]) -> Tags {
     Tags::from_sdk(tags.iter().map(|t| (t.key(), t.value())))
 }
 
-/// Bring an RDS resource's tags from `prior` to `want` (subnet group, database).
-async fn sync_rds_tags(
-    rds: &Client,
-    arn: &str,
-    prior: &Instance,
-    want: &Tags,
-) -> Result<(), ResourceError> {
-    prior
-        .tags()
-        .sync(
-            want,
-            |set| async move {
-                rds.add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(rds_tags(&set)))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("AddTagsToResource", e))
-            },
-            |keys| async move {
-                rds.remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| aws_error("RemoveTagsFromResource", e))
-            },
-        )
-        .await
+/// RDS's tag calls, for the subnet group and the database (named by ARN).
+struct RdsTagging<'a>(&'a Client);
+
+impl TagApi for RdsTagging<'_> {
+    async fn tag(&self, arn: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(rds_tags(&set)))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("AddTagsToResource", e))
+    }
+
+    async fn untag(&self, arn: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("RemoveTagsFromResource", e))
+    }
 }
 
 #[cfg(test)]

@@ -8,11 +8,11 @@ use aws_sdk_rds::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
-    ValuesExt,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values, ValuesExt,
 };
 
-use crate::{rds_tags, rds_tags_of, sync_rds_tags};
+use crate::{rds_tags, rds_tags_of, RdsTagging};
 
 /// A subnet group stays in use for a while after its database is deleted.
 const SUBNET_GROUP_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -157,7 +157,9 @@ impl Kind for SubnetGroupKind {
                     .get_str("arn")?
                     .to_owned(),
             };
-            sync_rds_tags(&self.rds, &arn, prior, &d.tags).await?;
+            RdsTagging(&self.rds)
+                .sync_tags(&arn, &prior.tags(), &d.tags)
+                .await?;
         }
         self.read_back(&prior.id).await
     }

@@ -34,15 +34,20 @@ pub struct Inputs {
     pub tags: Tags,
 }
 
+/// The module's one kind, built here only so that `kinds` and `specs` hand out the same.
+fn module_kind(sdk: &aws_types::SdkConfig) -> Arc<dyn Kind> {
+    Arc::new(SecretKind::new(Client::new(sdk)))
+}
+
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    vec![Arc::new(SecretKind::new(Client::new(sdk)))]
+    vec![module_kind(sdk)]
 }
 
 /// The database password, the shop administrator's credentials, and the database connection
 /// settings (known only once the database exists).
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let kind: Arc<dyn Kind> = Arc::new(SecretKind::new(Client::new(sdk)));
+    let kind = module_kind(sdk);
     let prefix = format!("{}-{}", inputs.project, inputs.environment);
     let secret = |address: &str, suffix: &str, description: &str, value: Box<ValueFn>| {
         let name = format!("{prefix}-{suffix}");

@@ -10,7 +10,8 @@ use aws_sdk_secretsmanager::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
@@ -175,31 +176,8 @@ impl Kind for SecretKind {
                 .map_err(|e| aws_error("UpdateSecret", e))?;
         }
         if changed.tags {
-            prior
-                .tags()
-                .sync(
-                    &d.tags,
-                    |set| async move {
-                        self.sm
-                            .tag_resource()
-                            .secret_id(id)
-                            .set_tags(sm_tags(&set))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("TagResource", e))
-                    },
-                    |keys| async move {
-                        self.sm
-                            .untag_resource()
-                            .secret_id(id)
-                            .set_tag_keys(Some(keys))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("UntagResource", e))
-                    },
-                )
+            SmTagging(&self.sm)
+                .sync_tags(id, &prior.tags(), &d.tags)
                 .await?;
         }
         self.read_back(id, current.as_ref()).await
@@ -345,6 +323,33 @@ fn known(version: &str, value: &str) -> Instance {
             ("secret_string".to_owned(), J::from(value)),
         ]),
     )
+}
+
+/// Secrets Manager's tag calls, for the secret (named by id).
+struct SmTagging<'a>(&'a Client);
+
+impl TagApi for SmTagging<'_> {
+    async fn tag(&self, id: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .tag_resource()
+            .secret_id(id)
+            .set_tags(sm_tags(&set))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("TagResource", e))
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        self.0
+            .untag_resource()
+            .secret_id(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("UntagResource", e))
+    }
 }
 
 /// Tags for a request; `None` when there are none.

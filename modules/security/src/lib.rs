@@ -24,15 +24,20 @@ pub struct Inputs {
     pub tags: Tags,
 }
 
+/// The module's one kind, built here only so that `kinds` and `specs` hand out the same.
+fn module_kind(sdk: &aws_types::SdkConfig) -> Arc<dyn Kind> {
+    Arc::new(SecurityGroupKind::new(Client::new(sdk)))
+}
+
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
-    vec![Arc::new(SecurityGroupKind::new(Client::new(sdk)))]
+    vec![module_kind(sdk)]
 }
 
 /// The four groups. ALB takes HTTP from anywhere; each next tier takes its port only from the
 /// tier in front of it; RDS and EFS get no egress rule (AWS's default allow-all is removed).
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
-    let kind: Arc<dyn Kind> = Arc::new(SecurityGroupKind::new(Client::new(sdk)));
+    let kind = module_kind(sdk);
     let group = |address: &str,
                  short: &str,
                  description: &str,

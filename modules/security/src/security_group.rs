@@ -3,7 +3,7 @@
 //! Rules are kept as a sorted list of atomic rules (one protocol, port range and source each),
 //! the form in which AWS's grouped `IpPermissions` can be compared and changed one by one.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,8 +15,8 @@ use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, Tags,
-    Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, TagApi,
+    Tags, Values,
 };
 
 use crate::{allow_all, merge};
@@ -118,33 +118,8 @@ impl Kind for SecurityGroupKind {
     ) -> Result<Instance, ResourceError> {
         let d = SecurityGroupArgs::from_values(desired)?;
         if SecurityGroupArgs::<Changed>::from_names(changed).tags {
-            let id = prior.id.as_str();
-            prior
-                .tags()
-                .sync(
-                    &d.tags,
-                    |set| async move {
-                        self.ec2
-                            .create_tags()
-                            .resources(id)
-                            .set_tags(Some(ec2_tags(&Tags(set))))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("CreateTags", e))
-                    },
-                    |keys| async move {
-                        let tags = keys.iter().map(|k| Tag::builder().key(k).build()).collect();
-                        self.ec2
-                            .delete_tags()
-                            .resources(id)
-                            .set_tags(Some(tags))
-                            .send()
-                            .await
-                            .map(drop)
-                            .map_err(|e| aws_error("DeleteTags", e))
-                    },
-                )
+            Ec2Tagging(&self.ec2)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
                 .await?;
         }
         let have = SecurityGroupArgs::from_values(&prior.attrs)?;
@@ -380,6 +355,34 @@ fn to_instance(g: &SecurityGroup) -> Instance {
         J::from(g.security_group_arn().unwrap_or_default()),
     );
     Instance::new(id, attrs)
+}
+
+/// EC2's tag calls, for the security group (named by id).
+struct Ec2Tagging<'a>(&'a Client);
+
+impl TagApi for Ec2Tagging<'_> {
+    async fn tag(&self, id: &str, set: BTreeMap<String, String>) -> Result<(), ResourceError> {
+        self.0
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(ec2_tags(&Tags(set))))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("CreateTags", e))
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>) -> Result<(), ResourceError> {
+        let tags = keys.iter().map(|k| Tag::builder().key(k).build()).collect();
+        self.0
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| aws_error("DeleteTags", e))
+    }
 }
 
 fn ec2_tags(tags: &Tags) -> Vec<Tag> {

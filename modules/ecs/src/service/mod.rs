@@ -15,13 +15,14 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, Tags, Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 use crate::deployment::{self, DeployWait};
 use crate::describe;
 use crate::log_events::LogReader;
-use crate::{ecs_tags, ecs_tags_of, sync_ecs_tags};
+use crate::{ecs_tags, ecs_tags_of, EcsTagging};
 use stackctl_contract::args::required;
 use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::sorted_set;
@@ -411,7 +412,9 @@ impl Kind for ServiceKind {
                 .service;
         }
         if changed.tags {
-            sync_ecs_tags(&self.ecs, &prior.id, prior, &d.tags).await?;
+            EcsTagging(&self.ecs)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
         }
         // What starts a deployment: apply reports success only once it is healthy.
         let deploys = changed.task_definition

@@ -21,10 +21,11 @@ use stackctl_contract::args::required;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, Val, Values, PENDING,
+    aws_error, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, TagApi, Val, Values,
+    PENDING,
 };
 
-use crate::{rds_tags, sync_rds_tags};
+use crate::{rds_tags, RdsTagging};
 use modify::{change_notes, modify_request, to_send};
 use read::db_instance;
 pub use read::DbInstanceArgs;
@@ -210,7 +211,9 @@ impl Kind for DbInstanceKind {
                     .and_then(|db| db.db_instance_arn().map(str::to_owned))
                     .unwrap_or_default(),
             };
-            sync_rds_tags(&self.rds, &arn, prior, &d.tags).await?;
+            RdsTagging(&self.rds)
+                .sync_tags(&arn, &prior.tags(), &d.tags)
+                .await?;
         }
         let storage_now = immediate && sent.allocated_storage;
         let awaited = if !modified {
