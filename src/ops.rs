@@ -375,7 +375,15 @@ impl Session {
         // A plan's reads go out all at once (a first plan's ~25 lookups take one round trip)
         // unless -parallelism asks for fewer, as a rate-limited account may.
         let reads = self.parallelism.unwrap_or(usize::MAX);
-        Ok(plan::plan(config, &registry, &self.state, mode, reads).await?)
+        Ok(plan::plan(plan::PlanRequest {
+            config,
+            registry: &registry,
+            state: &self.state,
+            mode,
+            parallelism: reads,
+            targeting: &plan::Targeting::default(),
+        })
+        .await?)
     }
 
     /// [`Session::plan`], narrowed by -target and forced by -replace.
@@ -387,7 +395,15 @@ impl Session {
     ) -> Result<Plan> {
         let registry = stack::registry(&self.sdk);
         let reads = self.parallelism.unwrap_or(usize::MAX);
-        Ok(plan::plan_with(config, &registry, &self.state, mode, reads, targeting).await?)
+        Ok(plan::plan(plan::PlanRequest {
+            config,
+            registry: &registry,
+            state: &self.state,
+            mode,
+            parallelism: reads,
+            targeting,
+        })
+        .await?)
     }
 }
 

@@ -1,0 +1,140 @@
+//! The plan's vocabulary, shared by every step of planning and by what reads a plan (apply,
+//! render, the JSON plan): the action per resource, the planned change, the plan, its errors.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use stackctl_contract::{Attrs, Instance, Kind, ResourceError};
+
+use crate::engine::state::State;
+
+/// What to do with one resource, with Terraform's symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+/// The planned change of one resource.
+#[derive(Clone)]
+pub struct Change {
+    pub address: String,
+    pub kind: Arc<dyn Kind>,
+    pub action: Action,
+    /// The resource as AWS has it now (after refresh), if it exists.
+    pub live: Option<Instance>,
+    /// What it should be, secrets fingerprinted; empty for a delete.
+    pub desired: Attrs,
+    /// Desired attributes that differ from the live ones.
+    pub changed: Vec<String>,
+    /// Why, when it is not plain: drift, or the attributes that force a replacement.
+    pub note: Option<String>,
+    /// What the kind says of some changed attributes of an update (deferred to a maintenance
+    /// window, an outage), shown next to them.
+    pub notes: BTreeMap<String, String>,
+    /// What it needs before it can be created or changed (config), or what needed it (state).
+    pub depends_on: Vec<String>,
+    /// It exists in AWS under its unique name but the state does not know it (a run was killed
+    /// before it could write the id): apply records it instead of creating a duplicate.
+    pub adopt: bool,
+    /// The plan already looked for such a resource; when it could not (the name depends on
+    /// something not yet created), apply looks just before creating.
+    pub adopt_checked: bool,
+    /// A resource with this one's unique name exists in AWS without this stack's tags (another
+    /// project's, environment's or tool's): apply refuses to create over it, since a create
+    /// can hand back the existing resource (ECS CreateCluster, an EFS creation token).
+    pub foreign: Option<String>,
+    /// `-replace` asked for it: apply replaces it even where nothing forces a replacement.
+    pub forced: bool,
+}
+
+impl Change {
+    /// Whether apply does something here: an action, or recording an adoption. The rest are
+    /// resources already as they should be, which a plan does not show.
+    pub fn does_something(&self) -> bool {
+        self.action != Action::NoOp || self.adopt
+    }
+}
+
+/// A plan: the refreshed prior state plus the changes that would make AWS match the
+/// configuration, in dependency order.
+pub struct Plan {
+    pub mode: Mode,
+    pub prior: State,
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn adopts(&self) -> usize {
+        self.changes.iter().filter(|c| c.adopt).count()
+    }
+
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut add = 0;
+        let mut change = 0;
+        let mut destroy = 0;
+        for c in &self.changes {
+            match c.action {
+                Action::Create => add += 1,
+                Action::Update => change += 1,
+                Action::Replace => {
+                    add += 1;
+                    // A kept predecessor (a task definition revision) is not destroyed.
+                    if c.kind.keeps_replaced().is_none() {
+                        destroy += 1
+                    }
+                }
+                Action::Delete => destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        (add, change, destroy)
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(Change::does_something)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("refreshing {address}: {source}")]
+    Refresh {
+        address: String,
+        source: ResourceError,
+    },
+    #[error("the state holds {address} of type {type_name}, which this stackctl does not know\n  hint: use the stackctl version that wrote the state, or `stackctl state rm {address}`")]
+    UnknownType { address: String, type_name: String },
+    /// An update AWS would refuse midway through an apply, refused before any change.
+    #[error("{address} cannot be updated as planned: {}{}", error.message, error.hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+    Refused {
+        address: String,
+        /// Not named `source`, which `{:#}` would print a second time.
+        error: ResourceError,
+    },
+    #[error("-{flag} {address}: no resource of this stack has that address\n  hint: `stackctl graph` prints the configuration's addresses, `stackctl state list` the state's; a module such as module.rds takes in all its resources{}", if *flag == "replace" { " (-replace takes one resource)" } else { "" })]
+    NoSuchAddress { flag: &'static str, address: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
