@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use super::lock::{self, Lock, LockInfo};
 use super::state::{State, StateError};
-use crate::vars::VarError;
 
 /// The settings a `[backend]` table of a var file may hold.
 pub const SETTINGS: &[&str] = &[
@@ -46,8 +45,18 @@ pub struct BackendConfig {
     pub origin: PathBuf,
 }
 
-fn bad(path: &Path, message: impl Into<String>, hint: impl Into<String>) -> VarError {
-    VarError::Backend {
+/// A bad `[backend]` table: the var file, the setting, what to do. The variables' loader
+/// (src/vars) reports it with the variables' own errors, all in one run.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}\n  hint: {hint}", path.display())]
+pub struct BackendError {
+    pub path: PathBuf,
+    pub message: String,
+    pub hint: String,
+}
+
+fn bad(path: &Path, message: impl Into<String>, hint: impl Into<String>) -> BackendError {
+    BackendError {
         path: path.to_owned(),
         message: message.into(),
         hint: hint.into(),
@@ -57,7 +66,7 @@ fn bad(path: &Path, message: impl Into<String>, hint: impl Into<String>) -> VarE
 impl BackendConfig {
     /// Read the `backend` value of var file `path`, naming the file and the setting in every
     /// error, all errors of the table at once.
-    pub fn parse(path: &Path, value: &toml::Value) -> Result<BackendConfig, Vec<VarError>> {
+    pub fn parse(path: &Path, value: &toml::Value) -> Result<BackendConfig, Vec<BackendError>> {
         let Some(table) = value.as_table() else {
             return Err(vec![bad(
                 path,

@@ -1,0 +1,79 @@
+//! The stack's variables, each declared once: README's notes, name, type, default and rules.
+//! To add one, see [`variables!`](super::declare::variables).
+
+use super::declare::{variables, Secret};
+use super::rules;
+
+variables! {
+    /// The typed, checked variables.
+    pub struct Vars {
+        /// Must be a region AWS has (listed below the table): `eu-west-33` is refused with
+        /// "did you mean `eu-west-3`?". It wins over `AWS_REGION` and the profile's region.
+        aws_region: String = "eu-west-3" => |r, _| rules::region(r),
+        /// With `environment`, the prefix `<project>-<environment>` of every name. A letter
+        /// first, then letters, digits and single hyphens. The prefix is at most 28
+        /// characters, so `<prefix>-alb` fits ELBv2's 32.
+        project_name: String = "prestashop" => |n, _| rules::name(n),
+        /// Same rules as `project_name`. `prod` makes destroy keep a final RDS snapshot.
+        environment: String = "dev" => |n, _| rules::name(n),
+        /// Sensitive. 8 to 41 characters, without `/ " @` or a space.
+        db_password: Secret => |p, _| rules::db_password(p.expose()),
+        /// Sensitive. At least 8 characters.
+        admin_password: Secret => |p, _| rules::password(p.expose()),
+        /// PrestaShop back-office login.
+        admin_email: String = "admin@example.com" => |e, _| rules::email(e),
+        db_instance_class: String = "db.t3.micro" => |c, _| rules::instance_class(c),
+        /// GB, from 20 to 65536. RDS storage only grows, by 10 % or more, and not within 6
+        /// hours of the last change nor while it is being optimized: `plan` refuses any other
+        /// change before it calls AWS, naming the current size.
+        db_allocated_storage: i64 = 20 => |gb, _| rules::storage(gb),
+        /// `8.0` gets a warning: MySQL 8.0 left RDS standard support on 2026-07-31 and now
+        /// costs extended-support fees.
+        db_engine_version: String = "8.4" => |e, _| rules::engine_version(e),
+        /// 1 to 16 characters (RDS MySQL's master user limit).
+        db_username: String = "prestashop_user" => |u, _| rules::db_username(u),
+        db_name: String = "prestashop" => |n, _| rules::db_name(n),
+        /// As Terraform's. `false`: RDS class, storage, engine and subnet group changes wait
+        /// for the database's maintenance window, and the plan marks them `# deferred to the
+        /// next maintenance window`. Once AWS holds them as pending, plans list them under
+        /// `Pending in AWS` and do not send them again. `true`: they are applied during apply,
+        /// and a class or engine change restarts the database. Turning it on also applies what
+        /// is pending.
+        apply_immediately: bool = false,
+        /// With `ecs_memory`, must be a valid Fargate pair.
+        ecs_cpu: String = "512" => |c, _| rules::cpu(c),
+        /// With `ecs_cpu`, must be a valid Fargate pair.
+        ecs_memory: String = "1024" => |m, v| rules::memory(m, &v.ecs_cpu),
+        desired_count: i64 = 2 => |n, _| rules::desired_count(n),
+        prestashop_image: String = "prestashop/prestashop:latest" => |i, _| rules::image(i),
+        /// Must be one of CloudWatch's allowed values, or `0` for never expire (as in
+        /// Terraform).
+        log_retention_days: i64 = 7 => |d, _| rules::retention(d),
+    }
+}
+
+/// Whether `key` names a sensitive variable, whose value no message may show.
+pub fn is_sensitive(key: &str) -> bool {
+    DEFS.iter().any(|d| d.name == key && d.sensitive)
+}
+
+impl Vars {
+    /// `{project_name}-{environment}`: the start of every AWS name, so that two environments of
+    /// one project can live in one account without their names colliding.
+    pub fn name_prefix(&self) -> String {
+        format!("{}-{}", self.project_name, self.environment)
+    }
+
+    /// Values that are valid but probably not wanted, for the commands to print as
+    /// `Warning: ...` without failing.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let version = self.db_engine_version.as_str();
+        if version == "8.0" || version.starts_with("8.0.") {
+            warnings.push(format!(
+                "db_engine_version {version}: MySQL 8.0 left RDS standard support on 2026-07-31; RDS now bills extended support for it. Use 8.4 unless you must stay on 8.0."
+            ));
+        }
+        warnings
+    }
+}
