@@ -1,5 +1,10 @@
 //! The stack's variables, each declared once: README's notes, name, type, default and rules.
-//! To add one, see [`variables!`](super::declare::variables).
+//!
+//! To add a variable: add its line below (doc comment = README's notes, then
+//! `name: Type = default => rule`; no default makes it required, `Secret` makes it sensitive),
+//! with its rule in rules.rs if it needs a new one; use the new field of `Vars` where the stack
+//! needs it; add a test in tests.rs; then `STACKCTL_WRITE_README=1 cargo test --bin stackctl
+//! readme` writes its row in README.md. See [`variables!`](super::declare::variables).
 
 use super::declare::{variables, Secret};
 use super::rules;

@@ -19,10 +19,10 @@ pub(super) type Found = (Option<Instance>, Values);
 
 /// Send every look-up (address, kind, values) at once, at most `parallelism` in flight; the
 /// answers by address.
-pub(super) async fn look_up_all<'a>(
-    lookups: Vec<(&'a str, Arc<dyn Kind>, Values)>,
+pub(super) async fn look_up_all(
+    lookups: Vec<(&str, Arc<dyn Kind>, Values)>,
     parallelism: usize,
-) -> HashMap<&'a str, Answer> {
+) -> HashMap<&str, Answer> {
     let results: Vec<_> = stream::iter(
         lookups
             .iter()

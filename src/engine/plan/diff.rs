@@ -121,6 +121,8 @@ pub(super) fn planned_of(action: Action, live: Option<&Instance>, desired: &Attr
 
 /// What the state has and the configuration does not (everything, on destroy): deleted, after
 /// whatever depended on it.
+// PlanError is what the public `plan` returns; boxing it for this step would change that.
+#[allow(clippy::result_large_err)]
 pub(super) fn deletions(
     prior: &State,
     config: &Config,
@@ -148,6 +150,8 @@ pub(super) fn deletions(
 }
 
 /// The delete of `address`, a resource of `prior`; `depends_on` lists what needed it.
+// PlanError is what the public `plan` returns; boxing it for this step would change that.
+#[allow(clippy::result_large_err)]
 fn deletion(
     prior: &State,
     registry: &Registry,
