@@ -5,17 +5,15 @@ mod cli;
 mod commands;
 mod engine;
 mod ops;
-mod plan_ops;
-mod saved_plan;
 mod stack;
-mod terraform_flags;
 mod ui;
 mod vars;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::Cli;
+use ui::Printer;
 
 fn main() -> ExitCode {
     init_logging();
@@ -26,7 +24,7 @@ fn main() -> ExitCode {
             // A Terraform flag or command stackctl lacks is named as such, with what to use.
             let explained = e
                 .use_stderr()
-                .then(|| terraform_flags::explain(args.get(1..).unwrap_or_default()))
+                .then(|| cli::unsupported_flags::explain(args.get(1..).unwrap_or_default()))
                 .flatten();
             if let Some(message) = explained {
                 let json = args.iter().any(|a| a == "-json" || a == "--json");
@@ -35,8 +33,7 @@ fn main() -> ExitCode {
                 } else {
                     ui::Mode::Human
                 };
-                ui::init(mode, true);
-                ui::get().error(&message, None);
+                Printer::new(mode, true).error(&message, None);
                 return ExitCode::FAILURE;
             }
             let usage_error = e.use_stderr();
@@ -49,12 +46,12 @@ fn main() -> ExitCode {
             };
         }
     };
-    ui::init(cli.ui_mode(), cli.no_color);
+    let ui = cli.printer();
     ops::set_input(cli.input);
     if let Some(dir) = &cli.chdir {
         // Before anything reads a path: var files, -state and .stackctl/ are all relative to it.
         if let Err(e) = std::env::set_current_dir(dir) {
-            ui::get().error(
+            ui.error(
                 &format!(
                     "cannot change to directory {} given by -chdir: {e}\n  hint: -chdir takes an existing directory, before the command: stackctl -chdir=DIR plan",
                     dir.display()
@@ -70,14 +67,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            ui::get().error(&format!("cannot start the async runtime: {e}"), None);
+            ui.error(&format!("cannot start the async runtime: {e}"), None);
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli.command)) {
+    match runtime.block_on(commands::exec(cli.command, ui, Cli::command)) {
         Ok(code) => code,
         Err(e) => {
-            ui::get().error(&format!("{e:#}"), None);
+            ui.error(&format!("{e:#}"), None);
             ExitCode::FAILURE
         }
     }

@@ -13,7 +13,6 @@
 //! interleaves mid-line.
 
 use std::io::{IsTerminal, Write};
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value as J};
@@ -26,28 +25,23 @@ pub enum Mode {
     Quiet,
 }
 
-pub struct Ui {
+/// Where every line goes: made once in `main` from the global flags and handed down, by value,
+/// to the commands and operations that print (the engine reports through
+/// [`crate::engine::Report`] instead).
+#[derive(Clone, Copy, Debug)]
+pub struct Printer {
     mode: Mode,
     colour: bool,
 }
 
-static UI: OnceLock<Ui> = OnceLock::new();
-
-/// Set the mode for the rest of the process (the first call wins; tests of the renderers that
-/// never call it get plain human output).
-pub fn init(mode: Mode, no_color: bool) {
-    let colour = mode == Mode::Human
-        && !no_color
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let _ = UI.set(Ui { mode, colour });
-}
-
-pub fn get() -> &'static Ui {
-    UI.get_or_init(|| Ui {
-        mode: Mode::Human,
-        colour: false,
-    })
+impl Default for Printer {
+    /// Plain human output, no colour: what the renderers' tests compare against.
+    fn default() -> Self {
+        Printer {
+            mode: Mode::Human,
+            colour: false,
+        }
+    }
 }
 
 fn write_line(mut out: impl Write, s: &str) {
@@ -55,7 +49,17 @@ fn write_line(mut out: impl Write, s: &str) {
     let _ = out.flush();
 }
 
-impl Ui {
+impl Printer {
+    /// The printer for `mode`; colour only in human mode, on a terminal, without `-no-color`
+    /// and without `NO_COLOR`.
+    pub fn new(mode: Mode, no_color: bool) -> Printer {
+        let colour = mode == Mode::Human
+            && !no_color
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        Printer { mode, colour }
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -201,6 +205,18 @@ impl Ui {
     }
 }
 
+/// The engine's warnings and notes (a stale lock taken over, a lock left behind, a test hook
+/// firing) are printed as the command layer prints its own.
+impl crate::engine::Report for Printer {
+    fn warn(&self, text: &str) {
+        Printer::warn(self, text)
+    }
+
+    fn notice(&self, text: &str) {
+        Printer::notice(self, text)
+    }
+}
+
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -250,12 +266,12 @@ mod tests {
 
     #[test]
     fn colour_off_leaves_symbols_plain() {
-        let ui = Ui {
+        let ui = Printer {
             mode: Mode::Human,
             colour: false,
         };
         assert_eq!(ui.paint_symbol("-/+"), "-/+");
-        let ui = Ui {
+        let ui = Printer {
             mode: Mode::Human,
             colour: true,
         };

@@ -1,12 +1,12 @@
 //! Terraform's CLI habits, through the real binary: `output -raw`, `-chdir`, `-input=false`,
 //! `-lock=false`, `-parallelism`, `-no-color`/`NO_COLOR`, `version`, `completions`, `graph`,
 //! and every Terraform flag or command stackctl lacks answered by name (the table itself is
-//! compiled in from src/terraform_flags.rs, so a new entry is tried here at once).
+//! compiled in from src/cli/unsupported_flags.rs, so a new entry is tried here at once).
 
 mod common;
 
 #[allow(dead_code)]
-#[path = "../src/terraform_flags.rs"]
+#[path = "../src/cli/unsupported_flags.rs"]
 mod terraform_flags;
 
 use std::collections::BTreeSet;

@@ -4,15 +4,39 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::{BackendCommand, BootstrapArgs};
+use crate::aws;
+use crate::cli::args::{EndpointArgs, VarArgs};
 use crate::engine::backend::bootstrap;
-use crate::{aws, ops, ui};
+use crate::ops::locate::gather;
+use crate::ui::Printer;
 
-pub async fn exec(command: BackendCommand) -> Result<ExitCode> {
+#[derive(Debug, Subcommand)]
+pub enum BackendCommand {
+    /// Create the state bucket (versioning, encryption, public access blocked, TLS only) and
+    /// optionally the lock table; run again, it changes nothing. Prints the [backend] table
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// The bucket's name [default: the [backend] table's, else <project>-<environment>-tfstate-<account id>]
+    #[arg(long = "bucket", value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Also create this DynamoDB lock table (key LockID) [default: the [backend] table's]
+    #[arg(long = "dynamodb-table", value_name = "NAME")]
+    pub dynamodb_table: Option<String>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+}
+
+pub async fn exec(command: BackendCommand, ui: Printer) -> Result<ExitCode> {
     match command {
-        BackendCommand::Bootstrap(a) => bootstrap(a).await,
+        BackendCommand::Bootstrap(a) => bootstrap(a, ui).await,
     }
 }
 
@@ -30,15 +54,15 @@ fn check_bucket_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-async fn bootstrap(args: BootstrapArgs) -> Result<ExitCode> {
-    let raw = ops::gather(&args.vars.var_files, &args.vars.vars)?;
+async fn bootstrap(args: BootstrapArgs, ui: Printer) -> Result<ExitCode> {
+    let raw = gather(&args.vars.var_files, &args.vars.vars)?;
     let (project, env) = raw.project_env();
     let config = raw.backend.clone();
     let region = config
         .as_ref()
         .and_then(|c| c.region.clone())
         .unwrap_or_else(|| raw.region());
-    let sdk = aws::sdk_config(&region, args.endpoint_url.as_deref()).await;
+    let sdk = aws::sdk_config(&region, args.endpoint.endpoint_url.as_deref()).await;
     let identity = aws::identity(&sdk).await?;
     let bucket = args
         .bucket
@@ -67,7 +91,6 @@ async fn bootstrap(args: BootstrapArgs) -> Result<ExitCode> {
     if let Some(k) = &kms_key_id {
         table_toml.push_str(&format!("kms_key_id = {k:?}\n"));
     }
-    let ui = ui::get();
     if ui.json() {
         ui.document(&json!({
             "bucket": bucket,

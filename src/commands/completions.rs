@@ -4,12 +4,16 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::CommandFactory;
+use clap::Args;
 
-use crate::cli::{Cli, CompletionsArgs};
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
+}
 
-pub fn exec(args: CompletionsArgs) -> Result<ExitCode> {
-    let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "stackctl", &mut std::io::stdout());
+/// `cli`: the whole command line's definition, which the script completes.
+pub fn exec(args: CompletionsArgs, mut cli: clap::Command) -> Result<ExitCode> {
+    clap_complete::generate(args.shell, &mut cli, "stackctl", &mut std::io::stdout());
     Ok(ExitCode::SUCCESS)
 }

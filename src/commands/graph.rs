@@ -6,14 +6,23 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::Args;
 
-use crate::cli::GraphArgs;
+use crate::cli::args::{EndpointArgs, VarArgs};
 use crate::engine::graph::Graph;
 use crate::engine::plan::config_graph;
 use crate::ops::{self, Options};
-use crate::ui;
+use crate::ui::Printer;
 
-pub async fn exec(args: GraphArgs) -> Result<ExitCode> {
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+}
+
+pub async fn exec(args: GraphArgs, ui: Printer) -> Result<ExitCode> {
     // The graph needs no state and no lock, but the variables and the default VPC: the EFS
     // mount targets are one per subnet, so their addresses come from the account.
     let opts = Options {
@@ -21,13 +30,13 @@ pub async fn exec(args: GraphArgs) -> Result<ExitCode> {
         vars: args.vars.vars.clone(),
         state: None,
         lock_timeout: Default::default(),
-        endpoint_url: args.endpoint_url.clone(),
+        endpoint_url: args.endpoint.endpoint_url.clone(),
         needs_vars: true,
         lock: false,
         parallelism: None,
     };
-    let config = ops::config_only(&opts).await?;
-    ui::get().value(dot(&config_graph(&config)).trim_end());
+    let config = ops::session::config_only(&opts).await?;
+    ui.value(dot(&config_graph(&config)).trim_end());
     Ok(ExitCode::SUCCESS)
 }
 

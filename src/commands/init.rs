@@ -4,30 +4,56 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::cli::InitArgs;
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::cli::args::{reword, EndpointArgs, LockTimeout, VarArgs};
 use crate::engine::lock::Lock;
 use crate::engine::state::State;
-use crate::{ops, ui};
+use crate::ops::locate::{default_state_path, gather, locate_args, remote_store};
+use crate::ui::Printer;
 
-pub async fn exec(args: InitArgs) -> Result<ExitCode> {
-    let raw = ops::gather(&args.vars.var_files, &args.vars.vars)?;
+#[derive(Debug, Args)]
+// The lock init waits for is the remote state's; the flag is LockTimeout's own.
+#[command(mut_args(reword(
+    "lock_timeout",
+    "How long to wait for another run's lock on the remote state, such as 30s or 5m"
+)))]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Copy the local state (.stackctl/<project>-<environment>.json, or -state PATH) into the
+    /// backend; the local file is kept
+    #[arg(long = "migrate-state")]
+    pub migrate_state: bool,
+    /// The local state to migrate [default: .stackctl/<project_name>-<environment>.json]
+    #[arg(long = "state", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub timeout: LockTimeout,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+}
+
+pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
+    let raw = gather(&args.vars.var_files, &args.vars.vars)?;
     let (project, env) = raw.project_env();
     let local = args
         .state
         .clone()
-        .unwrap_or_else(|| ops::default_state_path(&project, &env));
+        .unwrap_or_else(|| default_state_path(&project, &env));
     let Some(config) = raw.backend.clone() else {
         bail!(
             "no [backend] table in the var files: the state of {project}-{env} stays in {}\n  hint: `stackctl backend bootstrap -var-file FILE` creates a bucket and prints the [backend] table to add to FILE",
             local.display()
         );
     };
-    let store = ops::remote_store(&config, &raw, args.endpoint_url.as_deref()).await;
+    let store = remote_store(&config, &raw, args.endpoint.endpoint_url.as_deref()).await;
     let remote = store.describe();
-    let locate = ops::locate_args(&args.vars.var_files, &args.vars.vars);
-    let ui = ui::get();
+    let locate = locate_args(&args.vars.var_files, &args.vars.vars);
     if !args.migrate_state {
         let exists = store.exists().await?;
         ui.result(&format!(
@@ -53,8 +79,11 @@ pub async fn exec(args: InitArgs) -> Result<ExitCode> {
         );
     }
     // Both locks: no local run may write the file, nor any run the remote state, meanwhile.
-    let _local_lock = Lock::acquire(&local, "init -migrate-state", args.lock_timeout)?;
-    let _remote_lock = store.lock("init -migrate-state", args.lock_timeout).await?;
+    let timeout = args.timeout.lock_timeout;
+    let _local_lock = Lock::acquire(&local, "init -migrate-state", timeout, &ui)?;
+    let _remote_lock = store
+        .lock("init -migrate-state", timeout, Arc::new(ui))
+        .await?;
     let source = State::load_existing(&local)?;
     let current = store.load().await?;
     if current.serial > 0 {

@@ -5,18 +5,40 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use clap::Args;
 use serde_json::json;
 use stackctl_ecs::log_events::{self, Follow, LogEvent, LogQuery, LogReader};
 
-use crate::cli::LogsArgs;
+use crate::aws;
+use crate::cli::args::{parse_duration, EndpointArgs, LocateArgs};
 use crate::engine::render::fields;
-use crate::{aws, ui};
+use crate::ui::{self, Printer};
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing new events as they arrive, until Ctrl-C
+    #[arg(short = 'f', long = "follow")]
+    pub follow: bool,
+    /// How far back to start, such as 30s, 10m, 1h or 2d
+    #[arg(long = "since", value_name = "AGE", default_value = "10m", value_parser = parse_duration)]
+    pub since: Duration,
+    /// Only events matching this CloudWatch Logs filter pattern, such as ERROR or "PHP Fatal"
+    #[arg(long = "filter", value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Only this task's events (its id, the last part of its ARN)
+    #[arg(long = "task", value_name = "ID")]
+    pub task: Option<String>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
 
 /// How often `-f` asks for new events (`aws logs tail --follow` polls about as often).
 const POLL: Duration = Duration::from_secs(2);
 
-pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+pub async fn exec(args: LogsArgs, ui: Printer) -> Result<ExitCode> {
+    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
     let path = store.message_path();
     let state = store.load_existing().await?;
     let attr = |address: &str, key: &str| -> Option<String> {
@@ -47,7 +69,7 @@ pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
             Some(log_events::task_stream(&prefix, &container, task))
         }
     };
-    let sdk = aws::sdk_config(&location.region, args.endpoint_url.as_deref()).await;
+    let sdk = aws::sdk_config(&location.region, args.endpoint.endpoint_url.as_deref()).await;
     let reader = LogReader::new(&sdk);
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -65,7 +87,7 @@ pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
             .read(&query)
             .await
             .with_context(|| format!("reading log group {}", query.group))?;
-        follow.fresh(events).iter().for_each(print);
+        follow.fresh(events).iter().for_each(|e| print(ui, e));
         if !args.follow {
             return Ok(ExitCode::SUCCESS);
         }
@@ -78,10 +100,9 @@ pub async fn exec(args: LogsArgs) -> Result<ExitCode> {
     }
 }
 
-fn print(e: &LogEvent) {
-    let ui = ui::get();
+fn print(ui: Printer, e: &LogEvent) {
     if ui.json() {
-        json_event(e);
+        json_event(ui, e);
     } else {
         ui.value(&format!("{} {} {}", time(e), e.task(), e.message));
     }
@@ -93,8 +114,8 @@ fn time(e: &LogEvent) -> String {
 }
 
 /// One `log_event` of the `-json` stream (`logs` and `run` print the same).
-pub(super) fn json_event(e: &LogEvent) {
-    ui::get().event(
+pub(super) fn json_event(ui: Printer, e: &LogEvent) {
+    ui.event(
         "log_event",
         &e.message,
         fields([

@@ -1,5 +1,10 @@
-//! One file per command: each turns its arguments into options and calls an operation.
-//! A new command is a variant in `cli.rs`, an arm in [`run`], and its file here.
+//! One file per command, as cargo's `commands/`: each holds its flags (its `Args`, beside its
+//! `exec`), turns them into options and calls an operation of `ops/`, printing through the
+//! [`Printer`] it is handed. [`Command`] lists them and [`exec`] dispatches.
+//!
+//! A new command: a file here with its `#[derive(Args)]` struct (flatten the shared groups of
+//! `cli::args`) and `pub async fn exec(args, ui: Printer) -> Result<ExitCode>`; its `pub mod`
+//! line below; a variant of [`Command`] whose doc comment is its help; an arm in [`exec`].
 
 pub mod apply;
 pub mod backend;
@@ -25,33 +30,88 @@ pub mod version;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::Subcommand;
 
-use crate::cli::{Command, LocateArgs, StateArgs, TargetArgs, VarArgs};
+use crate::cli::args::{ChangeArgs, LocateArgs, StateArgs, TargetArgs, VarArgs};
 use crate::ops::{self, Options};
+use crate::ui::Printer;
 
-/// Run one command.
-pub async fn run(command: Command) -> Result<ExitCode> {
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the changes apply would make (exit 2 with -detailed-exitcode when there are some)
+    Plan(plan::PlanArgs),
+    /// Create or update the stack so it matches the variables
+    Apply(apply::ApplyArgs),
+    /// Delete every resource of the stack
+    Destroy(ChangeArgs),
+    /// Print the stack's outputs, or one output's bare value
+    Output(output::OutputArgs),
+    /// Check the variables without calling AWS
+    Validate(VarArgs),
+    /// Print the shop's container logs (CloudWatch Logs), or follow them with -f
+    Logs(logs::LogsArgs),
+    /// Show the live stack: URL, service, deployments, tasks, targets, database, EFS, events
+    /// (exit 0 healthy, 3 degraded)
+    Status(status::StatusArgs),
+    /// Start a new deployment of the revision the service runs (new secrets, a new image
+    /// behind the same tag) and wait for it to be healthy
+    Redeploy(redeploy::RedeployArgs),
+    /// Put the service back on the previous task definition revision (or -to REVISION) and
+    /// wait for it to be healthy; the state then records what runs
+    Rollback(rollback::RollbackArgs),
+    /// Run a one-off command in a new task of the service (its image, network, secrets and
+    /// volume), print its log as it runs, and exit with its exit code
+    Run(run::RunArgs),
+    /// Read or edit the state: list, show, rm, pull, push
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Remove the lock a dead run left on the state, given that lock's id
+    ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Print the dependency graph of the configuration in DOT (Graphviz)
+    Graph(graph::GraphArgs),
+    /// Show a saved plan (FILE), or the state without one; -json gives Terraform's JSON shape
+    Show(show::ShowArgs),
+    /// Take an existing AWS resource into the state at ADDRESS, by its ID; the next plan shows
+    /// how it differs from the configuration
+    Import(import::ImportArgs),
+    /// Record drift into the state without changing AWS (apply -refresh-only -auto-approve)
+    Refresh(refresh::RefreshArgs),
+    /// Print stackctl's version
+    Version,
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    Completions(completions::CompletionsArgs),
+    /// Set up a remote state: the S3 bucket (and optionally the DynamoDB lock table)
+    #[command(subcommand)]
+    Backend(backend::BackendCommand),
+    /// Check the state's backend; -migrate-state copies a local state into the [backend] bucket
+    Init(init::InitArgs),
+}
+
+/// Run one command, printing through `ui`. `cli` builds the whole command line's definition,
+/// which `completions` prints a script of: `main` hands it down, as the commands cannot name
+/// `cli::Cli` (it names them).
+pub async fn exec(command: Command, ui: Printer, cli: fn() -> clap::Command) -> Result<ExitCode> {
     match command {
-        Command::Plan(a) => plan::exec(a).await,
-        Command::Apply(a) => apply::exec(a).await,
-        Command::Destroy(a) => destroy::exec(a).await,
-        Command::Output(a) => output::exec(a).await,
-        Command::Validate(a) => validate::exec(a),
-        Command::Logs(a) => logs::exec(a).await,
-        Command::Status(a) => status::exec(a).await,
-        Command::Redeploy(a) => redeploy::exec(a).await,
-        Command::Rollback(a) => rollback::exec(a).await,
-        Command::Run(a) => run::exec(a).await,
-        Command::State(c) => state::exec(c).await,
-        Command::ForceUnlock(a) => force_unlock::exec(a).await,
-        Command::Graph(a) => graph::exec(a).await,
-        Command::Show(a) => show::exec(a).await,
-        Command::Import(a) => import::exec(a).await,
-        Command::Refresh(a) => refresh::exec(a).await,
-        Command::Version => version::exec(),
-        Command::Completions(a) => completions::exec(a),
-        Command::Backend(c) => backend::exec(c).await,
-        Command::Init(a) => init::exec(a).await,
+        Command::Plan(a) => plan::exec(a, ui).await,
+        Command::Apply(a) => apply::exec(a, ui).await,
+        Command::Destroy(a) => destroy::exec(a, ui).await,
+        Command::Output(a) => output::exec(a, ui).await,
+        Command::Validate(a) => validate::exec(a, ui),
+        Command::Logs(a) => logs::exec(a, ui).await,
+        Command::Status(a) => status::exec(a, ui).await,
+        Command::Redeploy(a) => redeploy::exec(a, ui).await,
+        Command::Rollback(a) => rollback::exec(a, ui).await,
+        Command::Run(a) => run::exec(a, ui).await,
+        Command::State(c) => state::exec(c, ui).await,
+        Command::ForceUnlock(a) => force_unlock::exec(a, ui).await,
+        Command::Graph(a) => graph::exec(a, ui).await,
+        Command::Show(a) => show::exec(a, ui).await,
+        Command::Import(a) => import::exec(a, ui).await,
+        Command::Refresh(a) => refresh::exec(a, ui).await,
+        Command::Version => version::exec(ui),
+        Command::Completions(a) => completions::exec(a, cli()),
+        Command::Backend(c) => backend::exec(c, ui).await,
+        Command::Init(a) => init::exec(a, ui).await,
     }
 }
 
@@ -60,8 +120,8 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
         var_files: vars.var_files.clone(),
         vars: vars.vars.clone(),
         state: state.state.clone(),
-        lock_timeout: state.lock_timeout,
-        endpoint_url: state.endpoint_url.clone(),
+        lock_timeout: state.timeout.lock_timeout,
+        endpoint_url: state.endpoint.endpoint_url.clone(),
         needs_vars,
         lock: state.lock,
         parallelism: state.parallelism.map(usize::from),
@@ -69,8 +129,8 @@ fn options(vars: &VarArgs, state: &StateArgs, needs_vars: bool) -> Options {
 }
 
 /// What -target, -replace and -refresh-only ask of plan and apply.
-fn request(args: &TargetArgs) -> crate::plan_ops::Request {
-    crate::plan_ops::Request {
+fn request(args: &TargetArgs) -> ops::plan::Request {
+    ops::plan::Request {
         targeting: crate::engine::plan::Targeting {
             targets: args.target.clone(),
             replace: args.replace.clone(),
@@ -80,12 +140,12 @@ fn request(args: &TargetArgs) -> crate::plan_ops::Request {
 }
 
 /// The store of that state: the `[backend]` bucket when the var files have one, else the file
-/// [`ops::locate_state`] finds.
+/// [`ops::locate::locate_state`] finds.
 async fn store(
     args: &LocateArgs,
     endpoint_url: Option<&str>,
 ) -> Result<crate::engine::backend::Store> {
-    ops::locate_store(
+    ops::locate::locate_store(
         args.state.as_deref(),
         &args.vars.var_files,
         &args.vars.vars,

@@ -3,14 +3,25 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use clap::Args;
 use serde_json::Value as J;
 
-use crate::cli::OutputArgs;
+use crate::cli::args::LocateArgs;
 use crate::engine::render;
-use crate::ui;
+use crate::ui::Printer;
 
-pub async fn exec(args: OutputArgs) -> Result<ExitCode> {
-    let ui = ui::get();
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output's name: print its bare value alone (as JSON with -json)
+    pub name: Option<String>,
+    /// With NAME: the bare string, without a newline, as `terraform output -raw`
+    #[arg(long = "raw", requires = "name", conflicts_with = "json")]
+    pub raw: bool,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+pub async fn exec(args: OutputArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
     let state = store.load().await?;

@@ -6,25 +6,48 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
+use clap::Args;
 use serde_json::json;
 
-use crate::cli::RedeployArgs;
-use crate::ui;
+use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
+use crate::ops::session::lock_state;
+use crate::ui::Printer;
 
-pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+#[derive(Debug, Args)]
+// The service's lock warns of what it risks for the service; the flag is LockArgs' own.
+#[command(mut_args(reword(
+    "lock",
+    "-lock=false: do not lock the state (warned: an apply could change the service meanwhile)"
+)))]
+pub struct RedeployArgs {
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+pub async fn exec(args: RedeployArgs, ui: Printer) -> Result<ExitCode> {
+    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
     // An apply changing the service meanwhile would race this deployment.
-    let _lock = crate::ops::lock_state(&store, "redeploy", args.lock_timeout, args.lock).await?;
+    let _lock = lock_state(
+        ui,
+        &store,
+        "redeploy",
+        args.lock.timeout.lock_timeout,
+        args.lock.lock,
+    )
+    .await?;
     let state = store.load_existing().await?;
     let super::Applied {
         cluster,
         service,
         sdk,
-    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
-    let wait = stackctl_ecs::DeployWait {
-        enabled: args.wait.wait,
-        timeout: args.wait.wait_timeout,
-    };
+    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
+    let wait = args.wait.deploy_wait();
     let started = Instant::now();
     let revision = stackctl_ecs::redeploy(
         &sdk,
@@ -35,7 +58,6 @@ pub async fn exec(args: RedeployArgs) -> Result<ExitCode> {
     )
     .await?;
     let name = revision.rsplit('/').next().unwrap_or(&revision);
-    let ui = ui::get();
     if ui.json() {
         ui.document(&json!({
             "revision": name,

@@ -4,16 +4,21 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::Args;
 
-use crate::cli::RefreshArgs;
-use crate::engine::plan::Targeting;
-use crate::plan_ops::{self, Request};
+use crate::cli::args::{StateArgs, VarArgs};
+use crate::ops;
+use crate::ui::Printer;
 
-pub async fn exec(args: RefreshArgs) -> Result<ExitCode> {
-    let request = Request {
-        targeting: Targeting::default(),
-        refresh_only: true,
-    };
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+pub async fn exec(args: RefreshArgs, ui: Printer) -> Result<ExitCode> {
     let opts = super::options(&args.vars, &args.state, true);
-    plan_ops::apply(&opts, &request, true, Default::default()).await
+    ops::refresh::refresh(ui, &opts).await
 }

@@ -6,23 +6,54 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use serde_json::json;
 use stackctl_contract::{Instance, Tags};
 
-use crate::cli::RollbackArgs;
+use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
 use crate::engine::scrub_instance;
-use crate::{stack, ui};
+use crate::ops::session::lock_state;
+use crate::stack;
+use crate::ui::Printer;
 
-pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+#[derive(Debug, Args)]
+// The service's lock warns of what it risks for the service; the flag is LockArgs' own.
+#[command(mut_args(reword(
+    "lock",
+    "-lock=false: do not lock the state (warned: an apply could change the service meanwhile)"
+)))]
+pub struct RollbackArgs {
+    /// The revision to go back to: its number (7), family:number or ARN; default the newest
+    /// revision before the one the service runs
+    #[arg(long = "to", value_name = "REVISION")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
+    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
     // An apply changing the service meanwhile would race this deployment and the state write.
-    let _lock = crate::ops::lock_state(&store, "rollback", args.lock_timeout, args.lock).await?;
+    let _lock = lock_state(
+        ui,
+        &store,
+        "rollback",
+        args.lock.timeout.lock_timeout,
+        args.lock.lock,
+    )
+    .await?;
     let mut state = store.load_existing().await?;
     let super::Applied {
         cluster,
         service,
         sdk,
-    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
+    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
     let td = state
         .resources
         .get(stackctl_ecs::TASK_DEFINITION)
@@ -37,10 +68,7 @@ pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
     // them are this stack's to run.
     let tags: Tags = serde_json::from_value(td.attrs.get("tags").cloned().unwrap_or_default())
         .unwrap_or_default();
-    let wait = stackctl_ecs::DeployWait {
-        enabled: args.wait.wait,
-        timeout: args.wait.wait_timeout,
-    };
+    let wait = args.wait.deploy_wait();
     let started = Instant::now();
     let rolled = stackctl_ecs::rollback::rollback(
         &sdk,
@@ -83,7 +111,6 @@ pub async fn exec(args: RollbackArgs) -> Result<ExitCode> {
 
     let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
     let (from, to) = (name(&rolled.from), name(&rolled.to));
-    let ui = ui::get();
     if ui.json() {
         ui.document(&json!({
             "from": from,

@@ -3,24 +3,39 @@
 //! container's exit code; found from the state as `output` finds it, no password needed.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use clap::Args;
 use serde_json::json;
 use stackctl_ecs::{OneOff, Seen};
 
-use crate::cli::RunArgs;
+use crate::cli::args::{parse_duration, EndpointArgs, LocateArgs};
 use crate::engine::render::fields;
-use crate::ui::{self, Mode};
+use crate::ui::{Mode, Printer};
 
-pub async fn exec(args: RunArgs) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The longest the task may take, start included, such as 30m or 2h; it is stopped then
+    #[arg(long = "timeout", value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    /// The command and its arguments, after `--`, such as -- php bin/console cache:clear
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+pub async fn exec(args: RunArgs, ui: Printer) -> Result<ExitCode> {
+    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
     let state = store.load_existing().await?;
     let super::Applied {
         cluster,
         service,
         sdk,
-    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
+    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
     let job = OneOff {
         cluster: &cluster,
         service: &service,
@@ -28,8 +43,7 @@ pub async fn exec(args: RunArgs) -> Result<ExitCode> {
         timeout: args.timeout,
     };
     let started = Instant::now();
-    let finished = stackctl_ecs::run_task(&sdk, &job, show, interrupted()).await?;
-    let ui = ui::get();
+    let finished = stackctl_ecs::run_task(&sdk, &job, |seen| show(ui, seen), interrupted()).await?;
     let seconds = started.elapsed().as_secs_f64();
     let code = finished.exit_code;
     ui.event(
@@ -61,8 +75,7 @@ async fn interrupted() {
 
 /// What the task does, as it happens: its log lines on stdout (bare, as the command printed
 /// them), its progress on stderr.
-fn show(seen: Seen<'_>) {
-    let ui = ui::get();
+fn show(ui: Printer, seen: Seen<'_>) {
     match seen {
         Seen::Started { task, stream } => {
             ui.event(
@@ -93,7 +106,7 @@ fn show(seen: Seen<'_>) {
         }
         Seen::Log(e) => {
             if ui.json() {
-                super::logs::json_event(e);
+                super::logs::json_event(ui, e);
             } else {
                 ui.value(&e.message);
             }

@@ -1,30 +1,85 @@
 //! `stackctl state list|show|rm`: read or edit the state file, as Terraform's `state`
 //! commands do; no AWS request.
 
-use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
 use serde_json::Value as J;
 
-use crate::cli::{
-    LocateArgs, StateCommand, StateListArgs, StatePushArgs, StateRmArgs, StateShowArgs,
-};
-use crate::engine::render;
-use crate::engine::state::{ResourceState, State, StateError};
-use crate::ui;
+use crate::cli::args::{LocateArgs, LockArgs, LockTimeout};
+use crate::engine::state::{State, StateError};
+use crate::ops::session::lock_state;
+use crate::ops::show::{describe, describe_json};
+use crate::ui::Printer;
 
-pub async fn exec(command: StateCommand) -> Result<ExitCode> {
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print the address of every resource in the state, one per line
+    List(StateListArgs),
+    /// Print one resource of the state: its type, id and attributes
+    Show(StateShowArgs),
+    /// Forget resources: remove them from the state only; they stay in AWS
+    Rm(StateRmArgs),
+    /// Print the whole state as JSON (from S3 with a [backend] table)
+    Pull(LocateArgs),
+    /// Replace the state with FILE: refused for another lineage or an older serial unless -force
+    Push(StatePushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatePushArgs {
+    /// The state file to write, as `state pull` printed it
+    pub file: PathBuf,
+    /// Write it even if its lineage differs or its serial is older than the current state's
+    #[arg(long = "force")]
+    pub force: bool,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    #[command(flatten)]
+    pub timeout: LockTimeout,
+}
+
+#[derive(Debug, Args)]
+pub struct StateListArgs {
+    /// Only these addresses and what is inside them, such as module.rds
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateShowArgs {
+    /// The resource's address, as `state list` prints it
+    pub address: String,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StateRmArgs {
+    /// The addresses to forget; all must be in the state, or nothing is removed
+    #[arg(required = true)]
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+pub async fn exec(command: StateCommand, ui: Printer) -> Result<ExitCode> {
     match command {
-        StateCommand::List(a) => list(a).await,
-        StateCommand::Show(a) => show(a).await,
-        StateCommand::Rm(a) => rm(a).await,
-        StateCommand::Pull(a) => pull(a).await,
-        StateCommand::Push(a) => push(a).await,
+        StateCommand::List(a) => list(a, ui).await,
+        StateCommand::Show(a) => show(a, ui).await,
+        StateCommand::Rm(a) => rm(a, ui).await,
+        StateCommand::Pull(a) => pull(a, ui).await,
+        StateCommand::Push(a) => push(a, ui).await,
     }
 }
 
-async fn list(args: StateListArgs) -> Result<ExitCode> {
+async fn list(args: StateListArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
     let state = store.load_existing().await?;
@@ -43,7 +98,6 @@ async fn list(args: StateListArgs) -> Result<ExitCode> {
         }
         listed.extend(found);
     }
-    let ui = ui::get();
     if ui.json() {
         ui.document(&J::from(
             listed.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
@@ -54,12 +108,11 @@ async fn list(args: StateListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(args: StateShowArgs) -> Result<ExitCode> {
+async fn show(args: StateShowArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
     let state = store.load_existing().await?;
     let rs = state.resource(&path, &args.address)?;
-    let ui = ui::get();
     if ui.json() {
         ui.document(&describe_json(&args.address, rs));
     } else {
@@ -68,10 +121,17 @@ async fn show(args: StateShowArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn rm(args: StateRmArgs) -> Result<ExitCode> {
+async fn rm(args: StateRmArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
-    let _lock = crate::ops::lock_state(&store, "state rm", args.lock_timeout, args.lock).await?;
+    let _lock = lock_state(
+        ui,
+        &store,
+        "state rm",
+        args.lock.timeout.lock_timeout,
+        args.lock.lock,
+    )
+    .await?;
     // An address given twice is removed once.
     let mut addresses: Vec<String> = Vec::new();
     for a in args.addresses {
@@ -82,7 +142,6 @@ async fn rm(args: StateRmArgs) -> Result<ExitCode> {
     let mut state = store.load_existing().await?;
     state.remove(&path, &addresses)?;
     store.save(&mut state).await?;
-    let ui = ui::get();
     if ui.json() {
         ui.document(&serde_json::json!({ "removed": addresses }));
         return Ok(ExitCode::SUCCESS);
@@ -98,10 +157,9 @@ async fn rm(args: StateRmArgs) -> Result<ExitCode> {
 }
 
 /// `state pull`: the whole state as JSON, as stored (fingerprints, never secrets).
-async fn pull(args: LocateArgs) -> Result<ExitCode> {
+async fn pull(args: LocateArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args, None).await?;
     let state = store.load_existing().await?;
-    let ui = ui::get();
     if ui.json() {
         ui.document(&serde_json::to_value(&state)?);
     } else {
@@ -113,7 +171,7 @@ async fn pull(args: LocateArgs) -> Result<ExitCode> {
 /// `state push FILE`: replace the state with FILE, under the lock. Another lineage is another
 /// stack, and an older serial would undo what was written since FILE was pulled: both refused
 /// unless -force. The same serial is accepted: nothing was written since that pull.
-async fn push(args: StatePushArgs) -> Result<ExitCode> {
+async fn push(args: StatePushArgs, ui: Printer) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file).map_err(|error| StateError::Read {
         path: args.file.clone(),
         error,
@@ -121,7 +179,9 @@ async fn push(args: StatePushArgs) -> Result<ExitCode> {
     let mut pushed = State::parse(&args.file, &text)?;
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
-    let _lock = store.lock("state push", args.lock_timeout).await?;
+    let _lock = store
+        .lock("state push", args.timeout.lock_timeout, Arc::new(ui))
+        .await?;
     // A state that was never written has serial 0; the load also fixes the version the write
     // is conditional on.
     let current = store.load().await?;
@@ -148,7 +208,6 @@ async fn push(args: StatePushArgs) -> Result<ExitCode> {
     }
     pushed.serial = pushed.serial.max(current.serial);
     store.save(&mut pushed).await?;
-    let ui = ui::get();
     if ui.json() {
         ui.document(&serde_json::json!({ "state": path.display().to_string(), "serial": pushed.serial, "lineage": pushed.lineage }));
     } else {
@@ -161,89 +220,4 @@ async fn push(args: StatePushArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// One resource as `terraform state show` prints it: its address, a `resource "type" "name"`
-/// block, `id` first, then every attribute; a secret's fingerprint reads `(sensitive value)`.
-pub(crate) fn describe(address: &str, rs: &ResourceState) -> String {
-    let mut out = format!(
-        "# {address}:\n{} {{\n",
-        render::resource_header(address, &rs.type_name)
-    );
-    let attrs = rs.attrs.iter().filter(|(k, _)| k.as_str() != "id");
-    let width = attrs
-        .clone()
-        .map(|(k, _)| k.len())
-        .max()
-        .unwrap_or(0)
-        .max(2);
-    let _ = writeln!(out, "    {:<width$} = {}", "id", J::from(rs.id.as_str()));
-    for (k, v) in attrs {
-        let _ = writeln!(out, "    {k:<width$} = {}", shown(v));
-    }
-    out.push_str("}\n");
-    out
-}
-
-/// `state show -json`: the resource as one object (`address`, `type`, `id`, `attributes`),
-/// fingerprints masked as in the text form.
-fn describe_json(address: &str, rs: &ResourceState) -> J {
-    serde_json::json!({
-        "address": address,
-        "type": rs.type_name,
-        "id": rs.id,
-        "attributes": mask(&J::Object(rs.attrs.clone().into_iter().collect())),
-        "depends_on": rs.depends_on,
-    })
-}
-
-fn mask(v: &J) -> J {
-    match v {
-        J::String(_) if render::value(v) == SENSITIVE => J::String(SENSITIVE.into()),
-        J::Array(items) => J::Array(items.iter().map(mask).collect()),
-        J::Object(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), mask(v))).collect()),
-        other => other.clone(),
-    }
-}
-
-/// A value with every fingerprint in it masked, however deep.
-fn shown(v: &J) -> String {
-    mask(v)
-        .to_string()
-        .replace(&format!("\"{SENSITIVE}\""), SENSITIVE)
-}
-
-const SENSITIVE: &str = "(sensitive value)";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn show_masks_fingerprints_at_any_depth() {
-        let rs = ResourceState {
-            type_name: "aws_db_instance".into(),
-            id: "prestashop-db".into(),
-            attrs: [
-                ("password".to_owned(), json!("fingerprint:sha256:ab12")),
-                (
-                    "nested".to_owned(),
-                    json!({"p": "fingerprint:sha256:cd34", "n": 3}),
-                ),
-                ("allocated_storage".to_owned(), json!(20)),
-            ]
-            .into_iter()
-            .collect(),
-            depends_on: Vec::new(),
-        };
-        let out = describe("module.rds.aws_db_instance.main", &rs);
-        assert!(out.starts_with("# module.rds.aws_db_instance.main:\nresource \"aws_db_instance\" \"main\" {\n    id "), "{out}");
-        assert!(
-            out.contains("password          = (sensitive value)\n"),
-            "{out}"
-        );
-        assert!(out.contains("allocated_storage = 20\n"), "{out}");
-        assert!(!out.contains("fingerprint"), "{out}");
-    }
 }

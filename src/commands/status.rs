@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use clap::Args;
 use serde_json::{json, Value as J};
 use stackctl_alb::status::Target;
 use stackctl_ecs::status::ServiceStatus;
@@ -13,8 +14,16 @@ use stackctl_efs::status::FsStatus;
 use stackctl_rds::status::DbStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::cli::StatusArgs;
-use crate::ui;
+use crate::cli::args::{EndpointArgs, LocateArgs};
+use crate::ui::Printer;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
+}
 
 /// The exit code of a stack that answers but is not healthy: distinct from an error (1) and
 /// from `plan -detailed-exitcode`'s "changes" (2).
@@ -34,14 +43,14 @@ enum Probe {
     Skipped(&'static str),
 }
 
-pub async fn exec(args: StatusArgs) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint_url.as_deref()).await?;
+pub async fn exec(args: StatusArgs, ui: Printer) -> Result<ExitCode> {
+    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
     let state = store.load_existing().await?;
     let super::Applied {
         cluster,
         service,
         sdk,
-    } = super::applied(&state, &store, args.endpoint_url.as_deref()).await?;
+    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
     let id = |address: &str| state.resources.get(address).map(|r| r.id.clone());
     let url = state
         .outputs
@@ -82,7 +91,6 @@ pub async fn exec(args: StatusArgs) -> Result<ExitCode> {
         fs: fs_status?,
     };
     let problems = view.problems();
-    let ui = ui::get();
     if ui.json() {
         ui.document(&view.to_json(&problems));
     } else {

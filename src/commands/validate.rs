@@ -5,13 +5,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::cli::VarArgs;
-use crate::ops;
-use crate::ui;
+use crate::cli::args::VarArgs;
+use crate::ops::locate::gather;
+use crate::ui::Printer;
 
-pub fn exec(args: VarArgs) -> Result<ExitCode> {
-    let ui = ui::get();
-    let checked = ops::gather(&args.var_files, &args.vars).and_then(|raw| Ok(raw.check()?));
+pub fn exec(args: VarArgs, ui: Printer) -> Result<ExitCode> {
+    let checked = gather(&args.var_files, &args.vars).and_then(|raw| Ok(raw.check()?));
     if ui.json() {
         // Terraform's `validate -json`: one document, valid or not, with the counts.
         let (valid, warnings, error) = match &checked {

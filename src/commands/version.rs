@@ -5,14 +5,13 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::ui;
+use crate::ui::Printer;
 
 /// The commit a release build records (`STACKCTL_GIT_COMMIT=$(git rev-parse HEAD) cargo build`);
 /// a plain `cargo build` has none, and needs no git.
 const COMMIT: Option<&str> = option_env!("STACKCTL_GIT_COMMIT");
 
-pub fn exec() -> Result<ExitCode> {
-    let ui = ui::get();
+pub fn exec(ui: Printer) -> Result<ExitCode> {
     let version = env!("CARGO_PKG_VERSION");
     let platform = format!("{}_{}", std::env::consts::OS, std::env::consts::ARCH);
     if ui.json() {

@@ -14,7 +14,7 @@ use super::graph::Graph;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
 use super::render::Progress;
 use super::state::{Output, ResourceState, State, StateError};
-use super::{fail_point, owned, scrub_instance, Config, KnownResolver};
+use super::{fail_point, owned, scrub_instance, Config, KnownResolver, Report};
 
 /// The state being applied, saved to its store (the file, or S3) after every change it records.
 pub struct Persist {
@@ -170,7 +170,10 @@ pub async fn apply(
                 let note = wait::Note::default();
                 notes.insert(n.to_owned(), note.clone());
                 running.push(async move {
-                    (change, wait::noted(note, run(change, spec, persist)).await)
+                    (
+                        change,
+                        wait::noted(note, run(change, spec, persist, progress)).await,
+                    )
                 });
             }
         }
@@ -268,6 +271,7 @@ async fn run(
     change: &Change,
     spec: Option<&ResourceSpec>,
     persist: &Persist,
+    report: &dyn Report,
 ) -> Result<(Option<String>, Effect), ResourceError> {
     let kind = &change.kind;
     tracing::debug!(address = %change.address, action = ?change.action, "starting");
@@ -282,7 +286,7 @@ async fn run(
     if change.action == Action::Delete {
         if let Some(live) = &change.live {
             kind.delete(live).await?;
-            fail_point();
+            fail_point(report);
             effect.deleted = true;
         }
         save(None)?;
@@ -363,7 +367,7 @@ async fn run(
         Some(l) => l,
         None => match create().await {
             Ok(inst) => {
-                fail_point();
+                fail_point(report);
                 effect.created = true;
                 return Ok((record(inst)?, effect));
             }
@@ -388,7 +392,7 @@ async fn run(
     }
     if !change.forced && !changed.iter().any(|c| kind.force_new(c)) {
         let inst = kind.update(&live, &values, &changed).await?;
-        fail_point();
+        fail_point(report);
         effect.updated = true;
         return Ok((record(inst)?, effect));
     }
@@ -396,7 +400,7 @@ async fn run(
         // -replace of a kept kind (a task definition): a new revision, the old one stays. No
         // look-up first: the one found would be the very resource to replace.
         let inst = create().await?;
-        fail_point();
+        fail_point(report);
         effect.created = true;
         let id = record(inst)?;
         return Ok((id, effect));
@@ -407,7 +411,7 @@ async fn run(
             Some(found) => found,
             None => {
                 let inst = create().await?;
-                fail_point();
+                fail_point(report);
                 inst
             }
         };
@@ -426,16 +430,16 @@ async fn run(
             ),
             ..e
         })?;
-        fail_point();
+        fail_point(report);
         effect.deleted = true;
         Ok((id, effect))
     } else {
         kind.delete(&live).await?;
-        fail_point();
+        fail_point(report);
         save(None)?;
         effect.deleted = true;
         let inst = create().await?;
-        fail_point();
+        fail_point(report);
         effect.created = true;
         Ok((record(inst)?, effect))
     }
@@ -591,7 +595,9 @@ mod tests {
         let path = dir.path().join("s.json");
         let persist = Persist::new(path.clone(), State::new());
         let (kind, spec, change) = setup();
-        let err = run(&change, Some(&spec), &persist).await.unwrap_err();
+        let err = run(&change, Some(&spec), &persist, &Progress::default())
+            .await
+            .unwrap_err();
         assert!(err.is(&[NOT_OURS]), "{err}");
         assert!(err.message.contains("cluster/theirs"), "{err}");
         assert!(err.message.contains("stackctl:environment=dev"), "{err}");
@@ -619,7 +625,9 @@ mod tests {
             theirs_spec.desired(r)
         });
         change.kind = kind;
-        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        let (id, effect) = run(&change, Some(&spec), &persist, &Progress::default())
+            .await
+            .unwrap();
         assert_eq!(id.as_deref(), Some("ours"));
         assert!(effect.created);
         assert!(persist.into_state().resources.contains_key(&change.address));
@@ -662,7 +670,9 @@ mod tests {
             changes: vec![change.clone()],
         };
         assert_eq!(plan.counts(), (1, 0, 0));
-        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        let (id, effect) = run(&change, Some(&spec), &persist, &Progress::default())
+            .await
+            .unwrap();
         assert_eq!(id.as_deref(), Some("rev-2"));
         assert!(effect.created && !effect.deleted, "{effect:?}");
         assert_eq!(kind.deleted(), 0);
@@ -697,7 +707,9 @@ mod tests {
             &[],
         );
         change.forced = true;
-        let (id, effect) = run(&change, Some(&spec), &persist).await.unwrap();
+        let (id, effect) = run(&change, Some(&spec), &persist, &Progress::default())
+            .await
+            .unwrap();
         assert_eq!(id.as_deref(), Some("rev-2"));
         assert!(effect.created && !effect.deleted, "{effect:?}");
         assert_eq!(kind.created(), 1);
@@ -711,7 +723,9 @@ mod tests {
         let persist = Persist::new(dir.path().join("s.json"), State::new());
         let (kind, spec, mut change) = setup();
         change.foreign = Some("arn:aws:ecs:eu-west-3:123456789012:cluster/theirs".to_owned());
-        let err = run(&change, Some(&spec), &persist).await.unwrap_err();
+        let err = run(&change, Some(&spec), &persist, &Progress::default())
+            .await
+            .unwrap_err();
         assert!(err.is(&[NOT_OURS]), "{err}");
         assert_eq!(kind.created(), 0);
         assert!(persist.into_state().resources.is_empty());

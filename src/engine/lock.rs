@@ -117,8 +117,14 @@ fn same_file(file: &std::fs::File, path: &Path) -> bool {
 }
 
 impl Lock {
-    /// Take the lock, waiting up to `timeout` for another run to release it.
-    pub fn acquire(state: &Path, command: &str, timeout: Duration) -> Result<Lock, LockError> {
+    /// Take the lock, waiting up to `timeout` for another run to release it; a stale lock taken
+    /// over is reported to `report`.
+    pub fn acquire(
+        state: &Path,
+        command: &str,
+        timeout: Duration,
+        report: &dyn super::Report,
+    ) -> Result<Lock, LockError> {
         let path = lock_path(state);
         let io = |error| LockError::Io {
             path: path.clone(),
@@ -147,7 +153,7 @@ impl Lock {
                 Ok(()) if same_file(&file, &path) => {
                     // Content with nobody holding the OS lock: a run that was killed.
                     if let Some(old) = holder(state) {
-                        crate::ui::get().warn(&format!(
+                        report.warn(&format!(
                             "the lock on {} left by {} (pid {} on {}, {}s ago, lock id {}) is stale: that process is gone. Taking it over.",
                             state.display(), old.command, old.pid, old.host, now().saturating_sub(old.since), old.id
                         ));
@@ -231,13 +237,14 @@ pub fn force_unlock(state: &Path, id: &str) -> Result<LockInfo, LockError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Silent;
 
     #[test]
     fn second_lock_fails_naming_the_holder_and_drop_releases() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
-        let first = Lock::acquire(&state, "apply", Duration::ZERO).unwrap();
-        let err = Lock::acquire(&state, "plan", Duration::ZERO)
+        let first = Lock::acquire(&state, "apply", Duration::ZERO, &Silent).unwrap();
+        let err = Lock::acquire(&state, "plan", Duration::ZERO, &Silent)
             .err()
             .unwrap()
             .to_string();
@@ -247,7 +254,7 @@ mod tests {
             "{err}"
         );
         drop(first);
-        Lock::acquire(&state, "plan", Duration::ZERO).unwrap();
+        Lock::acquire(&state, "plan", Duration::ZERO, &Silent).unwrap();
     }
 
     fn write_lock(state: &Path, id: &str, pid: u32) {
@@ -274,7 +281,7 @@ mod tests {
         let state = dir.path().join("s.json");
         write_lock(&state, "dead-1", dead_pid());
         let start = Instant::now();
-        let lock = Lock::acquire(&state, "plan", Duration::ZERO).unwrap();
+        let lock = Lock::acquire(&state, "plan", Duration::ZERO, &Silent).unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
         assert_eq!(holder(&state).unwrap().command, "plan");
         drop(lock);
@@ -285,7 +292,7 @@ mod tests {
     fn force_unlock_refuses_a_live_holder() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
-        let _live = Lock::acquire(&state, "apply", Duration::ZERO).unwrap();
+        let _live = Lock::acquire(&state, "apply", Duration::ZERO, &Silent).unwrap();
         let id = holder(&state).unwrap().id;
         let err = force_unlock(&state, &id).unwrap_err().to_string();
         assert!(err.contains("locked by apply"), "{err}");

@@ -18,6 +18,30 @@ use serde_json::Value as J;
 use sha2::{Digest, Sha256};
 use stackctl_contract::{tags, Attrs, Instance, Kind, Resolve, ResourceSpec, Val, ValueFn, Values};
 
+/// What the engine has to tell the user besides its results (a stale lock taken over, a lock it
+/// could not remove, a test hook firing): it reports, and the command layer prints. The
+/// engine never writes to stdout or stderr itself.
+pub trait Report: Send + Sync {
+    /// Something the user should act on or know about.
+    fn warn(&self, text: &str);
+    /// A note about the run rather than its result.
+    fn notice(&self, text: &str);
+}
+
+/// A [`Report`] that can be kept by what outlives the call that took it (a lock, which warns
+/// when it is dropped).
+pub type Reporter = Arc<dyn Report>;
+
+/// A [`Report`] that says nothing, for the engine's own tests.
+#[cfg(test)]
+pub struct Silent;
+
+#[cfg(test)]
+impl Report for Silent {
+    fn warn(&self, _: &str) {}
+    fn notice(&self, _: &str) {}
+}
+
 /// The whole stack as the variables describe it: its resources and its outputs.
 pub struct Config {
     pub specs: Vec<ResourceSpec>,
@@ -118,7 +142,7 @@ pub fn owned(found: &Instance, desired: &Values) -> bool {
 /// the N-th AWS operation succeeds and before its result is written to the state (the worst
 /// moment: AWS has the resource, the state does not know it). Abort, like SIGKILL, runs no
 /// destructor, so the lock file is left behind as well.
-pub fn fail_point() {
+pub fn fail_point(report: &dyn Report) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::OnceLock;
     static LIMIT: OnceLock<Option<usize>> = OnceLock::new();
@@ -130,7 +154,7 @@ pub fn fail_point() {
     });
     if let Some(limit) = limit {
         if DONE.fetch_add(1, Ordering::SeqCst) + 1 >= *limit {
-            crate::ui::get().notice(&format!(
+            report.notice(&format!(
                 "STACKCTL_FAIL_AFTER={limit}: aborting after operation {limit}"
             ));
             std::process::abort();

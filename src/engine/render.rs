@@ -1,5 +1,5 @@
 //! Rendering: the plan in Terraform's notation, live progress lines and outputs for people, and
-//! the same as JSON events for machines; [`crate::ui`] decides which is printed.
+//! the same as JSON events for machines; the [`Printer`] it is handed decides which is printed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,7 +10,7 @@ use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
 use super::plan::{Action, Change, Drift, Mode, Plan};
 use super::state::{Output, State};
-use crate::ui::{self, Mode as UiMode};
+use crate::ui::{Mode as UiMode, Printer};
 
 /// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`; an
 /// instance key (`main["eu-west-3a"]`) stays in the comment line above, as Terraform does.
@@ -37,7 +37,7 @@ fn val(v: &Val, sensitive: bool) -> String {
 }
 
 /// The plan as Terraform prints it: one block per change, then the summary line.
-pub fn plan(p: &Plan) -> String {
+pub fn plan(p: &Plan, ui: Printer) -> String {
     let mut out = String::new();
     let changes: Vec<&Change> = p.changes.iter().filter(|c| c.does_something()).collect();
     if changes.is_empty() {
@@ -60,7 +60,7 @@ pub fn plan(p: &Plan) -> String {
         if let Some(note) = &c.note {
             let _ = write!(out, " ({note})");
         }
-        let symbol = ui::get().paint_symbol(&format!("{:>3}", c.action.symbol()));
+        let symbol = ui.paint_symbol(&format!("{:>3}", c.action.symbol()));
         let _ = writeln!(
             out,
             "\n{symbol} {} {{",
@@ -186,8 +186,7 @@ pub fn drift(drift: &[Drift]) -> String {
 
 /// Print a refresh-only plan in the current output mode (JSON: one `resource_drift` event per
 /// resource and a `change_summary`).
-pub fn show_drift(d: &[Drift]) {
-    let ui = ui::get();
+pub fn show_drift(d: &[Drift], ui: Printer) {
     match ui.mode() {
         UiMode::Human => ui.detail(&drift(d)),
         UiMode::Quiet => ui.result(&format!(
@@ -243,10 +242,9 @@ pub fn summary(p: &Plan) -> String {
 
 /// Print a plan in the current output mode: the whole text, its summary line alone (quiet),
 /// or one `planned_change` event per change and a `change_summary` (JSON).
-pub fn show_plan(p: &Plan) {
-    let ui = ui::get();
+pub fn show_plan(p: &Plan, ui: Printer) {
     match ui.mode() {
-        UiMode::Human => ui.detail(&plan(p)),
+        UiMode::Human => ui.detail(&plan(p, ui)),
         UiMode::Quiet => ui.result(&summary(p)),
         UiMode::Json => {
             for c in p.changes.iter().filter(|c| c.does_something()) {
@@ -395,8 +393,21 @@ pub fn outputs(outputs: &BTreeMap<String, Output>) -> String {
     out
 }
 
-/// Live progress, one line per resource as it starts and as it ends, with elapsed time.
-pub struct Progress;
+/// Live progress, one line per resource as it starts and as it ends, with elapsed time, printed
+/// by the printer it holds.
+#[derive(Default)]
+pub struct Progress(pub Printer);
+
+/// The engine's apply reports its notes (a test hook firing) with its progress.
+impl super::Report for Progress {
+    fn warn(&self, text: &str) {
+        self.0.warn(text)
+    }
+
+    fn notice(&self, text: &str) {
+        self.0.notice(text)
+    }
+}
 
 fn secs(d: Duration) -> String {
     if d.as_secs() >= 60 {
@@ -419,7 +430,7 @@ fn verbs(a: Action) -> (&'static str, &'static str, &'static str) {
 impl Progress {
     /// One progress line for a person, or the same as a JSON `hook` event (built only then).
     fn line(&self, kind: &str, text: String, hook: impl FnOnce() -> J) {
-        let ui = ui::get();
+        let ui = self.0;
         if ui.json() {
             ui.event(kind, &text, fields([("hook", hook())]));
         } else {
@@ -563,7 +574,7 @@ mod tests {
             "instance_class".into(),
             "deferred to the next maintenance window".into(),
         );
-        let out = plan(&plan_of(vec![c]));
+        let out = plan(&plan_of(vec![c]), Printer::default());
         assert!(
             out.contains("~ instance_class = \"db.t3.micro\" -> \"db.t3.small\" # deferred to the next maintenance window\n"),
             "{out}"
@@ -579,12 +590,10 @@ mod tests {
                 json!({ "instance_class": "db.t3.small" }),
             ),
         ]);
-        let out = plan(&plan_of(vec![change(
-            Action::NoOp,
-            live.clone(),
-            Attrs::new(),
-            &[],
-        )]));
+        let out = plan(
+            &plan_of(vec![change(Action::NoOp, live.clone(), Attrs::new(), &[])]),
+            Printer::default(),
+        );
         assert!(out.starts_with("No changes."), "{out}");
         assert!(
             out.contains("\nPending in AWS (accepted, not applied yet"),
@@ -601,7 +610,7 @@ mod tests {
             Attrs::from([("instance_class".to_owned(), Val::from("db.t3.large"))]),
             &["instance_class"],
         );
-        let out = plan(&plan_of(vec![c]));
+        let out = plan(&plan_of(vec![c]), Printer::default());
         assert!(
             out.contains(
                 "~ instance_class = \"db.t3.micro\" (pending \"db.t3.small\") -> \"db.t3.large\""
@@ -628,12 +637,10 @@ mod tests {
         );
         assert_eq!(pending_in_state(&State::new()), "");
         // Nothing pending: nothing said.
-        let out = plan(&plan_of(vec![change(
-            Action::NoOp,
-            Values::new(),
-            Attrs::new(),
-            &[],
-        )]));
+        let out = plan(
+            &plan_of(vec![change(Action::NoOp, Values::new(), Attrs::new(), &[])]),
+            Printer::default(),
+        );
         assert!(!out.contains("Pending"), "{out}");
     }
 }

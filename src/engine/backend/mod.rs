@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::lock::{self, Lock, LockInfo};
 use super::state::{State, StateError};
+use super::Reporter;
 use crate::vars::VarError;
 
 /// The settings a `[backend]` table of a var file may hold.
@@ -184,7 +185,7 @@ pub enum Store {
 #[allow(dead_code)]
 pub enum StoreLock {
     Local(Lock),
-    S3(s3::RemoteLock),
+    S3(s3::remote_lock::RemoteLock),
 }
 
 impl Store {
@@ -244,10 +245,17 @@ impl Store {
         }
     }
 
-    pub async fn lock(&self, command: &str, timeout: Duration) -> anyhow::Result<StoreLock> {
+    /// Lock the state for `command`; what the lock has to say later (a stale lock taken over,
+    /// a lock it could not remove when dropped) goes to `report`.
+    pub async fn lock(
+        &self,
+        command: &str,
+        timeout: Duration,
+        report: Reporter,
+    ) -> anyhow::Result<StoreLock> {
         Ok(match self {
-            Store::Local(p) => StoreLock::Local(Lock::acquire(p, command, timeout)?),
-            Store::S3(s) => StoreLock::S3(s.lock(command, timeout).await?),
+            Store::Local(p) => StoreLock::Local(Lock::acquire(p, command, timeout, &*report)?),
+            Store::S3(s) => StoreLock::S3(s.lock(command, timeout, report).await?),
         })
     }
 

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
 
+use super::session::Session;
 use crate::engine::json_plan;
 use crate::engine::plan::{Plan, Targeting};
-use crate::ops::Session;
 use crate::vars::{Raw, DEFS};
 
 /// The saved plan file.
