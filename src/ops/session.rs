@@ -252,7 +252,7 @@ impl Session {
             state: &self.state,
             mode,
             parallelism: reads,
-            targeting: targeting,
+            targeting,
         })
         .await?)
     }
