@@ -162,6 +162,38 @@ struct Applied {
     sdk: aws_types::SdkConfig,
 }
 
+/// What redeploy and rollback hold while they change the running service: the state's store,
+/// its lock (released when this is dropped: an apply changing the service meanwhile would race
+/// the deployment and the state write), the state, and the service it names.
+struct LockedService {
+    store: crate::engine::backend::Store,
+    _lock: Option<crate::engine::backend::StoreLock>,
+    state: crate::engine::state::State,
+    applied: Applied,
+}
+
+/// Lock the state for `command`, load it, and find its service.
+async fn lock_service(
+    ui: Printer,
+    command: &str,
+    locate: &LocateArgs,
+    lock: &crate::cli::args::LockArgs,
+    endpoint: &crate::cli::args::EndpointArgs,
+) -> Result<LockedService> {
+    let endpoint_url = endpoint.endpoint_url.as_deref();
+    let store = store(locate, endpoint_url).await?;
+    let _lock =
+        ops::session::lock_state(ui, &store, command, lock.timeout.lock_timeout, lock.lock).await?;
+    let state = store.load_existing().await?;
+    let applied = applied(&state, &store, endpoint_url).await?;
+    Ok(LockedService {
+        store,
+        _lock,
+        state,
+        applied,
+    })
+}
+
 /// The stack's ECS service from its state, or the error that says it is not applied yet.
 async fn applied(
     state: &crate::engine::state::State,

@@ -10,7 +10,6 @@ use clap::Args;
 use serde_json::json;
 
 use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
-use crate::ops::session::lock_state;
 use crate::ui::Printer;
 
 #[derive(Debug, Args)]
@@ -31,22 +30,17 @@ pub struct RedeployArgs {
 }
 
 pub async fn exec(args: RedeployArgs, ui: Printer) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
-    // An apply changing the service meanwhile would race this deployment.
-    let _lock = lock_state(
-        ui,
-        &store,
-        "redeploy",
-        args.lock.timeout.lock_timeout,
-        args.lock.lock,
-    )
-    .await?;
-    let state = store.load_existing().await?;
-    let super::Applied {
-        cluster,
-        service,
-        sdk,
-    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
+    let super::LockedService {
+        store: _store,
+        _lock,
+        state: _,
+        applied:
+            super::Applied {
+                cluster,
+                service,
+                sdk,
+            },
+    } = super::lock_service(ui, "redeploy", &args.locate, &args.lock, &args.endpoint).await?;
     let wait = args.wait.deploy_wait();
     let started = Instant::now();
     let revision = stackctl_ecs::redeploy(

@@ -12,7 +12,6 @@ use stackctl_contract::{Instance, Tags};
 
 use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
 use crate::engine::scrub_instance;
-use crate::ops::session::lock_state;
 use crate::stack;
 use crate::ui::Printer;
 
@@ -38,22 +37,17 @@ pub struct RollbackArgs {
 }
 
 pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
-    let store = super::store(&args.locate, args.endpoint.endpoint_url.as_deref()).await?;
-    // An apply changing the service meanwhile would race this deployment and the state write.
-    let _lock = lock_state(
-        ui,
-        &store,
-        "rollback",
-        args.lock.timeout.lock_timeout,
-        args.lock.lock,
-    )
-    .await?;
-    let mut state = store.load_existing().await?;
-    let super::Applied {
-        cluster,
-        service,
-        sdk,
-    } = super::applied(&state, &store, args.endpoint.endpoint_url.as_deref()).await?;
+    let super::LockedService {
+        store,
+        _lock,
+        mut state,
+        applied:
+            super::Applied {
+                cluster,
+                service,
+                sdk,
+            },
+    } = super::lock_service(ui, "rollback", &args.locate, &args.lock, &args.endpoint).await?;
     let td = state
         .resources
         .get(stackctl_ecs::TASK_DEFINITION)
