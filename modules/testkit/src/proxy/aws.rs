@@ -24,6 +24,8 @@ impl Request {
             .to_ascii_lowercase();
         if service == "ec2" {
             Protocol::Ec2
+        } else if service == "s3" {
+            Protocol::RestXml
         } else if ct.starts_with("application/x-www-form-urlencoded") {
             Protocol::Query
         } else {
@@ -106,10 +108,12 @@ enum Protocol {
     Query,
     /// awsJson 1.0/1.1 and restJson1: `x-amzn-ErrorType` and `{"__type": ...}`.
     Json,
+    /// S3's REST-XML: `<Error><Code>...` (whatever content type the request's body had).
+    RestXml,
 }
 
-/// The answer for an injected 500, 503, throttling, access-denied or expired-token fault, in
-/// the service's error format.
+/// The answer for an injected 500, 503, throttling, access-denied, expired-token or conflict
+/// fault, in the service's error format.
 pub(super) fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec<u8> {
     let service = req.service();
     let protocol = req.protocol(&service);
@@ -118,15 +122,17 @@ pub(super) fn fault_answer(req: &Request, fault: Fault, keep_alive: bool) -> Vec
         (Fault::Throttle, Protocol::Ec2) => (503, "RequestLimitExceeded", "Request limit exceeded.", false),
         (Fault::Throttle, Protocol::Query) => (400, "Throttling", "Rate exceeded", true),
         (Fault::Throttle, Protocol::Json) => (400, "ThrottlingException", "Rate exceeded", true),
+        (Fault::Throttle, Protocol::RestXml) => (503, "SlowDown", "Please reduce your request rate.", false),
         (Fault::Http500, Protocol::Ec2) => (500, "InternalError", "An internal error has occurred. (injected by the fault proxy)", false),
         (Fault::Http500, _) => (500, "InternalFailure", "The request processing has failed because of an unknown error. (injected by the fault proxy)", false),
         (Fault::Http503, Protocol::Ec2) => (503, "Unavailable", "The server is overloaded and can't handle the request. (injected by the fault proxy)", false),
         (Fault::Http503, _) => (503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server. (injected by the fault proxy)", false),
         (Fault::AccessDenied, Protocol::Ec2) => (403, "UnauthorizedOperation", "You are not authorized to perform this operation. (injected by the fault proxy)", true),
-        (Fault::AccessDenied, Protocol::Query) => (403, "AccessDenied", "User is not authorized to perform this action (injected by the fault proxy)", true),
+        (Fault::AccessDenied, Protocol::Query | Protocol::RestXml) => (403, "AccessDenied", "User is not authorized to perform this action (injected by the fault proxy)", true),
         (Fault::AccessDenied, Protocol::Json) => (400, "AccessDeniedException", "User is not authorized to perform this action (injected by the fault proxy)", true),
         (Fault::ExpiredToken, Protocol::Json) => (400, "ExpiredTokenException", "The security token included in the request is expired", true),
         (Fault::ExpiredToken, _) => (403, "ExpiredToken", "The security token included in the request is expired", true),
+        (Fault::Conflict, _) => (409, "ConditionalRequestConflict", "A conflicting operation occurred. If using PutObject you can retry the request. (injected by the fault proxy)", true),
         (Fault::Drop | Fault::Timeout | Fault::LostAnswer, _) => unreachable!("{fault} has no answer"),
     };
     error_answer(req, status, code, message, sender, keep_alive)
@@ -157,6 +163,12 @@ pub(super) fn error_answer(
             format!(
                 "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
                 if sender { "Sender" } else { "Receiver" }
+            ),
+        ),
+        Protocol::RestXml => (
+            "application/xml".to_owned(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
             ),
         ),
         Protocol::Json => {

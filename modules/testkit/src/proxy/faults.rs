@@ -1,6 +1,7 @@
 //! What the proxy does to the traffic ([`Faults`]: the rate, the kinds of [`Fault`] and their
 //! mix, latency, which operations), and the seeded draws that decide each request's fate.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -28,6 +29,9 @@ pub enum Fault {
     /// Not in the default mix: expired credentials (`ExpiredToken`, HTTP 403), as AWS answers
     /// a session token past its end.
     ExpiredToken,
+    /// Not in the default mix: S3's HTTP 409 `ConditionalRequestConflict`, as S3 answers a
+    /// conditional write while another one to the same key is in flight. AWS says to retry it.
+    Conflict,
 }
 
 impl fmt::Display for Fault {
@@ -41,6 +45,7 @@ impl fmt::Display for Fault {
             Fault::LostAnswer => "lost-answer",
             Fault::AccessDenied => "access-denied",
             Fault::ExpiredToken => "expired-token",
+            Fault::Conflict => "conflict",
         })
     }
 }
@@ -80,6 +85,20 @@ pub struct Faults {
     pub lifecycle: Option<crate::lifecycle::Profile>,
     /// Keep every request's body in its [`Event`](crate::proxy::Event).
     pub keep_bodies: bool,
+    /// Faults for given requests whatever the rate: "lose the answer to the 2nd PUT of this
+    /// key". Checked before the draw.
+    pub scheduled: Vec<Scheduled>,
+}
+
+/// A fault for the `first`..=`last` requests (counted from 1) for one operation.
+#[derive(Clone, Debug)]
+pub struct Scheduled {
+    /// As [`Event::operation`](crate::proxy::Event::operation) names it: `PutItem`, or
+    /// `PUT /bucket/key` for S3.
+    pub operation: String,
+    pub first: u64,
+    pub last: u64,
+    pub fault: Fault,
 }
 
 impl Default for Faults {
@@ -94,6 +113,7 @@ impl Default for Faults {
             max_faults: None,
             lifecycle: None,
             keep_bodies: false,
+            scheduled: Vec::new(),
         }
     }
 }
@@ -151,6 +171,28 @@ impl Faults {
         self
     }
 
+    /// `fault` for the `nth` request (counted from 1) for `operation`, and only that one.
+    pub fn on_nth(mut self, operation: &str, nth: u64, fault: Fault) -> Faults {
+        self.scheduled.push(Scheduled {
+            operation: operation.to_owned(),
+            first: nth,
+            last: nth,
+            fault,
+        });
+        self
+    }
+
+    /// `fault` for every request for `operation` from the `nth` (counted from 1) on.
+    pub fn from_nth(mut self, operation: &str, nth: u64, fault: Fault) -> Faults {
+        self.scheduled.push(Scheduled {
+            operation: operation.to_owned(),
+            first: nth,
+            last: u64::MAX,
+            fault,
+        });
+        self
+    }
+
     /// Replay real AWS's timeline over moto with this profile ([`crate::lifecycle`]).
     pub fn with_lifecycle(mut self, profile: crate::lifecycle::Profile) -> Faults {
         self.lifecycle = Some(profile);
@@ -164,16 +206,30 @@ pub(super) enum Decision {
     Fault(Fault),
 }
 
-/// The pseudo-random draws: the generator, and how many faults it decided so far.
-pub(super) struct Draws(Mutex<(XorShift, u64)>);
+/// The pseudo-random draws: the generator, and how many faults it decided so far; and how many
+/// requests each scheduled operation had.
+pub(super) struct Draws(Mutex<(XorShift, u64)>, Mutex<HashMap<String, u64>>);
 
 impl Draws {
     pub(super) fn new(seed: u64) -> Draws {
-        Draws(Mutex::new((XorShift::new(seed), 0)))
+        Draws(Mutex::new((XorShift::new(seed), 0)), Mutex::default())
     }
 
     /// Forward this request, or answer it with which fault, per `cfg`.
     pub(super) fn decide(&self, cfg: &Faults, operation: &str) -> Decision {
+        if cfg.scheduled.iter().any(|s| s.operation == operation) {
+            let mut seen = self.1.lock().unwrap();
+            let n = seen.entry(operation.to_owned()).or_default();
+            *n += 1;
+            let n = *n;
+            if let Some(s) = cfg
+                .scheduled
+                .iter()
+                .find(|s| s.operation == operation && (s.first..=s.last).contains(&n))
+            {
+                return Decision::Fault(s.fault);
+            }
+        }
         if cfg.failure_rate <= 0.0
             || !(cfg.operations.is_empty() || cfg.operations.iter().any(|o| o == operation))
         {
@@ -276,5 +332,35 @@ mod tests {
         .map(|op| matches!(draws.decide(&cfg, op), Decision::Fault(Fault::LostAnswer)))
         .collect();
         assert_eq!(decisions, [false, true, false, true, false]);
+    }
+
+    #[test]
+    fn scheduled_faults_hit_exactly_their_requests() {
+        let cfg = Faults::none()
+            .on_nth("PUT /b/k", 2, Fault::LostAnswer)
+            .from_nth("PutItem", 3, Fault::Conflict);
+        let draws = Draws::new(1);
+        let decisions: Vec<Option<Fault>> = [
+            "PUT /b/k", "PutItem", "PUT /b/k", "PUT /b/k", "PutItem", "PutItem", "PutItem",
+        ]
+        .iter()
+        .map(|op| match draws.decide(&cfg, op) {
+            Decision::Forward => None,
+            Decision::Fault(f) => Some(f),
+        })
+        .collect();
+        use Fault::*;
+        assert_eq!(
+            decisions,
+            [
+                None,
+                None,
+                Some(LostAnswer),
+                None,
+                None,
+                Some(Conflict),
+                Some(Conflict)
+            ]
+        );
     }
 }

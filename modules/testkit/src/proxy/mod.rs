@@ -25,6 +25,10 @@
 //! moto's answer, as when a connection breaks after AWS did the work. A retried create then
 //! meets the resource its first attempt made.
 //!
+//! A fault can also be aimed at given requests whatever the rate ([`Faults::on_nth`],
+//! [`Faults::from_nth`]): "lose the answer to the 2nd `PUT /bucket/key`", "409 on the first
+//! `DELETE` of the lock object" ([`Fault::Conflict`], S3's `ConditionalRequestConflict`).
+//!
 //! Everything else is forwarded to moto and the answer relayed. The draws come from a small
 //! xorshift generator seeded with [`Faults::seed`]: the sequence of decisions is the same for
 //! the same seed (which request gets which decision depends on the order requests arrive in).
@@ -48,7 +52,7 @@ mod http;
 mod record;
 mod serve;
 
-pub use faults::{Fault, Faults, DEFAULT_MIX};
+pub use faults::{Fault, Faults, Scheduled, DEFAULT_MIX};
 pub use record::{Event, Outcome, Stats};
 
 use std::sync::Arc;

@@ -24,7 +24,7 @@ pub struct Stats {
     pub lost_answers: u64,
     /// Forwarded requests the upstream did not answer (relayed as HTTP 502).
     pub upstream_errors: u64,
-    /// [`Fault::AccessDenied`] and [`Fault::ExpiredToken`] answers.
+    /// [`Fault::AccessDenied`], [`Fault::ExpiredToken`] and [`Fault::Conflict`] answers.
     pub refusals: u64,
 }
 
@@ -183,7 +183,9 @@ impl Recorder {
                 c.forwarded.fetch_add(1, Ordering::SeqCst);
                 &c.lost_answers
             }
-            Outcome::Fault(Fault::AccessDenied | Fault::ExpiredToken) => &c.refusals,
+            Outcome::Fault(Fault::AccessDenied | Fault::ExpiredToken | Fault::Conflict) => {
+                &c.refusals
+            }
             Outcome::Refused(_) => &c.refusals,
         };
         counter.fetch_add(1, Ordering::SeqCst);

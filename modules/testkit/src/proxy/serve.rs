@@ -75,7 +75,8 @@ async fn serve_connection(mut sock: TcpStream, sh: Arc<Shared>, client: Upstream
                     | Fault::Http503
                     | Fault::Throttle
                     | Fault::AccessDenied
-                    | Fault::ExpiredToken => fault_answer(&req, fault, keep_alive),
+                    | Fault::ExpiredToken
+                    | Fault::Conflict => fault_answer(&req, fault, keep_alive),
                 }
             }
             Decision::Forward => {
