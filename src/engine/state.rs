@@ -103,8 +103,12 @@ pub enum StateError {
     Changed { state: String },
     #[error("cannot read state {state}: {message}")]
     RemoteRead { state: String, message: String },
-    #[error("cannot write state {state}: {message}\n  hint: nothing AWS created is lost: it is found again by name; fix the access to the bucket, then re-run the same command")]
-    RemoteWrite { state: String, message: String },
+    #[error("cannot write state {state}: {message}\n  hint: {hint}")]
+    RemoteWrite {
+        state: String,
+        message: String,
+        hint: String,
+    },
     #[error("no state file at {path}\n  hint: run `stackctl apply` first, or point at the state with -state PATH or the -var-file you applied with")]
     Missing { path: PathBuf },
     #[error("no resource {address} in state {path}{}\n  hint: `stackctl state list` prints the addresses; quote an address with brackets for the shell: 'module.efs.aws_efs_mount_target.main[\"eu-west-3a\"]'",

@@ -5,7 +5,10 @@
 
 pub mod remote_lock;
 
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -15,6 +18,13 @@ use stackctl_contract::aws_error;
 
 use super::BackendConfig;
 use crate::engine::state::{State, StateError};
+
+/// Where [`S3Store::save_errored`] writes, relative to the working directory: beside the local
+/// states (`.stackctl/`), in a directory of its own.
+const ERRORED_DIR: &str = ".stackctl/errored";
+
+/// The hint of a failed write when no local copy could be saved.
+const REWRITE_HINT: &str = "nothing AWS created is lost: it is found again by name; fix the access to the bucket, then re-run the same command";
 
 /// One remote state: bucket, key, clients, and the ETag of the version last read or written.
 #[derive(Clone)]
@@ -48,18 +58,52 @@ pub fn s3_client(sdk: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-/// Whether AWS refused a conditional request because its condition did not hold (412), or
-/// because a concurrent conditional write to the same key was in flight (409): someone else
-/// wrote first.
+/// Whether AWS refused a conditional request because its condition did not hold (412): the
+/// object is not the version the request names, which may be because a retry of this very
+/// request met what its first attempt wrote.
 fn precondition_failed<E: ProvideErrorMetadata>(
     err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
     let status = err.raw_response().map(|r| r.status().as_u16());
-    matches!(status, Some(409 | 412))
-        || matches!(
-            err.code(),
-            Some("PreconditionFailed" | "ConditionalRequestConflict")
-        )
+    status == Some(412) || err.code() == Some("PreconditionFailed")
+}
+
+/// S3's 409 `ConditionalRequestConflict`: another conditional write to the key was in flight
+/// (possibly this run's own first attempt, whose answer was lost). AWS says to retry it.
+fn conflict<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    status == Some(409) || err.code() == Some("ConditionalRequestConflict")
+}
+
+/// How many times a conditional request is sent while S3 answers 409, and the first pause.
+const CONFLICT_ATTEMPTS: u32 = 6;
+const CONFLICT_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Send the request `send` builds, again while S3 answers 409 `ConditionalRequestConflict`,
+/// with jittered exponential back-off (200 ms, 400 ms, ... 3.2 s); the SDK does not retry
+/// 409 itself. The last answer, whatever it is.
+async fn retry_conflicts<T, E, F, Fut>(
+    mut send: F,
+) -> Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
+{
+    let mut pause = CONFLICT_BACKOFF;
+    for _ in 1..CONFLICT_ATTEMPTS {
+        match send().await {
+            Err(e) if conflict(&e) => {
+                let jitter = rand::random::<f64>() * 0.5 + 0.75;
+                tokio::time::sleep(pause.mul_f64(jitter)).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    send().await
 }
 
 /// [`aws_error`], with words for the answers S3 gives without a body (HEAD requests): the
@@ -170,40 +214,113 @@ impl S3Store {
     }
 
     /// Write `state` (serial bumped) only if the object is still the version last read or
-    /// written: a second writer gets [`StateError::Changed`] and overwrites nothing.
+    /// written: a second writer gets [`StateError::Changed`] and overwrites nothing. When S3
+    /// cannot be written at all, the state is saved locally instead ([`S3Store::save_errored`])
+    /// and the error says where.
     pub async fn save(&self, state: &mut State) -> Result<(), StateError> {
         state.serial += 1;
         state.stackctl_version = env!("CARGO_PKG_VERSION").to_owned();
         let mut json = serde_json::to_vec_pretty(state).map_err(|e| StateError::RemoteWrite {
             state: self.describe(),
             message: e.to_string(),
+            hint: REWRITE_HINT.to_owned(),
         })?;
         json.push(b'\n');
         let i = &self.inner;
-        let mut put = self.put(&i.key, json).content_type("application/json");
-        put = match self.etag() {
-            Some(etag) => put.if_match(etag),
-            None => put.if_none_match("*"),
-        };
-        match put.send().await {
+        let expected = self.etag();
+        let sent = retry_conflicts(|| {
+            let put = self
+                .put(&i.key, json.clone())
+                .content_type("application/json");
+            match &expected {
+                Some(etag) => put.if_match(etag),
+                None => put.if_none_match("*"),
+            }
+            .send()
+        })
+        .await;
+        let failure = match sent {
             Ok(out) => {
                 self.set_etag(out.e_tag().map(str::to_owned));
-                Ok(())
+                return Ok(());
             }
-            Err(e) if precondition_failed(&e) || not_found(&e) => {
-                state.serial -= 1;
-                Err(StateError::Changed {
-                    state: self.describe(),
-                })
+            // The SDK retries a request whose answer was lost: its retry then finds the object
+            // its first attempt wrote, no longer the version it names. Exactly what this run
+            // sent is this run's write; anything else is another writer's.
+            Err(e) if precondition_failed(&e) || conflict(&e) || not_found(&e) => {
+                match self.current_if(&json).await {
+                    Ok(Some(etag)) => {
+                        self.set_etag(Some(etag));
+                        return Ok(());
+                    }
+                    Ok(None) => {
+                        state.serial -= 1;
+                        return Err(StateError::Changed {
+                            state: self.describe(),
+                        });
+                    }
+                    Err(message) => message,
+                }
             }
-            Err(e) => {
-                state.serial -= 1;
-                Err(StateError::RemoteWrite {
-                    state: self.describe(),
-                    message: s3_error("s3:PutObject", e),
-                })
-            }
-        }
+            Err(e) => s3_error("s3:PutObject", e),
+        };
+        state.serial -= 1;
+        // One hint line: what to fix (the SDK error's own hint, if any), then the local copy.
+        let (message, fix) = match failure.split_once("\n  hint: ") {
+            Some((m, h)) => (m.to_owned(), format!("{h}. ")),
+            None => (failure, String::new()),
+        };
+        let hint = match self.save_errored(state) {
+            Ok(file) => format!(
+                "{fix}What this run recorded is saved in {file} (fingerprints, never passwords); once the bucket can be written, `stackctl state push {file} {}` puts it back, then re-run the same command",
+                i.locate,
+                file = file.display(),
+            ),
+            // The local error's first line only: its own hint is about a local state.
+            Err(e) => format!(
+                "{fix}{REWRITE_HINT} (saving it locally failed too: {})",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+        };
+        Err(StateError::RemoteWrite {
+            state: self.describe(),
+            message,
+            hint,
+        })
+    }
+
+    /// The current object's ETag if its content is exactly `body`; `None` if it is something
+    /// else or gone.
+    async fn current_if(&self, body: &[u8]) -> Result<Option<String>, String> {
+        let i = &self.inner;
+        let out = match i.s3.get_object().bucket(&i.bucket).key(&i.key).send().await {
+            Ok(out) => out,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(s3_error("s3:GetObject", e)),
+        };
+        let etag = out.e_tag().map(str::to_owned);
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| format!("reading the object back: {e}"))?
+            .into_bytes();
+        Ok(etag.filter(|_| bytes.as_ref() == body))
+    }
+
+    /// Where a state that cannot be written to S3 is saved instead, as Terraform's
+    /// `errored.tfstate`: `.stackctl/errored/<key>` in the working directory (a directory of
+    /// its own, so that it is never taken for a local state).
+    pub fn errored_path(&self) -> PathBuf {
+        PathBuf::from(ERRORED_DIR).join(self.inner.key.replace(['/', '\\'], "_"))
+    }
+
+    /// Save `state` (serial bumped, as the write that failed had it) at [`Self::errored_path`].
+    /// It holds what the remote copy would: fingerprints of secrets, never their values.
+    fn save_errored(&self, state: &State) -> Result<PathBuf, StateError> {
+        let path = self.errored_path();
+        state.clone().save(&path)?;
+        Ok(path)
     }
 
     /// A PutObject of `body` at `key` with the backend's encryption.

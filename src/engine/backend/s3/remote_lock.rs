@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use stackctl_contract::aws_error;
 
-use super::{not_found, precondition_failed, s3_error, S3Store};
+use super::{conflict, not_found, precondition_failed, retry_conflicts, s3_error, S3Store};
 use crate::engine::lock::{host, LockInfo};
 use crate::engine::Reporter;
 
@@ -143,13 +143,16 @@ impl S3Store {
     ) -> Result<Option<String>, RemoteLockError> {
         match mech {
             Mechanism::Object { key } => {
-                let put = self
-                    .put(key, text.as_bytes().to_vec())
-                    .content_type("application/json")
-                    .if_none_match("*");
-                match put.send().await {
+                let put = || {
+                    self.put(key, text.as_bytes().to_vec())
+                        .content_type("application/json")
+                        .if_none_match("*")
+                        .send()
+                };
+                match retry_conflicts(put).await {
                     Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_owned())),
-                    Err(e) if precondition_failed(&e) => Ok(None),
+                    // Held, or still being written by another run: the holder says whose.
+                    Err(e) if precondition_failed(&e) || conflict(&e) => Ok(None),
                     Err(e) => Err(self.aws_lock_error("take", s3_error("s3:PutObject", e))),
                 }
             }
@@ -225,17 +228,18 @@ impl S3Store {
         match mech {
             Mechanism::Object { key } => {
                 let i = &self.inner;
-                match i
-                    .s3
-                    .delete_object()
-                    .bucket(&i.bucket)
-                    .key(key)
-                    .if_match(token)
-                    .send()
-                    .await
-                {
+                let delete = || {
+                    i.s3.delete_object()
+                        .bucket(&i.bucket)
+                        .key(key)
+                        .if_match(token)
+                        .send()
+                };
+                // A 409 is a write in flight, not a refusal: retried, never taken as "gone".
+                match retry_conflicts(delete).await {
                     Ok(_) => Ok(()),
-                    // Gone already, or replaced: not ours to remove.
+                    // Gone already (a retry whose first attempt removed it, its answer lost),
+                    // or replaced: not ours to remove.
                     Err(e) if precondition_failed(&e) || not_found(&e) => Ok(()),
                     Err(e) => Err(self.aws_lock_error("remove", s3_error("s3:DeleteObject", e))),
                 }
@@ -272,8 +276,9 @@ impl S3Store {
         timeout: Duration,
         report: Reporter,
     ) -> Result<RemoteLock, RemoteLockError> {
+        let id = uuid::Uuid::new_v4().to_string();
         let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: id.clone(),
             pid: std::process::id(),
             host: host(),
             command: command.to_owned(),
@@ -300,6 +305,12 @@ impl S3Store {
                     // Released in between: try again at once.
                     continue;
                 };
+                if old.info.id == id {
+                    // This run's own lock: the SDK retried a write whose answer was lost, and
+                    // the retry found what the first attempt wrote.
+                    lock.held.push((mech.clone(), token));
+                    break;
+                }
                 if old.stale() {
                     let old = old.info;
                     report.warn(&format!(
