@@ -145,6 +145,12 @@ async fn answers_lost_after_s3_wrote_the_state_and_lock_object_split_nothing() {
     let run = remote(&stack, &["apply", "-auto-approve"], &vars, Some(&proxy)).run();
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(proxy.stats().lost_answers, 4, "{}", proxy.stats());
+    assert_eq!(count(&proxy, PUT_LOCK), 2, "the lock's PUT was not retried");
+    assert_eq!(
+        count(&proxy, DELETE_LOCK),
+        2,
+        "the lock's DELETE was not retried"
+    );
     let state = remote_state(&stack).await;
     assert_eq!(resources(&state), STACK_RESOURCES);
     // Each of the two lost writes was sent twice; every other PUT is one write, one serial.

@@ -407,6 +407,39 @@ mod tests {
         assert!(matches!(err, StateError::Changed { .. }), "{err}");
     }
 
+    /// A write sent again after S3 stored it (its answer lost, the SDK retrying) meets its own
+    /// first attempt: 412, then the read-back is exactly what was sent, so it is a success, and
+    /// the version it names is the new one: the next write succeeds.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_retried_write_that_meets_its_own_first_attempt_succeeds() {
+        let moto = Moto::start();
+        let s = store(&moto, "state").await;
+        let mut state = State::new();
+        s.save(&mut state).await.unwrap();
+        let before = s.etag();
+        s.save(&mut state).await.unwrap();
+        // The same write again, conditional on the version before it: as the SDK's retry is.
+        s.set_etag(before);
+        state.serial -= 1;
+        s.save(&mut state).await.unwrap();
+        assert_eq!(state.serial, 2);
+        s.save(&mut state).await.unwrap();
+        assert_eq!(s.load().await.unwrap().unwrap().serial, 3);
+        // Not what this run sent: another writer's, refused.
+        let other = store_again(&s);
+        let mut theirs = other.load().await.unwrap().unwrap();
+        theirs.outputs.insert(
+            "x".into(),
+            crate::engine::state::Output {
+                value: serde_json::json!("theirs"),
+                sensitive: false,
+            },
+        );
+        s.save(&mut state).await.unwrap();
+        let err = other.save(&mut theirs).await.unwrap_err();
+        assert!(matches!(err, StateError::Changed { .. }), "{err}");
+    }
+
     /// Another handle on the same object, with no version read yet.
     fn store_again(s: &S3Store) -> S3Store {
         let i = &s.inner;
