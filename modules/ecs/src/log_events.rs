@@ -327,13 +327,14 @@ mod tests {
     #[test]
     fn follow_shows_each_event_once_and_looks_back_for_late_ones() {
         let mut f = Follow::new(100_000);
-        assert_eq!(f.since_ms(), 90_000);
-        let first = f.fresh(vec![ev("a", 100_500), ev("b", 101_000)]);
+        // The first read starts where -since says.
+        assert_eq!(f.since_ms(), 100_000);
+        let first = f.fresh(vec![ev("a", 100_500), ev("b", 120_000)]);
         assert_eq!(first.len(), 2);
-        assert_eq!(f.since_ms(), 91_000);
+        assert_eq!(f.since_ms(), 110_000);
         // The next poll overlaps: only the new one is shown, even with an older timestamp.
-        let next = f.fresh(vec![ev("b", 101_000), ev("c", 100_900)]);
-        assert_eq!(next, vec![ev("c", 100_900)]);
+        let next = f.fresh(vec![ev("b", 120_000), ev("c", 119_900)]);
+        assert_eq!(next, vec![ev("c", 119_900)]);
         assert_eq!(ev("a", 0).task(), "0123abcd");
     }
 
