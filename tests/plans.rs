@@ -619,7 +619,9 @@ fn plan_without_a_var_file_says_which_stack_and_which_defaults() {
         .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
         .run();
     other.success();
-    other.stderr_has("the stack prestashop-qa (project_name from its default, environment from -var)");
+    other.stderr_has(
+        "the stack prestashop-qa (project_name from its default, environment from -var)",
+    );
     assert!(!other.stderr.contains("examples/dev.toml"), "{other:?}");
     // With a var file, not a word.
     let given = stack.cmd("plan").run();

@@ -164,7 +164,9 @@ fn demo_applies_on_a_free_port_and_removes_what_it_made() {
     );
     // The emulator's address cannot be opened: the demo says so, and prints no raw log line.
     assert!(
-        stdout.contains("== that address is the emulator's made-up load balancer name: it does not resolve"),
+        stdout.contains(
+            "== that address is the emulator's made-up load balancer name: it does not resolve"
+        ),
         "{stdout}"
     );
     assert!(!stderr.contains(" WARN "), "{stderr}");
