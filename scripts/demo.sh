@@ -109,3 +109,9 @@ echo "== stackctl output"
 run output "${args[@]}"
 echo "== stackctl output load_balancer_url"
 run output load_balancer_url "${args[@]}"
+if [ "${STACKCTL_REAL_AWS:-0}" != 1 ]; then
+  # The emulator makes up the load balancer's DNS name and runs no task: say so, rather than
+  # leave a reader trying an address that cannot answer.
+  echo "== that address is the emulator's made-up load balancer name: it does not resolve, and moto runs no PrestaShop task behind it."
+  echo "   Against real AWS (STACKCTL_REAL_AWS=1, see README 'Use against real AWS') it opens the shop once \`stackctl status\` says the service is healthy."
+fi

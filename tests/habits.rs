@@ -474,3 +474,83 @@ fn parallelism_bounds_plans_reads_when_given() {
     assert!(lookups >= 10, "{lookups} requests");
     assert_eq!(proxy.take_peak_in_flight(), 1, "{lookups} requests");
 }
+
+#[test]
+fn usage_errors_read_as_every_error_and_help_spells_flags_as_terraform() {
+    let stack = Stack::new();
+    // `Error:` and `  hint:` as every other error, never clap's `error:` and `tip:`.
+    let unknown = stack.bare(&["output", "-rew", "x"]).run();
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(
+        unknown.stderr.starts_with(
+            "Error: unexpected argument '-rew' found\n  hint: a similar argument exists: '-raw'\n"
+        ),
+        "{unknown:?}"
+    );
+    let missing = stack.bare(&["plan", "-var-file"]).run();
+    assert_eq!(missing.code, 1, "{missing:?}");
+    missing.stderr_has("Error: a value is required for '-var-file <FILE>'");
+    for run in [&unknown, &missing] {
+        assert!(!run.stderr.contains("error:"), "{run:?}");
+        assert!(!run.stderr.contains("tip:"), "{run:?}");
+        assert!(!run.stderr.contains("--"), "{run:?}");
+    }
+    // -help writes -json, -var-file, -follow as the README and Terraform do, columns aligned.
+    for args in [
+        &["-help"][..],
+        &["plan", "-help"],
+        &["logs", "-h"],
+        &["help", "apply"],
+    ] {
+        let help = stack.bare(args).run();
+        help.success();
+        assert!(help.stdout.contains("-json "), "{args:?}: {help:?}");
+        assert!(!help.stdout.contains("--json"), "{args:?}: {help:?}");
+        assert!(!help.stdout.contains(" --"), "{args:?}: {help:?}");
+    }
+    let logs = stack.bare(&["logs", "-help"]).run();
+    // Where the description starts on a flag's line.
+    let column = |flag: &str| {
+        let line = logs.stdout.lines().find(|l| l.contains(flag)).unwrap();
+        let after = line.find(flag).unwrap() + flag.len();
+        after + line[after..].len() - line[after..].trim_start().len()
+    };
+    assert_eq!(column("-follow"), column("-since <AGE>"), "{}", logs.stdout);
+    // `run -- COMMAND` keeps its `--`.
+    let run = stack.bare(&["run", "-help"]).run();
+    run.stdout_has("-- <COMMAND>");
+}
+
+#[test]
+fn warnings_read_as_terraform_warnings_not_log_lines() {
+    let stack = Stack::new();
+    // Staging wants 2 tasks: the first apply starts 1 for the installer and says so.
+    let apply = stack
+        .cmd_for("apply", "staging")
+        .arg("-auto-approve")
+        .arg("-wait=false")
+        .run();
+    apply.success();
+    apply.stderr_has("Warning: ECS service ");
+    assert!(!apply.stderr.contains("WARN"), "{apply:?}");
+    assert!(!apply.stderr.contains("stackctl_ecs"), "{apply:?}");
+    stack.fresh();
+    let json = stack
+        .cmd_for("apply", "staging")
+        .arg("-auto-approve")
+        .arg("-wait=false")
+        .arg("-json")
+        .run();
+    json.success();
+    assert!(json.stderr.is_empty(), "{json:?}");
+    let warning = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<J>(l).unwrap())
+        .find(|e| e["type"] == "diagnostic" && e["diagnostic"]["severity"] == "warning")
+        .unwrap_or_else(|| panic!("no warning event: {json:?}"));
+    assert!(warning["diagnostic"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("ECS service "));
+}

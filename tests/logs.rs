@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::Stack;
 use serde_json::Value as J;
+use stackctl_testkit::{Fault, FaultProxy, Faults};
 
 /// Each printed line without its timestamp: `task message`.
 fn lines(stdout: &str) -> Vec<String> {
@@ -104,4 +105,63 @@ fn logs_before_any_apply_says_what_to_do() {
     assert_eq!(run.code, 1, "{run:?}");
     run.stderr_has("no state found")
         .stderr_has("stackctl apply");
+}
+
+#[test]
+fn logs_with_no_events_says_so() {
+    let stack = Stack::applied();
+    let run = stack.bare(&["logs"]).run();
+    run.success();
+    assert!(run.stdout.is_empty(), "{run:?}");
+    run.stderr_has("No log events in log group /ecs/prestashop-dev in the last 10m.")
+        .stderr_has("hint: -since 1h looks further back");
+    let filtered = stack
+        .bare(&["logs", "-since", "2h", "-filter", "Fatal"])
+        .run();
+    filtered.success();
+    filtered.stderr_has(
+        "No log events in log group /ecs/prestashop-dev in the last 2h matching \"Fatal\".",
+    );
+}
+
+/// FilterLogEvents has a low per-account quota: throttled past the SDK's own 8 attempts,
+/// `logs -f` waits and reads again instead of failing, then prints the events that come later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_keeps_going_while_filter_log_events_is_throttled() {
+    let stack = Stack::applied();
+    stack.put_logs("aaa111", &[(MIN, "before")]).await;
+    let proxy = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::rate(1.0)
+            .only(Fault::Throttle)
+            .for_operations(&["FilterLogEvents"])
+            .at_most(10),
+    );
+    let mut child = stack
+        .bare(&["logs", "-f"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .spawn_piped();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(
+        line.ends_with("aaa111 before\n"),
+        "{line:?}: {:?}",
+        child.wait_with_output()
+    );
+    assert_eq!(proxy.stats().throttles, 10);
+
+    stack.put_logs("bbb222", &[(0, "after")]).await;
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert!(line.ends_with("bbb222 after\n"), "{line:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // Paced: about one read per 2 s poll, never a burst of pages.
+    let reads = proxy
+        .events()
+        .iter()
+        .filter(|e| e.operation == "FilterLogEvents")
+        .count();
+    assert!(reads <= 10 + 4 + 10, "{reads} FilterLogEvents requests");
 }

@@ -231,3 +231,22 @@ fn validate_json_and_errors_as_users_see_them() {
         insta::assert_snapshot!("output_without_state", missing.stderr);
     });
 }
+
+/// Moto started without its managed policies (as a user starting it by hand does): the
+/// execution role's policy attachment fails with NoSuchEntity, and the error says what to do.
+#[test]
+fn an_aws_error_says_what_to_do_missing_managed_policy() {
+    let moto = stackctl_testkit::Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")]);
+    let stack = Stack::on(moto);
+    let apply = stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .arg("-wait=false")
+        .run();
+    assert_eq!(apply.code, 1, "{apply:?}");
+    apply
+        .stderr_has("Error: module.ecs.aws_iam_role_policy_attachment.execution")
+        .stderr_has("AttachRolePolicy: NoSuchEntity")
+        .stderr_has("  hint: the managed policy arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy does not exist")
+        .stderr_has("MOTO_IAM_LOAD_MANAGED_POLICIES=true");
+}

@@ -181,7 +181,12 @@ async fn a_stale_or_mismatched_saved_plan_is_refused_and_changes_nothing() {
     let stale = apply_file(&stack, "tfplan").run();
     assert_eq!(stale.code, 1, "{stale:?}");
     stale.stderr_has("Error: saved plan tfplan is stale: the state changed since it was made");
-    stale.stderr_has("hint: plan again (`stackctl plan -out tfplan`)");
+    // The hint repeats the plan's own flags, not a fixed command (no password among them).
+    let dev = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/dev.toml");
+    stale.stderr_has(format!(
+        "hint: plan again (`stackctl plan -var-file {} -var desired_count=2 -out tfplan`)",
+        dev.display()
+    ));
     assert_eq!(
         service_desired_count(&sdk).await,
         3,
@@ -593,4 +598,33 @@ async fn show_json_gives_a_plan_ci_can_gate_on_with_secrets_masked() {
         .success()
         .stdout_has(format!("# {LOG_GROUP}:"));
     assert_no_secrets(&stack);
+}
+
+#[test]
+fn plan_without_a_var_file_says_which_stack_and_which_defaults() {
+    let stack = Stack::new();
+    let plan = stack
+        .bare(&["plan", "-out", "p.bin"])
+        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
+        .run();
+    plan.success();
+    plan.stderr_has("Warning: No -var-file given: this run is for the stack prestashop-dev (project_name and environment at their built-in defaults) in eu-west-3")
+        .stderr_has("variables take stackctl's built-in defaults: aws_region, project_name, environment,")
+        .stderr_has("hint: examples/dev.toml names this same stack; pass -var-file FILE");
+    // A -var that names another stack is said as such.
+    let other = stack
+        .bare(&["plan", "-var", "environment=qa"])
+        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
+        .run();
+    other.success();
+    other.stderr_has(
+        "the stack prestashop-qa (project_name from its default, environment from -var)",
+    );
+    assert!(!other.stderr.contains("examples/dev.toml"), "{other:?}");
+    // With a var file, not a word.
+    let given = stack.cmd("plan").run();
+    given.success();
+    assert!(!given.stderr.contains("-var-file"), "{given:?}");
 }

@@ -121,6 +121,11 @@ async fn run_streams_the_task_log_and_exits_0_in_the_service_network() {
         stderr.contains(&format!("Task {id} exited with code 0")),
         "{stderr}"
     );
+    // The task's one stream is read alone (GetLogEvents), never the whole log group
+    // (FilterLogEvents has a low per-account quota).
+    let reads = |op: &str| proxy.events().iter().filter(|e| e.operation == op).count();
+    assert_eq!(reads("FilterLogEvents"), 0);
+    assert!(reads("GetLogEvents") > 0);
 
     // The task ECS ran: the service's revision, network and security groups, the command.
     let service = ecs

@@ -162,6 +162,14 @@ fn demo_applies_on_a_free_port_and_removes_what_it_made() {
         stdout.contains("== stackctl output load_balancer_url\nhttp://demo-dev-alb"),
         "{stdout}"
     );
+    // The emulator's address cannot be opened: the demo says so, and prints no raw log line.
+    assert!(
+        stdout.contains(
+            "== that address is the emulator's made-up load balancer name: it does not resolve"
+        ),
+        "{stdout}"
+    );
+    assert!(!stderr.contains(" WARN "), "{stderr}");
     assert!(stdout.contains("== removed "), "{stdout}");
     assert_emulator_gone(&p);
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();

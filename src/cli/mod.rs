@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod unsupported_flags;
+pub mod usage;
 
 use std::path::PathBuf;
 
@@ -146,7 +147,7 @@ pub fn terraform_spelling(mut e: clap::Error) -> clap::Error {
                 edits.push((kind, ContextValue::String(fixed)));
             }
             (ContextKind::Usage, ContextValue::StyledStr(usage)) => {
-                let text = usage.to_string().replace(" --", " -").replace("[--", "[-");
+                let text = usage::single_dash(&usage.to_string());
                 edits.push((kind, ContextValue::StyledStr(text.into())));
             }
             (ContextKind::SuggestedArg, ContextValue::String(s)) => {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::locate::gather;
-use super::plan::{warn_targeting, Request};
+use super::plan::{warn_defaults, warn_targeting, Request};
 use super::refresh::{record_drift, write_state};
 use super::saved_plan::{SavedPlan, SavedPlanError};
 use super::session::Session;
@@ -33,6 +33,7 @@ pub async fn apply(
     json_needs_auto_approve(ui, "apply", auto_approve)?;
     let session = Session::open(opts, "apply", ui).await?;
     session.print_notices();
+    warn_defaults(ui, opts, &gather(&opts.var_files, &opts.vars)?);
     if request.refresh_only {
         return record_drift(session, auto_approve).await;
     }
@@ -91,6 +92,7 @@ pub async fn apply_saved(
             return Err(SavedPlanError::Drift {
                 path: file.to_owned(),
                 addresses: "the drift it recorded".into(),
+                again: saved.plan_again(file),
             }
             .into());
         }

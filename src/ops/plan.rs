@@ -15,6 +15,7 @@ use crate::engine::plan::{self, Mode, Targeting};
 use crate::engine::render;
 use crate::stack;
 use crate::ui::Printer;
+use crate::vars::{Raw, DEFS};
 
 /// What `plan` and `apply` are asked besides the configuration.
 pub struct Request {
@@ -34,6 +35,70 @@ pub fn warn_targeting(ui: Printer, targeting: &Targeting, applied: bool) {
     }
 }
 
+/// Without a var file, say which stack the run is for and that every other variable is
+/// stackctl's built-in default: `plan` alone plans the very stack `examples/dev.toml` names.
+pub fn warn_defaults(ui: Printer, opts: &Options, raw: &Raw) {
+    if !opts.var_files.is_empty() {
+        return;
+    }
+    let (project, environment) = raw.project_env();
+    let defaults: Vec<&str> = DEFS
+        .iter()
+        .filter(|d| d.default.is_some() && raw.given(d.name).is_none())
+        .map(|d| d.name)
+        .collect();
+    if defaults.is_empty() {
+        return;
+    }
+    let named_by = match (raw.given("project_name"), raw.given("environment")) {
+        (None, None) => "project_name and environment at their built-in defaults".to_owned(),
+        (p, e) => format!(
+            "project_name from {}, environment from {}",
+            p.map_or("its default".to_owned(), |(_, o)| o),
+            e.map_or("its default".to_owned(), |(_, o)| o)
+        ),
+    };
+    let same = if named_by.ends_with("defaults") {
+        "examples/dev.toml names this same stack; "
+    } else {
+        ""
+    };
+    ui.warn(&format!(
+        "No -var-file given: this run is for the stack {project}-{environment} ({named_by}) in {}, and {} variables take stackctl's built-in defaults: {}\n  hint: {same}pass -var-file FILE to choose the stack and its settings",
+        raw.region(),
+        defaults.len(),
+        defaults.join(", "),
+    ));
+}
+
+/// The plan's own flags as given, for the hints that say to plan again: no password (a
+/// sensitive -var is left to STACKCTL_VAR_), no -out.
+fn plan_args(opts: &Options, request: &Request) -> Vec<String> {
+    let mut args = Vec::new();
+    for f in &opts.var_files {
+        args.extend(["-var-file".to_owned(), f.display().to_string()]);
+    }
+    for v in &opts.vars {
+        let key = v.split('=').next().unwrap_or_default();
+        if !DEFS.iter().any(|d| d.name == key && d.sensitive) {
+            args.extend(["-var".to_owned(), v.clone()]);
+        }
+    }
+    if let Some(state) = &opts.state {
+        args.extend(["-state".to_owned(), state.display().to_string()]);
+    }
+    for t in &request.targeting.targets {
+        args.extend(["-target".to_owned(), t.clone()]);
+    }
+    for r in &request.targeting.replace {
+        args.extend(["-replace".to_owned(), r.clone()]);
+    }
+    if request.refresh_only {
+        args.push("-refresh-only".to_owned());
+    }
+    args
+}
+
 /// `plan`, with -target, -replace, -refresh-only and -out.
 pub async fn plan(
     ui: Printer,
@@ -45,6 +110,8 @@ pub async fn plan(
     let session = Session::open(opts, "plan", ui).await?;
     session.print_notices();
     let raw = gather(&opts.var_files, &opts.vars)?;
+    warn_defaults(ui, opts, &raw);
+    let plan_args = plan_args(opts, request);
     let changes = if request.refresh_only {
         let registry = stack::registry(&session.sdk);
         let reads = session.parallelism.unwrap_or(usize::MAX);
@@ -59,6 +126,7 @@ pub async fn plan(
             };
             SavedPlan::new(&session, &raw, &empty, &request.targeting, true, drift_json)
                 .with_var_files(&opts.var_files)
+                .with_plan_args(plan_args.clone())
                 .write(out)?;
             saved_note(ui, out);
         }
@@ -74,6 +142,7 @@ pub async fn plan(
         if let Some(out) = out {
             SavedPlan::new(&session, &raw, &plan, &request.targeting, false, Vec::new())
                 .with_var_files(&opts.var_files)
+                .with_plan_args(plan_args.clone())
                 .write(out)?;
             saved_note(ui, out);
         }

@@ -48,6 +48,10 @@ pub struct SavedPlan {
     /// With -refresh-only: what changed outside stackctl, in `resource_changes`' shape.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resource_drift: Vec<J>,
+    /// The plan command's flags as the user gave them (no password, no -out): a hint to plan
+    /// again repeats them. Empty in a file of an earlier stackctl.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_args: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -97,8 +101,13 @@ pub enum SavedPlanError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("saved plan {path} is stale: {why}; nothing was changed\n  hint: plan again (`stackctl plan -out {path}`), review it, then apply it")]
-    Stale { path: PathBuf, why: String },
+    #[error("saved plan {path} is stale: {why}; nothing was changed\n  hint: plan again (`{again}`), review it, then apply it")]
+    Stale {
+        path: PathBuf,
+        why: String,
+        /// The plan command to run again, with the flags the plan was made with.
+        again: String,
+    },
     #[error("saved plan {path} is for {planned}, but this run is for {here}; nothing was changed\n  hint: apply it with the credentials, region and state it was planned with, or plan again here")]
     OtherStack {
         path: PathBuf,
@@ -115,8 +124,12 @@ pub enum SavedPlanError {
         origin: String,
         planned: String,
     },
-    #[error("saved plan {path} no longer describes what apply would do (changed outside stackctl since it was made): {addresses}; nothing was changed\n  hint: plan again (`stackctl plan -out {path}`), review it, then apply it")]
-    Drift { path: PathBuf, addresses: String },
+    #[error("saved plan {path} no longer describes what apply would do (changed outside stackctl since it was made): {addresses}; nothing was changed\n  hint: plan again (`{again}`), review it, then apply it")]
+    Drift {
+        path: PathBuf,
+        addresses: String,
+        again: String,
+    },
 }
 
 impl SavedPlan {
@@ -193,7 +206,23 @@ impl SavedPlan {
                 json_plan::resource_changes(plan)
             },
             resource_drift: drift,
+            plan_args: Vec::new(),
         }
+    }
+
+    /// The flags the plan was made with, for the hints that say to plan again.
+    pub fn with_plan_args(mut self, args: Vec<String>) -> SavedPlan {
+        self.plan_args = args;
+        self
+    }
+
+    /// `stackctl plan <the plan's own flags> -out FILE`: the command that made this plan.
+    pub fn plan_again(&self, path: &Path) -> String {
+        let mut words = vec!["stackctl".to_owned(), "plan".to_owned()];
+        words.extend(self.plan_args.iter().map(|a| shell_word(a)));
+        words.push("-out".to_owned());
+        words.push(shell_word(&path.display().to_string()));
+        words.join(" ")
     }
 
     pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
@@ -312,6 +341,7 @@ impl SavedPlan {
         if s.state_serial == 0 {
             return Err(SavedPlanError::Stale {
                 path: path.to_owned(),
+                again: self.plan_again(path),
                 why: format!(
                     "the stack had no state when it was made, and {} now holds one (serial {}: another apply or import ran)",
                     session.state_path.display(),
@@ -333,6 +363,7 @@ impl SavedPlan {
         if state.serial != s.state_serial {
             return Err(SavedPlanError::Stale {
                 path: path.to_owned(),
+                again: self.plan_again(path),
                 why: format!(
                     "the state changed since it was made (serial {} then, {} now: another apply, import or state command ran)",
                     s.state_serial, state.serial
@@ -377,6 +408,19 @@ impl SavedPlan {
         Err(SavedPlanError::Drift {
             path: path.to_owned(),
             addresses: differ.join(", "),
+            again: self.plan_again(path),
         })
+    }
+}
+
+/// A word as a shell reads it back: quoted when it holds anything but plain characters.
+fn shell_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    if plain {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
     }
 }

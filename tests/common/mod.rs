@@ -81,9 +81,14 @@ pub struct Cmd<'a> {
 
 impl Stack {
     pub fn new() -> Stack {
+        Stack::on(Moto::start())
+    }
+
+    /// A stack on this emulator (one started with other settings).
+    pub fn on(moto: Moto) -> Stack {
         let dir = tempfile::tempdir().expect("temp dir");
         Stack {
-            moto: Moto::start(),
+            moto,
             dir,
             transcript: Default::default(),
         }

@@ -153,21 +153,80 @@ where
         "RequestLimitExceeded",
         "TooManyRequestsException",
     ]);
-    e.hint = match (&err, e.code.as_deref()) {
-        (SdkError::DispatchFailure(_), _) | (SdkError::TimeoutError(_), _) => Some(
-            "AWS could not be reached: check the network, or AWS_ENDPOINT_URL / -endpoint-url if you use an emulator"
-                .to_owned(),
-        ),
-        (_, Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")) => {
-            Some("the AWS identity in use lacks this permission: see README 'Use against real AWS' for the policy".to_owned())
-        }
-        (_, Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure" | "ExpiredToken")) => Some(
-            "AWS rejected the credentials: check AWS_PROFILE / AWS_ACCESS_KEY_ID, or log in again (aws sso login)"
-                .to_owned(),
-        ),
-        _ => None,
-    };
+    e.hint = Some(hint(&err, &e));
     e
+}
+
+/// What to do about an AWS error: the failures every user meets by name, then by the kind of
+/// code, and at least which call failed and how to see more.
+fn hint<E, R>(err: &SdkError<E, R>, e: &ResourceError) -> String {
+    let code = e.code.as_deref().unwrap_or_default();
+    let op = &e.operation;
+    let has = |words: &[&str]| words.iter().any(|w| code.contains(w));
+    match err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            return "AWS could not be reached: check the network, or AWS_ENDPOINT_URL / -endpoint-url if you use an emulator".to_owned();
+        }
+        SdkError::ResponseError(_) | SdkError::ConstructionFailure(_) if code.is_empty() => {
+            return "check the region (aws_region) and -endpoint-url / AWS_ENDPOINT_URL: the answer was not this AWS service's".to_owned();
+        }
+        _ => {}
+    }
+    match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            return "the AWS identity in use lacks this permission: see README 'Use against real AWS' for the policy".to_owned();
+        }
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "AuthFailure"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "SignatureDoesNotMatch" => {
+            return "AWS rejected the credentials: check AWS_PROFILE / AWS_ACCESS_KEY_ID, or log in again (aws sso login)".to_owned();
+        }
+        "OptInRequired" | "SubscriptionRequiredException" => {
+            return format!("the account is not signed up for the service {op} belongs to: enable it in the AWS console, or pick another region (aws_region)");
+        }
+        _ => {}
+    }
+    if e.retryable || has(&["Throttl", "RequestLimitExceeded", "TooManyRequests"]) {
+        format!("AWS refused {op} for now (throttling) after every retry: wait a minute and run the same command again; it goes on from where it stopped")
+    } else if has(&["LimitExceeded", "QuotaExceeded", "Quota"]) {
+        format!("an AWS quota stops {op}: remove what you no longer use, or raise the quota in the Service Quotas console, then run the same command again")
+    } else if has(&["NotFound", "NoSuchEntity", "NoSuch"]) {
+        format!("AWS has no such resource for {op}: it may have been deleted outside stackctl; run `stackctl plan` to see what would be created again")
+    } else if has(&[
+        "InUse",
+        "DependencyViolation",
+        "Conflict",
+        "InvalidState",
+        "InvalidDBInstanceState",
+        "IncorrectState",
+        "ResourceInUse",
+        "OperationInProgress",
+    ]) {
+        format!("the resource is busy or still in use for {op} (AWS is still changing it, or something depends on it): wait a few minutes and run the same command again")
+    } else if has(&["Duplicate", "AlreadyExists", "EntityAlreadyExists"]) {
+        format!("a resource with this name already exists for {op}: if it is not this stack's, rename the stack (project_name / environment); stackctl never takes over what it did not make")
+    } else if has(&[
+        "Invalid",
+        "Validation",
+        "Malformed",
+        "MissingParameter",
+        "Unsupported",
+    ]) {
+        format!("AWS refused a value of {op}: check the variable it comes from in your var file (`stackctl validate` checks them), then run the same command again")
+    } else if has(&[
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServerException",
+        "Unavailable",
+    ]) {
+        format!("AWS failed on its side on {op}: run the same command again in a few minutes; it goes on from where it stopped")
+    } else {
+        format!("{op} failed in AWS: fix what it says and run the same command again; STACKCTL_LOG=debug shows every request")
+    }
 }
 
 #[cfg(test)]
@@ -191,5 +250,43 @@ mod tests {
         // No code at all (AWS was not reached) is never "not found".
         let unreached: Result<u8, ResourceError> = Err(ResourceError::new("Describe", "timeout"));
         assert!(unreached.absent_if(&["NotFound"]).is_err());
+    }
+
+    #[test]
+    fn every_aws_error_says_what_to_do() {
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let answer = |code: &str| {
+            let meta = ErrorMetadata::builder()
+                .code(code)
+                .message("AWS said no")
+                .build();
+            let raw = aws_smithy_runtime_api::http::Response::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::empty(),
+            );
+            let err: SdkError<aws_smithy_types::error::ErrorMetadata, _> =
+                SdkError::service_error(meta, raw);
+            aws_error("CreateThing", err)
+        };
+        for (code, says) in [
+            ("AccessDenied", "lacks this permission"),
+            ("ThrottlingException", "throttling"),
+            ("LimitExceededException", "quota"),
+            ("NoSuchEntity", "deleted outside stackctl"),
+            ("DependencyViolation", "wait a few minutes"),
+            ("InvalidParameterValue", "check the variable"),
+            ("InternalFailure", "on its side"),
+            ("SomethingNew", "CreateThing failed in AWS"),
+        ] {
+            let e = answer(code);
+            let hint = e
+                .hint
+                .as_deref()
+                .unwrap_or_else(|| panic!("{code}: no hint"));
+            assert!(hint.contains(says), "{code}: {hint}");
+            assert!(e.to_string().contains("\n  hint: "), "{e}");
+        }
     }
 }

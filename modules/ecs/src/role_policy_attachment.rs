@@ -100,7 +100,7 @@ impl Kind for RolePolicyAttachmentKind {
             .policy_arn(arn)
             .send()
             .await
-            .map_err(|e| aws_error("AttachRolePolicy", e))?;
+            .map_err(|e| missing_policy(aws_error("AttachRolePolicy", e), arn))?;
         until_visible(&format!("policy {arn} on role {role}"), || {
             self.find(role, arn)
         })
@@ -129,6 +129,18 @@ impl Kind for RolePolicyAttachmentKind {
             .map_err(|e| aws_error("DetachRolePolicy", e))
             .absent_if(NO_SUCH_ENTITY)?;
         Ok(())
+    }
+}
+
+/// AttachRolePolicy's NoSuchEntity about the managed policy itself: AWS has no such policy in
+/// this partition, or the emulator was started without its managed policies.
+fn missing_policy(e: ResourceError, arn: &str) -> ResourceError {
+    if e.is(NO_SUCH_ENTITY) && e.message.contains(arn) {
+        e.with_hint(format!(
+            "the managed policy {arn} does not exist in this account's partition: check the region (aws_region) and the account; against the moto emulator, start it with MOTO_IAM_LOAD_MANAGED_POLICIES=true (README, 'Against the emulator by hand')"
+        ))
+    } else {
+        e
     }
 }
 

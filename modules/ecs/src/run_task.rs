@@ -5,14 +5,14 @@
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::types::{ContainerOverride, LaunchType, NetworkConfiguration, Task, TaskOverride};
 use aws_sdk_ecs::Client;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{aws_error, ResourceError};
 
-use crate::log_events::{task_stream, Follow, LogEvent, LogQuery, LogReader};
+use crate::log_events::{task_stream, LogEvent, LogReader};
 
 /// The `startedBy` of every task `stackctl run` starts: how to find them (`aws ecs list-tasks
 /// --started-by stackctl-run`), and what tells them from the service's own tasks.
@@ -97,20 +97,19 @@ pub async fn run_task(
     }
     let ecs = Client::new(sdk);
     let template = template(&ecs, job).await?;
-    let since_ms = now_ms() - 60_000;
     let task = start(&ecs, job, &template).await?;
     let arn = task.task_arn().unwrap_or_default().to_owned();
     let id = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
-    let log = template.log.as_ref().map(|(group, prefix)| LogQuery {
-        group: group.clone(),
-        since_ms,
-        filter: None,
-        stream: Some(task_stream(prefix, &template.container, &id)),
-    });
+    // A one-off task writes one stream: read it alone from its start (GetLogEvents and its
+    // forward token), never the whole group.
+    let log = template
+        .log
+        .as_ref()
+        .map(|(group, prefix)| (group.clone(), task_stream(prefix, &template.container, &id)));
     let seen = RefCell::new(seen);
     (seen.borrow_mut())(Seen::Started {
         task: &id,
-        stream: log.as_ref().and_then(|q| q.stream.as_deref()),
+        stream: log.as_ref().map(|(_, stream)| stream.as_str()),
     });
     let watch = Watch {
         ecs: &ecs,
@@ -119,7 +118,7 @@ pub async fn run_task(
         container: &template.container,
         reader: LogReader::new(sdk),
         log,
-        follow: RefCell::new(Follow::new(since_ms)),
+        token: RefCell::new(None),
         log_broken: RefCell::new(false),
         status: RefCell::new(String::new()),
         seen: &seen,
@@ -325,8 +324,10 @@ struct Watch<'a, F: FnMut(Seen<'_>)> {
     arn: &'a str,
     container: &'a str,
     reader: LogReader,
-    log: Option<LogQuery>,
-    follow: RefCell<Follow>,
+    /// The task's log group and stream.
+    log: Option<(String, String)>,
+    /// Where the next read of the stream starts.
+    token: RefCell<Option<String>>,
     log_broken: RefCell<bool>,
     status: RefCell<String>,
     seen: &'a RefCell<F>,
@@ -384,18 +385,17 @@ impl<F: FnMut(Seen<'_>)> Watch<'_, F> {
     /// Show the log lines not shown yet. A log that cannot be read is said once; the task
     /// goes on regardless.
     async fn read_log(&self) {
-        let Some(query) = &self.log else { return };
-        let mut q = query.clone();
-        q.since_ms = self.follow.borrow().since_ms();
-        match self.reader.read(&q).await {
-            Ok(events) => {
-                let fresh = self.follow.borrow_mut().fresh(events);
-                for e in &fresh {
+        let Some((group, stream)) = &self.log else {
+            return;
+        };
+        let token = self.token.borrow().clone();
+        match self.reader.stream(group, stream, token).await {
+            Ok((events, next)) => {
+                *self.token.borrow_mut() = next;
+                for e in &events {
                     (self.seen.borrow_mut())(Seen::Log(e));
                 }
             }
-            // The stream exists once the container wrote its first line.
-            Err(e) if e.is(&["ResourceNotFoundException"]) => {}
             Err(e) => {
                 if !self.log_broken.replace(true) {
                     (self.seen.borrow_mut())(Seen::LogUnreadable(&e));
@@ -435,11 +435,4 @@ impl<F: FnMut(Seen<'_>)> Watch<'_, F> {
         .with_code(code)
         .with_hint("check the image and tag (prestashop_image) and the secrets and EFS the task mounts; `stackctl status` shows whether the service's own tasks start"))
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64
 }

@@ -149,6 +149,13 @@ pub fn moto_server_path() -> PathBuf {
 impl Moto {
     /// Start moto on a free loopback port and wait until it answers.
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// [`Moto::start`] with these environment variables over the suite's own
+    /// (`MOTO_IAM_LOAD_MANAGED_POLICIES=false` for an emulator started as the README warns
+    /// against).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let path = moto_server_path();
         // Ask the kernel for a free port, release it, and hand it to moto. Another process could
         // take it in between; the retry below covers that rare case.
@@ -160,6 +167,7 @@ impl Moto {
             let mut child = Command::new(&path)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
