@@ -82,6 +82,10 @@ pub async fn exec(args: LogsArgs, ui: Printer) -> Result<ExitCode> {
         stream,
     };
     let mut follow = Follow::new(query.since_ms);
+    // Ctrl-C is how -f ends (engine::interrupt): this loop handles it.
+    let _handling = args
+        .follow
+        .then(|| crate::engine::interrupt::handling(|| {}));
     loop {
         let events = reader
             .read(&query)
@@ -95,7 +99,7 @@ pub async fn exec(args: LogsArgs, ui: Printer) -> Result<ExitCode> {
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
             // Ctrl-C is how -f ends: a success, as for `tail -f`.
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            () = crate::engine::interrupt::stopped() => return Ok(ExitCode::SUCCESS),
         }
     }
 }
