@@ -369,6 +369,52 @@ fn one_ctrl_c_ends_applys_wait_for_a_deployment_and_records_the_service() {
     eprintln!("apply: exit 1 {:?} after one Ctrl-C", ended.took);
 }
 
+/// Ctrl-C while rollback waits for the service to run the revision it goes back to: the wait
+/// ends at once, the state records what the service runs now (that revision), and the lock
+/// file goes.
+#[test]
+fn ctrl_c_during_rollback_records_what_runs_and_releases_the_lock() {
+    let stack = Stack::new();
+    let proxy = aws_with_stuck_deployments(&stack);
+    for image in [NEVER_HEALTHY, "prestashop/prestashop:8.1"] {
+        through(
+            &proxy,
+            stack
+                .cmd("apply")
+                .arg("-auto-approve")
+                .arg("-wait=false")
+                .var("prestashop_image", image),
+        )
+        .run()
+        .success();
+    }
+    let revision = |stack: &Stack| {
+        stack.state()["resources"]["module.ecs.aws_ecs_task_definition.main"]["id"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(revision(&stack), "prestashop-dev:2");
+    let run = Watched::start(
+        through(&proxy, stack.cmd("rollback").arg("-wait-timeout").arg("2h")).spawn_piped(),
+    );
+    assert!(eventually(Duration::from_secs(60), || local_lock(&stack).exists()));
+    std::thread::sleep(Duration::from_secs(2));
+    let ended = run.signal_and_wait("INT", Duration::from_secs(30));
+    assert_eq!(ended.code, Some(1), "{ended:?}");
+    assert!(ended.took < Duration::from_secs(10), "{ended:?}");
+    assert!(
+        ended.stderr.contains("Interrupted: stopped waiting")
+            && ended.stderr.contains("stackctl status"),
+        "{ended:?}"
+    );
+    assert_eq!(revision(&stack), "prestashop-dev:1", "{ended:?}");
+    assert!(!local_lock(&stack).exists(), "the lock file stayed");
+}
+
 /// Ctrl-C during `plan` (slow AWS, so it lands mid-refresh): the lock file goes with it.
 #[test]
 fn ctrl_c_during_plan_releases_the_lock() {
@@ -452,6 +498,34 @@ fn sigterm_releases_the_remote_lock() {
     let ended = run.signal_and_wait("TERM", Duration::from_secs(30));
     assert_eq!(ended.code, Some(1), "{ended:?}");
     assert_eq!(aws.object(LOCK_KEY), None, "the lock object stayed");
+}
+
+/// Ctrl-C during `init -migrate-state`, which holds the local lock and the remote one: both
+/// go, and the exit says it was interrupted.
+#[test]
+fn ctrl_c_during_a_migration_releases_both_locks() {
+    let stack = Stack::applied();
+    bootstrap(&stack, false);
+    let vars = remote_vars(&stack, "");
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(Duration::from_millis(1000)),
+    );
+    let aws = Remote::new(&stack);
+    let run = Watched::start(
+        remote(&stack, &["init", "-migrate-state"], &vars)
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .spawn_piped(),
+    );
+    assert!(eventually(Duration::from_secs(60), || aws
+        .object(LOCK_KEY)
+        .is_some()));
+    assert!(local_lock(&stack).exists(), "no local lock");
+    let ended = run.signal_and_wait("INT", Duration::from_secs(30));
+    assert_eq!(ended.code, Some(1), "{ended:?}");
+    assert!(ended.stderr.contains("Interrupted"), "{ended:?}");
+    assert_eq!(aws.object(LOCK_KEY), None, "the lock object stayed");
+    assert!(!local_lock(&stack).exists(), "the local lock file stayed");
 }
 
 /// A second Ctrl-C stops at once and releases the lock too: here the first one finds apply
