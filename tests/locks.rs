@@ -524,8 +524,15 @@ fn ctrl_c_during_a_migration_releases_both_locks() {
     let ended = run.signal_and_wait("INT", Duration::from_secs(30));
     assert_eq!(ended.code, Some(1), "{ended:?}");
     assert!(ended.stderr.contains("Interrupted"), "{ended:?}");
-    assert_eq!(aws.object(LOCK_KEY), None, "the lock object stayed");
-    assert!(!local_lock(&stack).exists(), "the local lock file stayed");
+    assert_eq!(
+        aws.object(LOCK_KEY),
+        None,
+        "the lock object stayed: {ended:?}"
+    );
+    assert!(
+        !local_lock(&stack).exists(),
+        "the local lock file stayed: {ended:?}"
+    );
 }
 
 /// A second Ctrl-C stops at once and releases the lock too: here the first one finds apply

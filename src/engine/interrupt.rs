@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use stackctl_contract::interrupt as flag;
 
@@ -103,20 +104,49 @@ pub async fn finish_first<F: std::future::Future>(op: F, report: &Reporter) -> F
     out
 }
 
+/// How long releasing the locks may take on the way out: a remote lock is one or two requests,
+/// and an AWS that does not answer must not keep an interrupted run alive.
+const RELEASE_LIMIT: Duration = Duration::from_secs(15);
+
 /// Release every lock held, say so, and exit 1.
 fn stop(report: &Reporter, done: &str) -> ! {
     let held = std::mem::take(&mut registry().held);
-    let released = !held.is_empty();
-    drop(held);
+    let lock = match (held.is_empty(), release(held)) {
+        (true, _) => "",
+        (false, true) => "; the state's lock was released",
+        (false, false) => "; the state's lock could not be released in time: the next run names it, and `stackctl force-unlock ID` removes it",
+    };
     report.notice(&format!(
-        "Interrupted: {done}{}. Run the same command again to continue.",
-        if released {
-            "; the state's lock was released"
-        } else {
-            ""
-        }
+        "Interrupted: {done}{lock}. Run the same command again to continue."
     ));
     std::process::exit(1)
+}
+
+/// Drop `held` (each lock's `Drop` releases it) on a thread of its own, waiting for it up to
+/// [`RELEASE_LIMIT`]; whether it finished.
+fn release(held: BTreeMap<u64, Box<dyn Send>>) -> bool {
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let multi_thread = runtime
+        .as_ref()
+        .is_some_and(|r| r.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let (done, finished) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("release-locks".into())
+        .spawn(move || {
+            // A remote lock's release blocks on the runtime's requests.
+            let _entered = runtime.as_ref().map(|r| r.enter());
+            drop(held);
+            let _ = done.send(());
+        });
+    // This thread may be one of the runtime's workers: hand its work to another while it
+    // waits, so the release's requests have a worker to run on.
+    let wait = || finished.recv_timeout(RELEASE_LIMIT).is_ok();
+    spawned.is_ok()
+        && if multi_thread {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        }
 }
 
 /// Start listening for Ctrl-C and SIGTERM (once per process; later calls do nothing). Needs
