@@ -437,6 +437,43 @@ fn ctrl_c_during_plan_releases_the_lock() {
     assert!(!local_lock(&stack).exists(), "the lock file stayed");
 }
 
+/// Ctrl-C while waiting for another run's lock (-lock-timeout) ends the wait at once and
+/// leaves that run's lock alone.
+#[test]
+fn ctrl_c_while_waiting_for_the_lock_leaves_the_holders_lock() {
+    let stack = Stack::new();
+    let proxy = FaultProxy::start(
+        &stack.moto.endpoint,
+        Faults::none().with_latency(Duration::from_millis(300)),
+    );
+    let holder = Watched::start(
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+            .spawn_piped(),
+    );
+    assert!(eventually(Duration::from_secs(60), || local_lock(&stack).exists()));
+    let waiter = Watched::start(
+        stack
+            .cmd("plan")
+            .arg("-lock-timeout")
+            .arg("5m")
+            .spawn_piped(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let ended = waiter.signal_and_wait("INT", Duration::from_secs(30));
+    assert_eq!(ended.code, Some(1), "{ended:?}");
+    assert!(ended.took < Duration::from_secs(5), "{ended:?}");
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(local_lock(&stack)).unwrap()).unwrap();
+    assert_eq!(lock["pid"], holder.child.id(), "{lock}");
+    assert_eq!(lock["command"], "apply", "{lock}");
+    let holder = holder.signal_and_wait("INT", Duration::from_secs(60));
+    assert_eq!(holder.code, Some(1), "{holder:?}");
+    assert!(!local_lock(&stack).exists(), "the holder's lock stayed");
+}
+
 /// Ctrl-C at apply's confirmation prompt (a real terminal on stdin): nothing is changed and
 /// the lock file goes.
 #[test]
