@@ -11,6 +11,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::cli::args::{reword, EndpointArgs, LockTimeout, VarArgs};
+use crate::engine::interrupt::{finish_first, hold};
 use crate::engine::lock::Lock;
 use crate::engine::state::State;
 use crate::ops::locate::{default_state_path, gather, locate_args, remote_store};
@@ -80,10 +81,13 @@ pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
     }
     // Both locks: no local run may write the file, nor any run the remote state, meanwhile.
     let timeout = args.timeout.lock_timeout;
-    let _local_lock = Lock::acquire(&local, "init -migrate-state", timeout, &ui)?;
-    let _remote_lock = store
-        .lock("init -migrate-state", timeout, Arc::new(ui))
-        .await?;
+    // Kept where Ctrl-C releases them too (engine::interrupt).
+    let _local_lock = hold(Lock::acquire(&local, "init -migrate-state", timeout, &ui)?);
+    let _remote_lock = hold(
+        store
+            .lock("init -migrate-state", timeout, Arc::new(ui))
+            .await?,
+    );
     let source = State::load_existing(&local)?;
     let current = store.load().await?;
     if current.serial > 0 {
@@ -105,7 +109,12 @@ pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
         );
     }
     let mut copy = source.clone();
-    store.save(&mut copy).await?;
+    // One request: a Ctrl-C meanwhile lets it finish, then stops.
+    finish_first(
+        store.save(&mut copy),
+        &(Arc::new(ui) as crate::engine::Reporter),
+    )
+    .await?;
     ui.result(&format!(
         "Migrated {} ({} resources, lineage {}) to {remote} (serial {}). The local file is kept as it was; with this [backend] table, stackctl reads and writes {remote} only.",
         local.display(),

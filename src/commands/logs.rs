@@ -93,6 +93,8 @@ pub async fn exec(args: LogsArgs, ui: Printer) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut follow = Follow::new(query.since_ms);
+    // Ctrl-C is how -f ends (engine::interrupt): this loop handles it.
+    let _handling = crate::engine::interrupt::handling(|| {});
     let mut said_empty = false;
     let mut said_throttled = false;
     loop {
@@ -131,7 +133,7 @@ pub async fn exec(args: LogsArgs, ui: Printer) -> Result<ExitCode> {
         tokio::select! {
             _ = tokio::time::sleep(follow.pause()) => {}
             // Ctrl-C is how -f ends: a success, as for `tail -f`.
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            () = crate::engine::interrupt::stopped() => return Ok(ExitCode::SUCCESS),
         }
     }
 }

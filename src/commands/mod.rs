@@ -91,6 +91,9 @@ pub enum Command {
 /// which `completions` prints a script of: `main` hands it down, as the commands cannot name
 /// `cli::Cli` (it names them).
 pub async fn exec(command: Command, ui: Printer, cli: fn() -> clap::Command) -> Result<ExitCode> {
+    // One path for Ctrl-C and SIGTERM in every command: the state's lock is released however
+    // the run ends.
+    crate::engine::interrupt::listen(std::sync::Arc::new(ui));
     match command {
         Command::Plan(a) => plan::exec(a, ui).await,
         Command::Apply(a) => apply::exec(a, ui).await,
@@ -167,7 +170,7 @@ struct Applied {
 /// the deployment and the state write), the state, and the service it names.
 struct LockedService {
     store: crate::engine::backend::Store,
-    _lock: Option<crate::engine::backend::StoreLock>,
+    _lock: Option<crate::engine::interrupt::Held>,
     state: crate::engine::state::State,
     applied: Applied,
 }

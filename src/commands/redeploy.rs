@@ -10,7 +10,9 @@ use clap::Args;
 use serde_json::json;
 
 use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
+use crate::engine::interrupt;
 use crate::ui::Printer;
+use stackctl_contract::interrupt::{waits_end, INTERRUPTED};
 
 #[derive(Debug, Args)]
 // The service's lock warns of what it risks for the service; the flag is LockArgs' own.
@@ -43,14 +45,26 @@ pub async fn exec(args: RedeployArgs, ui: Printer) -> Result<ExitCode> {
     } = super::lock_service(ui, "redeploy", &args.locate, &args.lock, &args.endpoint).await?;
     let wait = args.wait.deploy_wait();
     let started = Instant::now();
-    let revision = stackctl_ecs::redeploy(
+    // The first Ctrl-C ends the wait for the deployment (engine::interrupt): the deployment
+    // goes on in AWS, and the lock is released on return.
+    let _handling = interrupt::handling(|| {});
+    let revision = match waits_end(stackctl_ecs::redeploy(
         &sdk,
         Some(&stackctl_alb::status::Targets::new(&sdk)),
         &cluster,
         &service,
         wait,
-    )
-    .await?;
+    ))
+    .await
+    {
+        Err(e) if e.is(&[INTERRUPTED]) => {
+            ui.notice(&format!(
+                "Interrupted: stopped waiting; the new deployment goes on in AWS ({e}). The state's lock is released.\n  `stackctl status` shows how it goes; `stackctl redeploy` again starts another deployment."
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
+        r => r?,
+    };
     let name = revision.rsplit('/').next().unwrap_or(&revision);
     if ui.json() {
         ui.document(&json!({

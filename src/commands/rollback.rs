@@ -8,10 +8,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
+use stackctl_contract::interrupt::{waits_end, INTERRUPTED};
 use stackctl_contract::{Instance, Tags};
 
 use crate::cli::args::{reword, EndpointArgs, LocateArgs, LockArgs, WaitArgs};
+use crate::engine::interrupt;
 use crate::engine::scrub_instance;
+use crate::engine::state::State;
 use crate::stack;
 use crate::ui::Printer;
 
@@ -64,43 +67,33 @@ pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
         .unwrap_or_default();
     let wait = args.wait.deploy_wait();
     let started = Instant::now();
-    let rolled = stackctl_ecs::rollback::rollback(
+    // The first Ctrl-C ends the wait for the deployment (engine::interrupt): the service goes
+    // on moving in AWS, and the state records what it runs now.
+    let _handling = interrupt::handling(|| {});
+    let rolled = waits_end(stackctl_ecs::rollback::rollback(
         &sdk,
         Some(&stackctl_alb::status::Targets::new(&sdk)),
         (&cluster, &service),
         &tags,
         args.to.as_deref(),
         wait,
-    )
-    .await?;
+    ))
+    .await;
+    let rolled = match rolled {
+        Err(e) if e.is(&[INTERRUPTED]) => {
+            record_running(&mut state, &sdk, &service, None).await?;
+            store.save(&mut state).await?;
+            ui.notice(&format!(
+                "Interrupted: stopped waiting; the service goes on moving to the revision it was given ({e}). The state records what it runs now and its lock is released.\n  `stackctl status` shows how the deployment goes; `stackctl rollback` again waits for it."
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
+        r => r?,
+    };
 
     // Record what runs now: the service as AWS reads it, and the revision it runs as the
     // stack's task definition (the one it left stays registered, for a roll forward).
-    let registry = stack::registry(&sdk);
-    let salt = state.fingerprint_salt.clone();
-    for (address, new_id) in [
-        (stackctl_ecs::TASK_DEFINITION, rolled.to.clone()),
-        (stackctl_ecs::SERVICE, service.clone()),
-    ] {
-        let rs = state
-            .resources
-            .get(address)
-            .cloned()
-            .context("state changed")?;
-        let kind = registry
-            .get(&rs.type_name)
-            .with_context(|| format!("no kind for {}", rs.type_name))?;
-        let prior = Instance::new(new_id.clone(), rs.attrs.clone());
-        let read = kind
-            .read(&prior)
-            .await
-            .with_context(|| format!("reading back {address} after the rollback"))?
-            .with_context(|| format!("{address} ({new_id}) is gone right after the rollback"))?;
-        let read = scrub_instance(read, &kind.sensitive(), &salt);
-        let entry = state.resources.get_mut(address).expect("checked above");
-        entry.id = read.id;
-        entry.attrs = read.attrs;
-    }
+    record_running(&mut state, &sdk, &service, Some(rolled.to.clone())).await?;
     store.save(&mut state).await?;
 
     let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
@@ -123,4 +116,49 @@ pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Put in `state` the service as AWS reads it and the revision `to` it runs as the stack's
+/// task definition; without `to`, the one the service names now.
+async fn record_running(
+    state: &mut State,
+    sdk: &aws_types::SdkConfig,
+    service: &str,
+    to: Option<String>,
+) -> Result<()> {
+    let registry = stack::registry(sdk);
+    let salt = state.fingerprint_salt.clone();
+    let mut to = to;
+    for address in [stackctl_ecs::SERVICE, stackctl_ecs::TASK_DEFINITION] {
+        let rs = state
+            .resources
+            .get(address)
+            .cloned()
+            .context("state changed")?;
+        let new_id = match address {
+            stackctl_ecs::SERVICE => service.to_owned(),
+            _ => to.clone().context("the service names no task definition")?,
+        };
+        let kind = registry
+            .get(&rs.type_name)
+            .with_context(|| format!("no kind for {}", rs.type_name))?;
+        let prior = Instance::new(new_id.clone(), rs.attrs.clone());
+        let read = kind
+            .read(&prior)
+            .await
+            .with_context(|| format!("reading back {address} after the rollback"))?
+            .with_context(|| format!("{address} ({new_id}) is gone right after the rollback"))?;
+        if address == stackctl_ecs::SERVICE && to.is_none() {
+            to = read
+                .attrs
+                .get("task_definition")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+        }
+        let read = scrub_instance(read, &kind.sensitive(), &salt);
+        let entry = state.resources.get_mut(address).expect("checked above");
+        entry.id = read.id;
+        entry.attrs = read.attrs;
+    }
+    Ok(())
 }

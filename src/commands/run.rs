@@ -43,7 +43,15 @@ pub async fn exec(args: RunArgs, ui: Printer) -> Result<ExitCode> {
         timeout: args.timeout,
     };
     let started = Instant::now();
-    let finished = stackctl_ecs::run_task(&sdk, &job, |seen| show(ui, seen), interrupted()).await?;
+    // The first Ctrl-C stops the task (StopTask) before returning (engine::interrupt).
+    let _handling = crate::engine::interrupt::handling(|| {});
+    let finished = stackctl_ecs::run_task(
+        &sdk,
+        &job,
+        |seen| show(ui, seen),
+        crate::engine::interrupt::stopped(),
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     let code = finished.exit_code;
     ui.event(
@@ -64,13 +72,6 @@ pub async fn exec(args: RunArgs, ui: Printer) -> Result<ExitCode> {
     }
     // A container's exit code is 0..=255; anything else is not a success either.
     Ok(u8::try_from(code).map_or(ExitCode::FAILURE, ExitCode::from))
-}
-
-/// Ctrl-C; never, when the handler cannot be installed (the run then ends by -timeout).
-async fn interrupted() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
 }
 
 /// What the task does, as it happens: its log lines on stdout (bare, as the command printed

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value as J;
 
 use crate::cli::args::{LocateArgs, LockArgs, LockTimeout};
+use crate::engine::interrupt::{finish_first, hold};
 use crate::engine::state::{State, StateError};
 use crate::ops::session::lock_state;
 use crate::ops::show::{describe, describe_json};
@@ -108,6 +109,11 @@ async fn list(args: StateListArgs, ui: Printer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the interrupt path reports.
+fn reporter(ui: Printer) -> crate::engine::Reporter {
+    Arc::new(ui)
+}
+
 async fn show(args: StateShowArgs, ui: Printer) -> Result<ExitCode> {
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
@@ -141,7 +147,7 @@ async fn rm(args: StateRmArgs, ui: Printer) -> Result<ExitCode> {
     }
     let mut state = store.load_existing().await?;
     state.remove(&path, &addresses)?;
-    store.save(&mut state).await?;
+    finish_first(store.save(&mut state), &reporter(ui)).await?;
     if ui.json() {
         ui.document(&serde_json::json!({ "removed": addresses }));
         return Ok(ExitCode::SUCCESS);
@@ -179,9 +185,11 @@ async fn push(args: StatePushArgs, ui: Printer) -> Result<ExitCode> {
     let mut pushed = State::parse(&args.file, &text)?;
     let store = super::store(&args.locate, None).await?;
     let path = store.message_path();
-    let _lock = store
-        .lock("state push", args.timeout.lock_timeout, Arc::new(ui))
-        .await?;
+    let _lock = hold(
+        store
+            .lock("state push", args.timeout.lock_timeout, Arc::new(ui))
+            .await?,
+    );
     // A state that was never written has serial 0; the load also fixes the version the write
     // is conditional on.
     let current = store.load().await?;
@@ -207,7 +215,8 @@ async fn push(args: StatePushArgs, ui: Printer) -> Result<ExitCode> {
         }
     }
     pushed.serial = pushed.serial.max(current.serial);
-    store.save(&mut pushed).await?;
+    // The write is one request: a Ctrl-C meanwhile lets it finish, then stops.
+    finish_first(store.save(&mut pushed), &reporter(ui)).await?;
     if ui.json() {
         ui.document(&serde_json::json!({ "state": path.display().to_string(), "serial": pushed.serial, "lineage": pushed.lineage }));
     } else {

@@ -3,14 +3,17 @@
 //! failure.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use stackctl_contract::interrupt as stop_waits;
 use stackctl_contract::{tags, wait, Instance, Kind, ResourceError, ResourceSpec, Val, Values};
 
 use super::backend::Store;
 use super::graph::Graph;
+use super::interrupt;
 use super::plan::{diff, scrub_attrs, Action, Change, Plan};
 use super::render::Progress;
 use super::state::{Output, ResourceState, State, StateError};
@@ -97,6 +100,8 @@ pub struct Outcome {
     pub failed: Vec<(String, String)>,
     pub skipped: Vec<String>,
     pub interrupted: bool,
+    /// Operations whose wait the interrupt ended: sent, and going on in AWS.
+    pub stopped: Vec<String>,
 }
 
 impl Outcome {
@@ -151,7 +156,16 @@ pub async fn apply(
     let mut notes: HashMap<String, wait::Note> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
-    let mut interrupts = Interrupts::listen();
+    // The first Ctrl-C is this walk's to handle (super::interrupt): nothing new starts, a
+    // request under way is finished, a wait gives way. A second one stops the process at once,
+    // its lock released; this says what it leaves.
+    let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let _handling = {
+        let in_flight = in_flight.clone();
+        let progress = Progress(progress.0);
+        interrupt::handling(move || progress.aborted(in_flight.load(Ordering::Relaxed)))
+    };
+    let mut stop = std::pin::pin!(interrupt::stopped());
 
     loop {
         if !outcome.interrupted {
@@ -170,13 +184,12 @@ pub async fn apply(
                 let note = wait::Note::default();
                 notes.insert(n.to_owned(), note.clone());
                 running.push(async move {
-                    (
-                        change,
-                        wait::noted(note, run(change, spec, persist, progress)).await,
-                    )
+                    let op = wait::noted(note, run(change, spec, persist, progress));
+                    (change, stop_waits::waits_end(op).await)
                 });
             }
         }
+        in_flight.store(running.len(), Ordering::Relaxed);
         if running.is_empty() {
             break;
         }
@@ -192,6 +205,15 @@ pub async fn apply(
                         outcome.destroyed += usize::from(effect.deleted);
                         outcome.adopted += usize::from(effect.adopted);
                         finished.insert(change.address.clone());
+                    }
+                    Err(e) if e.is(&[stop_waits::INTERRUPTED]) => {
+                        // Not a failure: the user stopped the wait, AWS goes on.
+                        progress.stopped(change, elapsed, &e);
+                        outcome.stopped.push(change.address.clone());
+                        if !outcome.interrupted {
+                            progress.interrupted(running.len());
+                            outcome.interrupted = true;
+                        }
                     }
                     Err(e) => {
                         progress.failed(change, elapsed, &e);
@@ -214,16 +236,7 @@ pub async fn apply(
                     }
                 }
             }
-            Some(()) = interrupts.next() => {
-                if outcome.interrupted {
-                    // A second interrupt stops at once, as Terraform's does: a wait can last an
-                    // hour. Every finished operation is already in the state; holding the state
-                    // lock while exiting means no write is cut in half (each is an atomic
-                    // rename anyway). What was still running is found and adopted next time.
-                    progress.aborted(running.len());
-                    let _no_write_in_flight = persist.lock();
-                    std::process::exit(1);
-                }
+            () = &mut stop, if !outcome.interrupted => {
                 progress.interrupted(running.len());
                 outcome.interrupted = true;
             }
@@ -237,33 +250,6 @@ pub async fn apply(
         progress.skipped(s);
     }
     outcome
-}
-
-/// Ctrl-C (SIGINT), every time it is pressed. On unix it is a signal stream; elsewhere tokio's
-/// `ctrl_c`, asked again after each press.
-struct Interrupts {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Interrupts {
-    fn listen() -> Self {
-        Interrupts {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
-        }
-    }
-
-    /// The next press; never resolves when interrupts cannot be listened for.
-    async fn next(&mut self) -> Option<()> {
-        #[cfg(unix)]
-        match &mut self.signal {
-            Some(s) => s.recv().await,
-            None => std::future::pending().await,
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await.ok()
-    }
 }
 
 /// Carry out one change; the id of the resulting resource, if any, and what was done.
@@ -375,6 +361,12 @@ async fn run(
             // retry turned into "already exists"), or worked half-way: take what is there, if
             // it is ours.
             Err(e) => match adopt_owned(kind.as_ref(), &values).await {
+                // Created, and its wait stopped by Ctrl-C: recorded as it is, nothing more
+                // sent (a change after the create is the next run's).
+                Ok(Some(found)) if e.is(&[stop_waits::INTERRUPTED]) => {
+                    record(found)?;
+                    return Err(e);
+                }
                 Ok(Some(found)) => take(found, &mut effect).await?,
                 Err(not_ours) if not_ours.is(&[NOT_OURS]) => return Err(not_ours),
                 _ => return Err(e),
@@ -391,7 +383,16 @@ async fn run(
         return Ok((Some(live.id.clone()), effect));
     }
     if !change.forced && !changed.iter().any(|c| kind.force_new(c)) {
-        let inst = kind.update(&live, &values, &changed).await?;
+        let inst = match kind.update(&live, &values, &changed).await {
+            // Sent, and its wait stopped by Ctrl-C: the state records what AWS reads now.
+            Err(e) if e.is(&[stop_waits::INTERRUPTED]) => {
+                if let Ok(Some(now)) = kind.read(&live).await {
+                    record(now)?;
+                }
+                return Err(e);
+            }
+            r => r?,
+        };
         fail_point(report);
         effect.updated = true;
         return Ok((record(inst)?, effect));

@@ -5,6 +5,7 @@ pub mod backend;
 #[cfg(test)]
 pub mod fake;
 pub mod graph;
+pub mod interrupt;
 pub mod json_plan;
 pub mod lock;
 pub mod plan;

@@ -517,8 +517,19 @@ impl Progress {
         );
     }
 
+    /// An operation whose wait the interrupt ended: its requests were sent, AWS goes on.
+    pub fn stopped(&self, c: &Change, elapsed: Duration, e: &ResourceError) {
+        let text = format!(
+            "{}: Stopped waiting after {} ({}): AWS goes on with it",
+            c.address,
+            secs(elapsed),
+            e.message
+        );
+        self.line("apply_stopped", text, || Self::hook(c, Some(elapsed)));
+    }
+
     pub fn interrupted(&self, running: usize) {
-        let text = format!("Interrupt received: starting nothing new, waiting for {running} running operation(s) to finish and be recorded... (press Ctrl-C again to stop at once)");
+        let text = format!("Interrupt received: starting nothing new; {running} running operation(s) finish the request they are sending, stop waiting on AWS and are recorded... (press Ctrl-C again to stop at once)");
         self.line("interrupt", text, || json!({ "running": running }));
     }
 

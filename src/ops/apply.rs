@@ -201,12 +201,17 @@ fn report(ui: Printer, outcome: &Outcome, plan: &Plan, elapsed: Duration) {
     } else {
         "Destroy"
     };
+    let stopped = match outcome.stopped.len() {
+        0 => String::new(),
+        n => format!(", {n} still in progress in AWS"),
+    };
     let line = format!(
-        "{verb} incomplete: {} done, {} failed, {} not started{}. The state records everything that exists; run the same command again to continue.",
+        "{verb} incomplete: {} done, {} failed{stopped}, {} not started{}. The state records everything that exists; {}run the same command again to continue.",
         outcome.done,
         outcome.failed.len(),
         outcome.skipped.len(),
-        if outcome.interrupted { " (interrupted)" } else { "" }
+        if outcome.interrupted { " (interrupted)" } else { "" },
+        if outcome.stopped.is_empty() { "" } else { "`stackctl status` shows how the stack is doing; " }
     );
     match ui.mode() {
         UiMode::Json => ui.event(
@@ -219,6 +224,7 @@ fn report(ui: Printer, outcome: &Outcome, plan: &Plan, elapsed: Duration) {
                     "failed": outcome.failed.len(),
                     "not_started": outcome.skipped.len(),
                     "interrupted": outcome.interrupted,
+                    "in_progress": outcome.stopped,
                     "operation": operation,
                 }),
             )]),

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::session::Session;
 use super::Options;
+use crate::engine::interrupt::finish_first;
 use crate::engine::render;
 use crate::engine::state::ResourceState;
 use crate::ui::Printer;
@@ -91,7 +92,9 @@ pub async fn import(ui: Printer, opts: &Options, address: &str, id: &str) -> Res
             depends_on: spec.dependencies().into_iter().collect(),
         },
     );
-    session.store.save(&mut session.state).await?;
+    // One request: a Ctrl-C meanwhile lets it finish, then stops (engine::interrupt).
+    let report: crate::engine::Reporter = std::sync::Arc::new(ui);
+    finish_first(session.store.save(&mut session.state), &report).await?;
     ui.result(&format!(
         "{address}: Import prepared!\n\nImport successful!\n\nThe resource is now in the state ({}) and is managed by stackctl; `stackctl plan` shows how it differs from the configuration.",
         session.store.describe()

@@ -59,6 +59,8 @@ pub async fn record_drift(mut session: Session, auto_approve: bool) -> Result<Ex
 /// Save `state` as the session's, keeping what identifies it (lineage, serial, salt).
 pub async fn write_state(session: &mut Session, state: State) -> Result<()> {
     session.state.resources = state.resources;
-    session.store.save(&mut session.state).await?;
+    // One request: a Ctrl-C meanwhile lets it finish, then stops (engine::interrupt).
+    let report: crate::engine::Reporter = std::sync::Arc::new(session.ui);
+    crate::engine::interrupt::finish_first(session.store.save(&mut session.state), &report).await?;
     Ok(())
 }

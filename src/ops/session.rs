@@ -11,7 +11,8 @@ use super::locate::{
     default_state_path, gather, locate_args, locate_state, remote_store, states_in_dir, STATE_DIR,
 };
 use super::Options;
-use crate::engine::backend::{Store, StoreLock};
+use crate::engine::backend::Store;
+use crate::engine::interrupt::{self, Held};
 use crate::engine::plan::{self, Mode, Plan};
 use crate::engine::state::{Location, State, StateError};
 use crate::engine::Config;
@@ -36,7 +37,7 @@ pub struct Session {
     /// Where this run's output goes.
     pub ui: Printer,
     /// None with -lock=false.
-    _lock: Option<StoreLock>,
+    _lock: Option<Held>,
 }
 
 impl Session {
@@ -259,19 +260,20 @@ impl Session {
 }
 
 /// Lock the state for `command`; with `-lock=false` (`enabled` false), warn instead: None.
+/// The lock is kept where Ctrl-C and SIGTERM release it too (engine::interrupt), so however the
+/// run ends, the lock object, the DynamoDB item or the lock file goes with it.
 pub async fn lock_state(
     ui: Printer,
     store: &Store,
     command: &str,
     timeout: Duration,
     enabled: bool,
-) -> Result<Option<StoreLock>> {
+) -> Result<Option<Held>> {
     if enabled {
-        return Ok(Some(
-            store
-                .lock(command, timeout, std::sync::Arc::new(ui))
-                .await?,
-        ));
+        let lock = store
+            .lock(command, timeout, std::sync::Arc::new(ui))
+            .await?;
+        return Ok(Some(interrupt::hold(lock)));
     }
     ui.warn(&format!(
         "-lock=false: {} is not locked; another run changing this stack meanwhile could lose its changes or yours. Use it only when the lock cannot be taken and nothing else runs",

@@ -304,6 +304,17 @@ impl Cmd<'_> {
             .expect("spawn stackctl")
     }
 
+    /// Start it without waiting, its output captured, reading `stdin` (a terminal, for a test
+    /// of the confirmation prompt).
+    pub fn spawn_piped_with_stdin(self, stdin: Stdio) -> std::process::Child {
+        self.command()
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn stackctl")
+    }
+
     pub fn run(self) -> Run {
         let mut c = self.command();
         let out = c.output().expect("run stackctl");

@@ -15,6 +15,7 @@
 pub mod address;
 pub mod args;
 pub mod error;
+pub mod interrupt;
 pub mod resource;
 pub mod tags;
 pub mod target_health;

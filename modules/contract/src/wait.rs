@@ -163,7 +163,12 @@ where
         };
         first = false;
         tracing::debug!(what, state = %last, ?sleep, "waiting");
-        tokio::time::sleep(sleep.min(backoff.timeout - elapsed)).await;
+        // Ctrl-C ends a wait that is only a wait (crate::interrupt): AWS goes on without us.
+        if crate::interrupt::stop_here()
+            || !crate::interrupt::sleep(sleep.min(backoff.timeout - elapsed)).await
+        {
+            return Err(crate::interrupt::error(what, &last));
+        }
         if sleep == interval {
             interval = interval.mul_f64(backoff.factor).min(backoff.max);
         }

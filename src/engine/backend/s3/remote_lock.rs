@@ -388,9 +388,17 @@ struct Holder {
 }
 
 impl Holder {
-    /// The holder's pid can be checked from here: same boot, same pid namespace.
+    /// The holder's pid can be checked from here: the same host and, where the system says
+    /// (Linux), the same boot and pid namespace, since two containers may share a host name.
+    /// Where it cannot say (macOS), the host name decides.
     fn here(&self) -> bool {
-        self.process_space.is_some() && self.process_space == process_space()
+        if self.info.host != host() {
+            return false;
+        }
+        match (&self.process_space, process_space()) {
+            (Some(theirs), Some(ours)) => *theirs == ours,
+            _ => true,
+        }
     }
 
     /// Left by a process of this machine that is no longer running. A lock from anywhere
@@ -407,8 +415,28 @@ fn process_space() -> Option<String> {
     Some(format!("{}/{}", boot.trim(), ns.display()))
 }
 
+/// Whether process `pid` of this host runs: `kill(pid, 0)` on every unix (ESRCH: gone; EPERM:
+/// another user's, alive). Where it cannot be asked, a holder counts as alive: its lock then
+/// needs force-unlock, never a guess.
 fn alive(pid: u32) -> bool {
-    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            // 0 and negative pids name process groups, not a process.
+            return true;
+        }
+        // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+        let ok = unsafe { libc::kill(pid, 0) } == 0;
+        ok || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    true
 }
 
 #[cfg(test)]
