@@ -568,4 +568,25 @@ async fn a_backup_or_maintenance_status_is_not_drift() {
     )
     .run();
     assert_eq!(plan.code, 0, "{plan:?}");
+
+    // A saved plan that puts the retention back, made while the database is available (it
+    // lists the database as no-op), applies once the database is backing up.
+    through(stack.cmd("plan").arg("-out=fix.plan"))
+        .run()
+        .success()
+        .stdout_has("~ retention_in_days = 30 -> 3");
+    busy.set(Some("backing-up"));
+    through(stack.bare(&["apply", "fix.plan"]))
+        .env("STACKCTL_VAR_db_password", common::DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", common::ADMIN_PASSWORD)
+        .run()
+        .success()
+        .stdout_has("Resources: 0 added, 1 changed, 0 destroyed.");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop-dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logs.log_groups()[0].retention_in_days(), Some(3));
 }
