@@ -1,8 +1,7 @@
 //! `import ADDRESS ID`: take an existing AWS resource into the state on purpose.
 
-use std::process::ExitCode;
-
 use std::collections::HashMap;
+use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
