@@ -1,5 +1,6 @@
-//! `cargo bench --bench stack`: how fast, how big and how chatty the release binary is against
-//! a local moto server. Everything runs on loopback; nothing leaves the machine.
+//! `cargo bench --bench stack --features test-hooks`: how fast, how big and how chatty the
+//! release binary is against a local moto server. Everything runs on loopback; nothing leaves
+//! the machine.
 //!
 //! For each of `BENCH_RUNS` runs (default 5), with a counting [`FaultProxy`] (no fault, no
 //! latency) between stackctl and moto:
@@ -59,7 +60,9 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without it:
     // do nothing then (the benchmark takes a minute and rewrites BENCHMARKS.md).
     if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("benches/stack.rs: run it with `cargo bench --bench stack`");
+        eprintln!(
+            "benches/stack.rs: run it with `cargo bench --bench stack --features test-hooks`"
+        );
         return;
     }
     let runs: usize = env_num("BENCH_RUNS", 5);
@@ -70,7 +73,7 @@ fn main() {
     let release = bin.components().any(|c| c.as_os_str() == "release");
     eprintln!("stackctl binary: {}", bin.display());
     if !release {
-        eprintln!("warning: this is not a release build; run `cargo bench --bench stack`");
+        eprintln!("warning: this is not a release build; run `cargo bench --bench stack --features test-hooks`");
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let var_file = manifest.join("examples/dev.toml");

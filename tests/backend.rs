@@ -468,6 +468,147 @@ fn a_dynamodb_lock_names_its_holder_and_force_unlock_removes_it() {
     assert!(rt.block_on(object(&stack, KEY)).is_some());
 }
 
+/// A bucket that exists already, encrypted with SSE-KMS or DSSE-KMS (set with the SDK), keeps
+/// its encryption: bootstrap never lowers it to SSE-S3, nor swaps its KMS key for the
+/// `[backend]` table's; it says what it found and what it would have set. A bucket with SSE-S3
+/// is raised to the SSE-KMS the table asks for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_never_weakens_nor_swaps_an_existing_buckets_encryption() {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption as Sse,
+        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let stack = Stack::new();
+    let client = s3(&stack).await;
+    let key_a = "arn:aws:kms:eu-west-3:123456789012:key/aaaaaaaa-1111-2222-3333-444444444444";
+    let key_b = "arn:aws:kms:eu-west-3:123456789012:key/bbbbbbbb-1111-2222-3333-444444444444";
+    let encrypted = |bucket: &'static str, sse: Sse, key: Option<&'static str>| {
+        let client = client.clone();
+        async move {
+            client
+                .create_bucket()
+                .bucket(bucket)
+                .create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from("eu-west-3"))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            client
+                .put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(
+                    ServerSideEncryptionConfiguration::builder()
+                        .rules(
+                            ServerSideEncryptionRule::builder()
+                                .apply_server_side_encryption_by_default(
+                                    ServerSideEncryptionByDefault::builder()
+                                        .sse_algorithm(sse)
+                                        .set_kms_master_key_id(key.map(str::to_owned))
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let read = |bucket: &'static str| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .get_bucket_encryption()
+                .bucket(bucket)
+                .send()
+                .await
+                .unwrap();
+            let d = out.server_side_encryption_configuration().unwrap().rules()[0]
+                .apply_server_side_encryption_by_default()
+                .unwrap()
+                .clone();
+            (
+                d.sse_algorithm().clone(),
+                d.kms_master_key_id().map(str::to_owned),
+            )
+        }
+    };
+    // A var file whose [backend] table asks for SSE-KMS with key B.
+    let with_key_b = |bucket: &str| {
+        let dev =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml"))
+                .unwrap();
+        let path = stack.dir.path().join(format!("{bucket}.toml"));
+        std::fs::write(
+            &path,
+            format!("{dev}\n[backend]\nbucket = \"{bucket}\"\nkms_key_id = \"{key_b}\"\n"),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+
+    // SSE-KMS with key A, bootstrap without a key (it would set SSE-S3): kept.
+    encrypted("kms-state", Sse::AwsKms, Some(key_a)).await;
+    stack
+        .bare(&["backend", "bootstrap", "-bucket", "kms-state"])
+        .run()
+        .success()
+        .stdout_has(format!(
+            "default encryption: SSE-KMS with {key_a}, kept: bootstrap would set SSE-S3 (AES256), which is weaker"
+        ));
+    assert_eq!(
+        read("kms-state").await,
+        (Sse::AwsKms, Some(key_a.to_owned()))
+    );
+
+    // SSE-KMS with key A, the table asks for key B: kept, the other key named.
+    stack
+        .bare(&["backend", "bootstrap", "-var-file", &with_key_b("kms-state")])
+        .run()
+        .success()
+        .stdout_has(format!(
+            "default encryption: SSE-KMS with {key_a}, kept: bootstrap would set SSE-KMS with {key_b}, another key"
+        ));
+    assert_eq!(
+        read("kms-state").await,
+        (Sse::AwsKms, Some(key_a.to_owned()))
+    );
+
+    // DSSE-KMS, bootstrap asks for SSE-KMS: kept.
+    encrypted("dsse-state", Sse::AwsKmsDsse, Some(key_a)).await;
+    stack
+        .bare(&["backend", "bootstrap", "-var-file", &with_key_b("dsse-state")])
+        .run()
+        .success()
+        .stdout_has(format!(
+            "default encryption: DSSE-KMS with {key_a}, kept: bootstrap would set SSE-KMS with {key_b}, which is weaker"
+        ));
+    assert_eq!(
+        read("dsse-state").await,
+        (Sse::AwsKmsDsse, Some(key_a.to_owned()))
+    );
+
+    // SSE-S3, the table asks for SSE-KMS: raised.
+    encrypted("s3-state", Sse::Aes256, None).await;
+    stack
+        .bare(&["backend", "bootstrap", "-var-file", &with_key_b("s3-state")])
+        .run()
+        .success()
+        .stdout_has(format!(
+            "default encryption: SSE-KMS with {key_b} set now (was SSE-S3 (AES256))"
+        ));
+    assert_eq!(
+        read("s3-state").await,
+        (Sse::AwsKms, Some(key_b.to_owned()))
+    );
+}
+
 /// A stack applied with a local state: a var file with a `[backend]` table is refused until the
 /// state is migrated (it would start the stack over); `init -migrate-state` copies it, keeping
 /// the local file byte for byte; the next plan reads it from S3 and is empty; a second
@@ -508,6 +649,62 @@ fn a_local_state_is_migrated_into_the_backend_and_kept() {
         .success()
         .stdout_has("Nothing to migrate");
     assert_no_secrets(&stack);
+}
+
+/// The backend holds an older copy of this very state (same lineage, lower serial: migrated
+/// once, then applied further with the local file): `init -migrate-state` replaces it with the
+/// newer local state and says so; another lineage is still refused, and left as it was.
+#[test]
+fn init_migrate_state_replaces_an_older_copy_of_the_same_state() {
+    let stack = Stack::applied();
+    let local: serde_json::Value = stack.state();
+    let serial = local["serial"].as_u64().unwrap();
+    bootstrap(&stack, false);
+    let vars = remote_vars(&stack, "");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let put = |v: &serde_json::Value| {
+        rt.block_on(async {
+            s3(&stack)
+                .await
+                .put_object()
+                .bucket(BUCKET)
+                .key(KEY)
+                .body(v.to_string().into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+
+    let mut other = local.clone();
+    other["lineage"] = "another-stack".into();
+    put(&other);
+    let refused = remote(&stack, &["init", "-migrate-state"], &vars).run();
+    assert_eq!(refused.code, 1, "{refused:?}");
+    refused
+        .stderr_has(format!("s3://{BUCKET}/{KEY} already holds"))
+        .stderr_has(format!("(lineage another-stack, serial {serial})"));
+    assert_eq!(
+        rt.block_on(remote_state(&stack))["lineage"],
+        "another-stack"
+    );
+
+    let mut older = local.clone();
+    older["serial"] = (serial - 1).into();
+    put(&older);
+    remote(&stack, &["init", "-migrate-state"], &vars)
+        .run()
+        .success()
+        .stdout_has(format!(
+            "It replaced an older copy of the same state there (serial {}, lower than the local file's {serial})",
+            serial - 1
+        ));
+    let state = rt.block_on(remote_state(&stack));
+    assert_eq!(state["lineage"], local["lineage"]);
+    assert_eq!(state["serial"], serial + 1);
+    assert_eq!(state["resources"], local["resources"]);
+    let plan = remote(&stack, &["plan", "-detailed-exitcode"], &vars).run();
+    assert_eq!(plan.code, 0, "{plan:?}");
 }
 
 /// `state pull` prints the remote state; `state push` refuses another lineage and an older

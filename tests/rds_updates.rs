@@ -10,7 +10,7 @@
 mod common;
 
 use common::{assert_no_secrets, squash, Moto, Stack};
-use stackctl_testkit::{FaultProxy, Faults};
+use stackctl_testkit::{FaultProxy, Faults, Profile};
 
 const DB: &str = "prestashop-dev-db";
 const GROUP: &str = "prestashop-dev-db-subnet-group";
@@ -483,4 +483,110 @@ async fn drift_on_the_subnet_group_is_corrected_through_modify_db_subnet_group()
     assert_eq!(subnets(&group), all);
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+/// The database's status moves by itself (the nightly backup, a maintenance action): that is
+/// not a change of its configuration. `plan -refresh-only -detailed-exitcode`, the README's CI
+/// drift check, exits 0 meanwhile, and a saved refresh-only plan made while the database was
+/// available still applies once it is backing up. The lifecycle layer shows the status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_or_maintenance_status_is_not_drift() {
+    let stack = Stack::new();
+    let profile = Profile::instant();
+    let busy = profile.db_busy.clone();
+    let layer = FaultProxy::start(
+        &stack.moto.raw_endpoint,
+        Faults::none().with_lifecycle(profile),
+    );
+    fn via<'a>(layer: &FaultProxy, c: common::Cmd<'a>) -> common::Cmd<'a> {
+        c.env("AWS_ENDPOINT_URL", &layer.endpoint)
+    }
+    let through = |c| via(&layer, c);
+    through(stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    // The SDK through the same layer: the status it shows is the layer's.
+    let sdk = stack
+        .sdk()
+        .await
+        .into_builder()
+        .endpoint_url(&layer.endpoint)
+        .build();
+
+    busy.set(Some("backing-up"));
+    assert_eq!(
+        describe(&sdk).await.db_instance_status(),
+        Some("backing-up"),
+        "the layer shows the backup"
+    );
+    let plan = through(
+        stack
+            .cmd("plan")
+            .arg("-refresh-only")
+            .arg("-detailed-exitcode"),
+    )
+    .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    plan.stdout_has("No changes");
+
+    // A real drift (the log group's retention) saved while the database is available...
+    busy.set(None);
+    aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .put_retention_policy()
+        .log_group_name("/ecs/prestashop-dev")
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+    let saved = through(
+        stack
+            .cmd("plan")
+            .arg("-refresh-only")
+            .arg("-out=drift.plan"),
+    )
+    .run();
+    saved.success().stdout_has("~ retention_in_days = 3 -> 30");
+    assert!(!saved.stdout.contains("status"), "{saved:?}");
+    // ...applies during its maintenance.
+    busy.set(Some("maintenance"));
+    through(stack.bare(&["apply", "drift.plan"]))
+        .env("STACKCTL_VAR_db_password", common::DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", common::ADMIN_PASSWORD)
+        .run()
+        .success()
+        .stdout_has("1 refreshed into the state");
+    assert_eq!(
+        stack.state()["resources"][stackctl_ecs::LOG_GROUP]["attrs"]["retention_in_days"],
+        30
+    );
+    busy.set(None);
+    let plan = through(
+        stack
+            .cmd("plan")
+            .arg("-refresh-only")
+            .arg("-detailed-exitcode"),
+    )
+    .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    // A saved plan that puts the retention back, made while the database is available (it
+    // lists the database as no-op), applies once the database is backing up.
+    through(stack.cmd("plan").arg("-out=fix.plan"))
+        .run()
+        .success()
+        .stdout_has("~ retention_in_days = 30 -> 3");
+    busy.set(Some("backing-up"));
+    through(stack.bare(&["apply", "fix.plan"]))
+        .env("STACKCTL_VAR_db_password", common::DB_PASSWORD)
+        .env("STACKCTL_VAR_admin_password", common::ADMIN_PASSWORD)
+        .run()
+        .success()
+        .stdout_has("Resources: 0 added, 1 changed, 0 destroyed.");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk)
+        .describe_log_groups()
+        .log_group_name_prefix("/ecs/prestashop-dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logs.log_groups()[0].retention_in_days(), Some(3));
 }

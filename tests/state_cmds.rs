@@ -301,3 +301,72 @@ fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
     }
     assert_no_secrets(&stack);
 }
+
+/// A prod database taken back into the state by `import` (after `state rm`, as a team does
+/// when it rebuilds a lost state) gets the stack's own settings for what AWS never reports:
+/// destroy then keeps a final snapshot, as it does for the database apply created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_prod_database_keeps_its_final_snapshot_on_destroy() {
+    let stack = Stack::new();
+    stack
+        .cmd_for("apply", "prod")
+        .arg("-auto-approve")
+        .arg("-wait=false")
+        .run()
+        .success();
+    let state = || -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(stack.dir.path().join(".stackctl/prestashop-prod.json"))
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let applied = state()["resources"][DB]["attrs"].clone();
+    assert_eq!(applied["skip_final_snapshot"], false, "{applied}");
+    let id = state()["resources"][DB]["id"].as_str().unwrap().to_owned();
+    stack
+        .bare(&[
+            "state",
+            "rm",
+            DB,
+            "-state",
+            ".stackctl/prestashop-prod.json",
+        ])
+        .run()
+        .success();
+    stack
+        .cmd_for("import", "prod")
+        .arg(DB)
+        .arg(&id)
+        .run()
+        .success();
+    let imported = state()["resources"][DB]["attrs"].clone();
+    for key in ["skip_final_snapshot", "final_snapshot_identifier"] {
+        assert_eq!(imported[key], applied[key], "{key}: {imported}");
+    }
+    // What AWS reports is still AWS's: the import did not take the configuration's password.
+    assert!(imported.get("password").is_none(), "{imported}");
+
+    stack
+        .cmd_for("destroy", "prod")
+        .arg("-auto-approve")
+        .run()
+        .success();
+    let rds = aws_sdk_rds::Client::new(&stack.sdk().await);
+    let snapshots = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .collect();
+    let wanted = applied["final_snapshot_identifier"].as_str().unwrap();
+    assert!(
+        names.iter().any(|n| n.starts_with(wanted)),
+        "no final snapshot {wanted}* of {id} after destroy: {names:?}"
+    );
+}

@@ -41,6 +41,47 @@ fn a_healthy_stack_exits_0_and_shows_every_part() {
     assert_eq!(doc["efs"]["mount_targets"].as_array().unwrap().len(), 3);
 }
 
+/// The URL probe is decided by what can be checked, not by the endpoint override: moto's load
+/// balancer name does not resolve, so it is not probed (the snapshot above says why); a name
+/// that resolves is probed even though every AWS request goes to an overridden endpoint, as a
+/// user of VPC or FIPS endpoints has it. The shop here is a one-answer HTTP server on loopback.
+#[test]
+fn the_url_is_probed_whenever_its_name_resolves_even_with_an_endpoint_override() {
+    use std::io::{Read, Write};
+    let stack = Stack::applied();
+    let unresolved = stack.bare(&["status", "-json"]).run();
+    let doc: J = serde_json::from_str(&unresolved.stdout).unwrap();
+    assert_eq!(doc["healthy"], true, "{unresolved:?}");
+    let skipped = doc["url_check"]["skipped"].as_str().unwrap_or_default();
+    assert!(skipped.contains("does not resolve"), "{unresolved:?}");
+
+    let shop = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = shop.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = shop.accept().unwrap();
+        let mut head = [0u8; 1024];
+        let n = conn.read(&mut head).unwrap();
+        conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        String::from_utf8_lossy(&head[..n]).into_owned()
+    });
+    let mut state = stack.state();
+    let url = format!("http://localhost:{port}");
+    state["outputs"]["load_balancer_url"]["value"] = url.clone().into();
+    std::fs::write(stack.state_path(), state.to_string()).unwrap();
+    let probed = stack.bare(&["status"]).run();
+    assert_eq!(probed.code, 3, "{probed:?}");
+    probed
+        .stdout_has(format!("URL        {url}: HTTP 503 in"))
+        .stdout_has("Status: DEGRADED");
+    let request = server.join().unwrap();
+    assert!(request.starts_with("GET / HTTP/1.1\r\n"), "{request}");
+    assert!(
+        request.contains(&format!("Host: localhost:{port}\r\n")),
+        "{request}"
+    );
+}
+
 #[test]
 fn a_deployment_that_cannot_pull_its_image_is_degraded_with_the_reason() {
     let stack = Stack::new();

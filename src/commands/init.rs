@@ -90,16 +90,14 @@ pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
     );
     let source = State::load_existing(&local)?;
     let current = store.load().await?;
-    if current.serial > 0 {
-        if current.lineage == source.lineage && current.serial >= source.serial {
-            ui.result(&format!(
-                "Nothing to migrate: {remote} already holds this state (serial {}, local copy serial {}).",
-                current.serial, source.serial
-            ));
-            return Ok(ExitCode::SUCCESS);
-        }
+    // The remote object may be an older copy of this very state (same lineage, lower serial:
+    // migrated once, then applied further with the local file): the local file is newer and
+    // replaces it. Another lineage is another stack's state and is never overwritten.
+    let replaced = if current.serial == 0 {
+        None
+    } else if current.lineage != source.lineage {
         bail!(
-            "{remote} already holds a state (lineage {}, serial {}) that is not an older copy of {} (lineage {}, serial {}); nothing was written\n  hint: compare them with `stackctl state pull {locate}`; if the local one is right, `stackctl state push {} {locate} -force`",
+            "{remote} already holds another state (lineage {}, serial {}) than {} (lineage {}, serial {}); nothing was written\n  hint: compare them with `stackctl state pull {locate}`; if the local one is right, `stackctl state push {} {locate} -force`",
             current.lineage,
             current.serial,
             local.display(),
@@ -107,7 +105,15 @@ pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
             source.serial,
             local.display(),
         );
-    }
+    } else if current.serial >= source.serial {
+        ui.result(&format!(
+            "Nothing to migrate: {remote} already holds this state (serial {}, local copy serial {}).",
+            current.serial, source.serial
+        ));
+        return Ok(ExitCode::SUCCESS);
+    } else {
+        Some(current.serial)
+    };
     let mut copy = source.clone();
     // One request: a Ctrl-C meanwhile lets it finish, then stops.
     finish_first(
@@ -122,5 +128,11 @@ pub async fn exec(args: InitArgs, ui: Printer) -> Result<ExitCode> {
         copy.lineage,
         copy.serial
     ));
+    if let Some(older) = replaced {
+        ui.result(&format!(
+            "It replaced an older copy of the same state there (serial {older}, lower than the local file's {}); with versioning on, as `backend bootstrap` sets it, the bucket keeps that copy as an earlier version.",
+            source.serial
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }

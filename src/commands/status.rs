@@ -39,8 +39,8 @@ enum Probe {
         took: Duration,
     },
     Failed(String),
-    /// An emulator's load balancer has a made-up name: nothing to ask.
-    Skipped(&'static str),
+    /// Nothing to ask: no URL, or a name that does not resolve (an emulator's load balancer).
+    Skipped(String),
 }
 
 pub async fn exec(args: StatusArgs, ui: Printer) -> Result<ExitCode> {
@@ -80,7 +80,7 @@ pub async fn exec(args: StatusArgs, ui: Printer) -> Result<ExitCode> {
                 None => Ok(None),
             }
         },
-        probe(url.as_deref(), sdk.endpoint_url().is_some()),
+        probe(url.as_deref()),
     );
     let view = View {
         url,
@@ -104,20 +104,45 @@ pub async fn exec(args: StatusArgs, ui: Printer) -> Result<ExitCode> {
 }
 
 /// An HTTP GET of the shop's URL (plain HTTP, as the load balancer listens), with a short
-/// timeout: the status line is enough.
-async fn probe(url: Option<&str>, emulator: bool) -> Probe {
-    if emulator {
-        return Probe::Skipped("not checked: AWS requests go to an overridden endpoint (an emulator), whose load balancer has no address");
-    }
+/// timeout: the status line is enough. Whether to ask is decided by what can be checked, the
+/// name resolving, not by an endpoint override: a user of VPC or FIPS endpoints has a real
+/// load balancer, an emulator's has a made-up name.
+async fn probe(url: Option<&str>) -> Probe {
     let Some(url) = url else {
-        return Probe::Skipped("no load_balancer_url output in the state");
+        return Probe::Skipped("no load_balancer_url output in the state".into());
     };
-    let Some(host) = url.strip_prefix("http://").map(|h| h.trim_end_matches('/')) else {
-        return Probe::Skipped("not an http:// URL");
+    let Some(authority) = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|a| !a.is_empty())
+    else {
+        return Probe::Skipped("not an http:// URL".into());
     };
+    let (name, port) = match authority.rsplit_once(':') {
+        Some((name, port)) => match port.parse::<u16>() {
+            Ok(port) => (name, port),
+            Err(_) => return Probe::Skipped("not an http:// URL".into()),
+        },
+        None => (authority, 80),
+    };
+    let host = authority;
+    let resolved = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::lookup_host((name, port)),
+    )
+    .await;
+    let addrs: Vec<std::net::SocketAddr> = match resolved {
+        Ok(Ok(addrs)) => addrs.collect(),
+        _ => Vec::new(),
+    };
+    if addrs.is_empty() {
+        return Probe::Skipped(format!(
+            "not checked: {name} does not resolve from here (an emulator's load balancer has a made-up name; a new load balancer's takes a minute or two)"
+        ));
+    }
     let started = Instant::now();
     let get = async {
-        let mut conn = tokio::net::TcpStream::connect((host, 80)).await?;
+        let mut conn = tokio::net::TcpStream::connect(&addrs[..]).await?;
         conn.write_all(
             format!("GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: stackctl-status\r\nConnection: close\r\n\r\n")
                 .as_bytes(),

@@ -84,6 +84,11 @@ pub fn resource_change(c: &Change) -> J {
             (Some(v), Action::NoOp | Action::Update) => v.clone(),
             _ => Values::new(),
         };
+        // What AWS changes by itself (a database backing up) is no part of the planned
+        // object: a saved plan must not turn stale when only that moved.
+        for attr in c.kind.transient() {
+            merged.remove(*attr);
+        }
         let mut unknown = Map::new();
         for (k, v) in &c.desired {
             match v {

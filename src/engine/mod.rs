@@ -26,6 +26,8 @@ pub trait Report: Send + Sync {
     /// Something the user should act on or know about.
     fn warn(&self, text: &str);
     /// A note about the run rather than its result.
+    // Only the test hooks' fail point says something outside a resource's lines.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
     fn notice(&self, text: &str);
 }
 
@@ -142,7 +144,13 @@ pub fn owned(found: &Instance, desired: &Values) -> bool {
 /// Test hook for the kill-point tests: `STACKCTL_FAIL_AFTER=N` aborts the process right after
 /// the N-th AWS operation succeeds and before its result is written to the state (the worst
 /// moment: AWS has the resource, the state does not know it). Abort, like SIGKILL, runs no
-/// destructor, so the lock file is left behind as well.
+/// destructor, so the lock file is left behind as well. Only a build with the `test-hooks`
+/// feature (`scripts/test.sh`) has it: in a user's binary the variable does nothing.
+#[cfg(not(feature = "test-hooks"))]
+pub fn fail_point(_report: &dyn Report) {}
+
+/// See the hook-less [`fail_point`] above.
+#[cfg(feature = "test-hooks")]
 pub fn fail_point(report: &dyn Report) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::OnceLock;

@@ -1,15 +1,18 @@
 //! `import ADDRESS ID`: take an existing AWS resource into the state on purpose.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use serde_json::json;
+use stackctl_contract::{Instance, ResourceSpec, Values};
 
 use super::session::Session;
 use super::Options;
 use crate::engine::interrupt::finish_first;
 use crate::engine::render;
-use crate::engine::state::ResourceState;
+use crate::engine::state::{ResourceState, State};
+use crate::engine::KnownResolver;
 use crate::ui::Printer;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,8 +84,9 @@ pub async fn import(ui: Printer, opts: &Options, address: &str, id: &str) -> Res
         }
         .into());
     };
-    let found =
+    let mut found =
         crate::engine::scrub_instance(found, &kind.sensitive(), &session.state.fingerprint_salt);
+    take_config_only(&mut found, spec, &session.state);
     session.state.resources.insert(
         address.to_owned(),
         ResourceState {
@@ -108,4 +112,26 @@ pub async fn import(ui: Printer, opts: &Options, address: &str, id: &str) -> Res
         ]),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// What AWS never reports of the resource (a database's final-snapshot settings) is the
+/// stack's own: taken from the configuration, as the next apply would set it, so that an
+/// imported database is deleted as the one apply created would be (its final snapshot kept in
+/// prod). What AWS does report stays as read: the next plan shows how it differs.
+fn take_config_only(found: &mut Instance, spec: &ResourceSpec, state: &State) {
+    let kind = &spec.kind;
+    if kind.config_only().is_empty() {
+        return;
+    }
+    let known: HashMap<String, Values> = state
+        .resources
+        .iter()
+        .map(|(address, rs)| (address.clone(), rs.instance().attrs))
+        .collect();
+    let desired = spec.desired(&KnownResolver(&known));
+    for attr in kind.config_only() {
+        if let Some(v) = desired.get(*attr).and_then(|v| v.known()) {
+            found.attrs.insert((*attr).to_owned(), v.clone());
+        }
+    }
 }

@@ -3,6 +3,13 @@
 
 #![allow(dead_code)]
 
+// The end-to-end tests play stackctl's waits on a scaled clock and kill it after the N-th AWS
+// operation: a binary built without the hooks would wait real minutes or never abort.
+#[cfg(not(feature = "test-hooks"))]
+compile_error!(
+    "the end-to-end tests need stackctl's test hooks (STACKCTL_TIME_SCALE, STACKCTL_FAIL_AFTER): run scripts/test.sh, or cargo test --workspace --locked --features stackctl/test-hooks"
+);
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -73,6 +73,21 @@ pub trait Kind: Send + Sync {
             .collect()
     }
 
+    /// Attributes the kind reads for its own decisions that AWS changes by itself, such as a
+    /// database's `status` during its nightly backup. They are recorded in the state (and
+    /// shown by `show -json`, as Terraform's computed attributes are) but never count as
+    /// drift: a transient status is not configuration.
+    fn transient(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Arguments AWS never reports (how to delete the resource, when to apply a change): only
+    /// the state knows them. `import` takes them from the configuration, as the next apply
+    /// would set them, so an imported resource is deleted as the stack's own would be.
+    fn config_only(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether a replacement creates the new resource before deleting the old one (for
     /// immutable, unnamed things such as task definition revisions).
     fn create_before_destroy(&self) -> bool {

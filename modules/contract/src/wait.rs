@@ -16,9 +16,15 @@ pub const CONSISTENCY: Duration = Duration::from_secs(120);
 /// Only for tests that replay real AWS's timeline scaled down (the test kit's lifecycle layer
 /// plays a 300 s database create in 3 s at 0.01): stackctl's polls and time limits shrink by
 /// the same factor, so the run is real AWS's in miniature. Values outside (0, 1] are ignored.
+/// Read only in a build with the `test-hooks` feature (`scripts/test.sh`): a user's binary
+/// (`cargo install`, the release workflow) always waits on real AWS's clock, whatever its
+/// environment holds.
 pub fn time_scale() -> f64 {
     static SCALE: OnceLock<f64> = OnceLock::new();
     *SCALE.get_or_init(|| {
+        if !cfg!(feature = "test-hooks") {
+            return 1.0;
+        }
         std::env::var("STACKCTL_TIME_SCALE")
             .ok()
             .and_then(|s| s.trim().parse::<f64>().ok())

@@ -8,7 +8,7 @@
 pub mod lifecycle;
 pub mod proxy;
 
-pub use lifecycle::{CriticalPath, Failure, Graph, LayerStats, Profile, TargetTiming};
+pub use lifecycle::{CriticalPath, DbBusy, Failure, Graph, LayerStats, Profile, TargetTiming};
 pub use proxy::{Event, Fault, FaultProxy, Faults, Outcome, Stats};
 
 use std::collections::BTreeMap;

@@ -77,16 +77,14 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
         Err(e) => return Err(aws_error("s3:HeadBucket", e).into()),
     }
 
-    let enabled = match s3.get_bucket_versioning().bucket(b).send().await {
-        Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
-        // moto answers under another root element than S3's `VersioningConfiguration`, which
-        // the SDK cannot parse: read the status from the body itself.
-        Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => e
-            .raw_response()
-            .and_then(|r| r.body().bytes())
-            .is_some_and(|b| String::from_utf8_lossy(b).contains("<Status>Enabled</Status>")),
-        Err(e) => return Err(aws_error("s3:GetBucketVersioning", e).into()),
-    };
+    let enabled = s3
+        .get_bucket_versioning()
+        .bucket(b)
+        .send()
+        .await
+        .map_err(|e| aws_error("s3:GetBucketVersioning", e))?
+        .status()
+        == Some(&BucketVersioningStatus::Enabled);
     if enabled {
         steps.push(step("versioning: enabled", false));
     } else {
@@ -103,47 +101,7 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
         steps.push(step("versioning: enabled now", true));
     }
 
-    let (algorithm, label) = match &plan.kms_key_id {
-        Some(k) => (ServerSideEncryption::AwsKms, format!("SSE-KMS with {k}")),
-        None => (ServerSideEncryption::Aes256, "SSE-S3 (AES256)".to_owned()),
-    };
-    let current = match s3.get_bucket_encryption().bucket(b).send().await {
-        Ok(out) => out
-            .server_side_encryption_configuration()
-            .and_then(|c| c.rules().first())
-            .and_then(|r| r.apply_server_side_encryption_by_default())
-            .map(|d| {
-                (
-                    d.sse_algorithm().clone(),
-                    d.kms_master_key_id().map(str::to_owned),
-                )
-            }),
-        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
-        Err(e) => return Err(aws_error("s3:GetBucketEncryption", e).into()),
-    };
-    if current == Some((algorithm.clone(), plan.kms_key_id.clone())) {
-        steps.push(step(format!("default encryption: {label}"), false));
-    } else {
-        let default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(algorithm)
-            .set_kms_master_key_id(plan.kms_key_id.clone())
-            .build()?;
-        s3.put_bucket_encryption()
-            .bucket(b)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .build(),
-                    )
-                    .build()?,
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error("s3:PutBucketEncryption", e))?;
-        steps.push(step(format!("default encryption: {label} set now"), true));
-    }
+    steps.push(encryption(&s3, b, plan.kms_key_id.as_deref()).await?);
 
     let blocked = match s3.get_public_access_block().bucket(b).send().await {
         Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
@@ -219,6 +177,101 @@ pub async fn run(sdk: &aws_types::SdkConfig, plan: &Plan) -> Result<Vec<Step>> {
         steps.push(lock_table(sdk, table).await?);
     }
     Ok(steps)
+}
+
+/// The bucket's default encryption: SSE-S3, or SSE-KMS with the `[backend]` table's key. It
+/// is only ever raised: a bucket encrypted as strongly (another KMS key) or more strongly
+/// (SSE-KMS over SSE-S3, DSSE-KMS over SSE-KMS) keeps what it has, and the step says what was
+/// found and what bootstrap would have set.
+async fn encryption(s3: &aws_sdk_s3::Client, b: &str, kms_key_id: Option<&str>) -> Result<Step> {
+    let wanted = match kms_key_id {
+        Some(_) => ServerSideEncryption::AwsKms,
+        None => ServerSideEncryption::Aes256,
+    };
+    let label = describe_sse(&wanted, kms_key_id);
+    let current = match s3.get_bucket_encryption().bucket(b).send().await {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| {
+                (
+                    d.sse_algorithm().clone(),
+                    d.kms_master_key_id().map(str::to_owned),
+                )
+            }),
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => None,
+        Err(e) => return Err(aws_error("s3:GetBucketEncryption", e).into()),
+    };
+    let was = match &current {
+        Some((algorithm, key)) if *algorithm == wanted && key.as_deref() == kms_key_id => {
+            return Ok(step(format!("default encryption: {label}"), false));
+        }
+        Some((algorithm, key)) => {
+            let found = describe_sse(algorithm, key.as_deref());
+            if strength(algorithm) > strength(&wanted) {
+                return Ok(step(
+                    format!("default encryption: {found}, kept: bootstrap would set {label}, which is weaker"),
+                    false,
+                ));
+            }
+            if strength(algorithm) == strength(&wanted) {
+                return Ok(step(
+                    format!("default encryption: {found}, kept: bootstrap would set {label}, another key; if that key should replace it, set it yourself (aws s3api put-bucket-encryption)"),
+                    false,
+                ));
+            }
+            format!(" (was {found})")
+        }
+        None => String::new(),
+    };
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(wanted)
+        .set_kms_master_key_id(kms_key_id.map(str::to_owned))
+        .build()?;
+    s3.put_bucket_encryption()
+        .bucket(b)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("s3:PutBucketEncryption", e))?;
+    Ok(step(
+        format!("default encryption: {label} set now{was}"),
+        true,
+    ))
+}
+
+/// How strongly a default encryption protects the state: SSE-S3, then SSE-KMS, then DSSE-KMS
+/// (two layers). One S3 adds later ranks above all, so that it is never replaced.
+fn strength(algorithm: &ServerSideEncryption) -> u8 {
+    match algorithm {
+        ServerSideEncryption::Aes256 => 1,
+        ServerSideEncryption::AwsKms => 2,
+        ServerSideEncryption::AwsKmsDsse => 3,
+        _ => u8::MAX,
+    }
+}
+
+/// An encryption as users know it: `SSE-KMS with arn:...`.
+fn describe_sse(algorithm: &ServerSideEncryption, key: Option<&str>) -> String {
+    let name = match algorithm {
+        ServerSideEncryption::Aes256 => return "SSE-S3 (AES256)".to_owned(),
+        ServerSideEncryption::AwsKms => "SSE-KMS".to_owned(),
+        ServerSideEncryption::AwsKmsDsse => "DSSE-KMS".to_owned(),
+        other => other.as_str().to_owned(),
+    };
+    match key {
+        Some(k) => format!("{name} with {k}"),
+        None => format!("{name} with the AWS managed key"),
+    }
 }
 
 /// The statement that refuses every request to the bucket that does not come over TLS.
@@ -297,6 +350,25 @@ async fn lock_table(sdk: &aws_types::SdkConfig, table: &str) -> Result<Step> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn encryption_ranks_from_sse_s3_to_dsse_kms_and_an_unknown_one_above_all() {
+        use aws_sdk_s3::types::ServerSideEncryption as Sse;
+        let ranks: Vec<u8> = [
+            Sse::Aes256,
+            Sse::AwsKms,
+            Sse::AwsKmsDsse,
+            Sse::from("aws:future"),
+        ]
+        .iter()
+        .map(super::strength)
+        .collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{ranks:?}");
+        assert_eq!(
+            super::describe_sse(&Sse::AwsKms, None),
+            "SSE-KMS with the AWS managed key"
+        );
+    }
+
     #[test]
     fn the_tls_statement_denies_plain_http_on_the_bucket_and_its_objects() {
         let st = super::tls_only("aws", "b");

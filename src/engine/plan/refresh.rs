@@ -133,23 +133,33 @@ pub async fn refresh_only(
     let mut drift = Vec::new();
     for (address, live) in &refreshed {
         let rs = &state.resources[address];
-        let before = rs.instance();
-        let same = live
+        let kind = registry
+            .get(&rs.type_name)
+            .ok_or_else(|| PlanError::UnknownType {
+                address: address.clone(),
+                type_name: rs.type_name.clone(),
+            })?
+            .clone();
+        // What AWS changes by itself (a database backing up) is compared, shown and saved
+        // in a plan file without it: it is recorded, but never drift.
+        let settled = |i: &Instance| {
+            let mut i = i.clone();
+            for attr in kind.transient() {
+                i.attrs.remove(*attr);
+            }
+            i
+        };
+        let before = settled(&rs.instance());
+        let after = live.as_ref().map(settled);
+        let same = after
             .as_ref()
             .is_some_and(|l| l.id == before.id && l.attrs == before.attrs);
         if !same {
-            let kind = registry
-                .get(&rs.type_name)
-                .ok_or_else(|| PlanError::UnknownType {
-                    address: address.clone(),
-                    type_name: rs.type_name.clone(),
-                })?
-                .clone();
             drift.push(Drift {
                 address: address.clone(),
                 kind,
                 before,
-                after: live.clone(),
+                after,
             });
         }
     }

@@ -68,6 +68,14 @@ impl Kind for DbInstanceKind {
         DbInstanceArgs::FIELDS
     }
 
+    fn transient(&self) -> &'static [&'static str] {
+        read::TRANSIENT
+    }
+
+    fn config_only(&self) -> &'static [&'static str] {
+        read::CONFIG_ONLY
+    }
+
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         Ok(self
             .describe(&prior.id)

@@ -14,6 +14,20 @@ use stackctl_contract::{
 use super::storage::{format_time, STORAGE_MODIFIED_AT};
 use crate::rds_tags_of;
 
+/// What AWS shows of the instance's own work (a backup, a maintenance action, a storage
+/// optimization): read for the kind's decisions (a full disk, a storage change too soon), never
+/// drift.
+pub(super) const TRANSIENT: &[&str] = &["status", "storage_operation_status"];
+
+/// The stack's settings for how the instance is deleted and changed, which AWS never returns:
+/// an import takes them from the configuration. (Not the password: AWS's may differ from the
+/// configuration's, and only an apply that sets it makes them agree.)
+pub(super) const CONFIG_ONLY: &[&str] = &[
+    "skip_final_snapshot",
+    "final_snapshot_identifier",
+    "apply_immediately",
+];
+
 /// Attributes AWS never returns: `read` carries them over from the prior instance.
 const CARRIED: &[&str] = &[
     "password",

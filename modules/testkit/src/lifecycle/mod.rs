@@ -21,7 +21,7 @@
 //! call to the rules of its AWS service); `profile` (the durations) and `critical` (the
 //! critical path they make through a stack); `call` (a call as the layer reads it), `world`
 //! (what it saw happen) and `xml`; then one file per AWS service: `ec2`, `iam`, `elbv2`,
-//! `rds`, `efs` and `ecs` (with `ecs_deployment`, a service's deployments over time, and
+//! `rds`, `efs`, `s3` and `ecs` (with `ecs_deployment`, a service's deployments over time, and
 //! `ecs_task`, one-off tasks).
 
 mod call;
@@ -35,12 +35,13 @@ mod elbv2;
 mod iam;
 mod profile;
 mod rds;
+mod s3;
 mod world;
 mod xml;
 
 pub(crate) use call::Call;
 pub use critical::{CriticalPath, Graph};
-pub use profile::{Failure, Figure, Profile, TargetTiming, FIGURES, REALISTIC};
+pub use profile::{DbBusy, Failure, Figure, Profile, TargetTiming, FIGURES, REALISTIC};
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -149,6 +150,7 @@ impl Lifecycle {
             "rds" => rds::rewrite(p, w, call, status, text, now),
             "elasticfilesystem" => efs::rewrite(p, w, call, status, text, now),
             "ecs" => ecs::rewrite(p, w, call, status, text, now),
+            "s3" => s3::rewrite(call, status, text),
             _ => None,
         }
     }

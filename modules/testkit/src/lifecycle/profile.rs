@@ -3,6 +3,7 @@
 //! profiles.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 
@@ -67,6 +68,26 @@ pub struct Profile {
     /// Every duration zero, those the target group's settings make (health checks,
     /// deregistration delay) included.
     pub instant: bool,
+    /// The status available databases show while AWS works on them by itself, as the test
+    /// sets it (shared by every clone of the profile).
+    pub db_busy: DbBusy,
+}
+
+/// What an available database shows while AWS works on it of its own accord, outside any
+/// call: `backing-up` during the nightly backup window, `maintenance` or `upgrading` in the
+/// maintenance window. A test sets it and clears it at any time, through the layer's clone.
+#[derive(Clone, Debug, Default)]
+pub struct DbBusy(Arc<Mutex<Option<&'static str>>>);
+
+impl DbBusy {
+    /// From now on, available databases show `status` (`None`: available again).
+    pub fn set(&self, status: Option<&'static str>) {
+        *self.0.lock().unwrap() = status;
+    }
+
+    pub(super) fn get(&self) -> Option<&'static str> {
+        *self.0.lock().unwrap()
+    }
 }
 
 impl Profile {
@@ -98,6 +119,7 @@ impl Profile {
             failing_images: Vec::new(),
             fresh_account: true,
             instant: false,
+            db_busy: DbBusy::default(),
         })
     }
 
