@@ -1044,3 +1044,66 @@ fn a_deployment_that_starts_no_task_says_what_to_check() {
         .stderr_has("no task has started after 4m")
         .stderr_has("Fargate has capacity");
 }
+
+/// Install once survives a killed apply: apply is killed while the service's first deployment
+/// is in progress; the plan then adopts the service and says it is still installing, and the
+/// next apply waits for the install before it scales.
+#[test]
+fn a_killed_first_apply_keeps_the_install_until_a_deployment_is_healthy() {
+    let stack = Stack::new();
+    // A first deployment that takes 20 test seconds, so the window is wide.
+    let proxy = aws_with_time(&stack, quick().with("ecs_service_steady", 2000.0));
+    let mut child = through(
+        &proxy,
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+    )
+    .spawn_piped();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ecs = aws_sdk_ecs::Client::new(&rt.block_on(stack.moto.sdk_config()));
+    loop {
+        assert!(Instant::now() < deadline, "the service was never created");
+        let found = rt
+            .block_on(
+                ecs.describe_services()
+                    .cluster("prestashop-dev-cluster")
+                    .services("prestashop-dev-service")
+                    .send(),
+            )
+            .map(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE")))
+            .unwrap_or(false);
+        if found {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: no chance to record anything more
+    let _ = child.wait_with_output();
+
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the kill",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("desired_count", 2),
+        2,
+    );
+    plan.stdout_has("found in AWS, not in the state")
+        .stdout_has("desired_count                     = 1 -> 2 # still installing");
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+    run_timed(
+        &proxy,
+        "apply after the kill",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+        0,
+    );
+    assert_eq!(service_now(&stack, &proxy), (2, Some(120)));
+}

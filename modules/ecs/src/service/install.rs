@@ -63,11 +63,12 @@ pub(super) fn read_as_installing(live: &Instance) -> bool {
     live.attrs.get(ATTR).and_then(J::as_bool) == Some(true)
 }
 
-/// The plan's note on the count and grace period of a service still installing.
-pub(super) fn note(desired_count: i64, grace: i64) -> String {
-    format!(
-        "still installing: no deployment of the service has been healthy yet, so it keeps 1 task and the installer's {GRACE_SECONDS}s grace period; apply waits for a healthy deployment, then sets {desired_count} tasks and {grace}s"
-    )
+/// The plan's note on `attr` (the count or the grace period) of a service still installing.
+pub(super) fn note(attr: &str) -> String {
+    match attr {
+        "desired_count" => "still installing: 1 task until a deployment of the service is healthy; apply waits for one, then sets this".to_owned(),
+        _ => format!("still installing: the installer's {GRACE_SECONDS}s until then"),
+    }
 }
 
 /// The UpdateService of a service still installing (`live`, as just described), if it needs

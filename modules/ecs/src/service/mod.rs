@@ -19,8 +19,7 @@ use serde_json::{json, Value as J};
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    aws_error, Absent, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, TagApi, Val,
-    Values,
+    aws_error, Absent, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, TagApi, Values,
 };
 
 use crate::deployment::{self, DeployWait};
@@ -299,24 +298,16 @@ impl Kind for ServiceKind {
     fn review_update(
         &self,
         live: &Instance,
-        desired: &Attrs,
+        _desired: &Attrs,
         changed: &[String],
     ) -> Result<BTreeMap<String, String>, ResourceError> {
         let mut notes = BTreeMap::new();
         if !install::read_as_installing(live) {
             return Ok(notes);
         }
-        let known = |k: &str| match desired.get(k) {
-            Some(Val::Known(v)) => v.as_i64(),
-            _ => None,
-        };
-        let note = install::note(
-            known("desired_count").unwrap_or_default(),
-            known("health_check_grace_period_seconds").unwrap_or_default(),
-        );
         for attr in ["desired_count", "health_check_grace_period_seconds"] {
             if changed.iter().any(|c| c == attr) {
-                notes.insert(attr.to_owned(), note.clone());
+                notes.insert(attr.to_owned(), install::note(attr));
             }
         }
         Ok(notes)
