@@ -26,13 +26,13 @@ use crate::deployment::{self, DeployWait};
 use crate::describe;
 use crate::log_events::LogReader;
 use crate::{ecs_tags, ecs_tags_of, marks, EcsTagging};
-use install::Install;
 use stackctl_contract::args::required;
+use stackctl_contract::target_health::TargetHealth;
+use stackctl_contract::value::sorted_set;
 
 pub use args::ServiceArgs;
 use args::{deployment_configuration, grace_period, load_balancer, network};
-use stackctl_contract::target_health::TargetHealth;
-use stackctl_contract::value::sorted_set;
+use install::Install;
 
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
