@@ -523,7 +523,7 @@ fn the_first_deployment_installs_with_one_task_then_scales() {
         .position(|(op, _)| op == "CreateService")
         .unwrap();
     assert_eq!(ecs[create].1["desiredCount"], 1, "{:?}", ecs[create]);
-    assert_eq!(ecs[create].1["healthCheckGracePeriodSeconds"], 600);
+    assert_eq!(ecs[create].1["healthCheckGracePeriodSeconds"], 480);
     // The count and grace period follow the healthy first task, in one call.
     let scale = ecs
         .iter()
@@ -751,4 +751,359 @@ fn target_health_follows_the_deployments() {
         0,
     );
     assert_eq!(states(), ["healthy", "unhealthy"]);
+}
+
+/// The service's desired count and grace period as AWS has them now (read through the layer,
+/// which answers the grace period moto drops).
+fn service_now(stack: &Stack, proxy: &FaultProxy) -> (i32, Option<i32>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ecs = aws_sdk_ecs::Client::new(&through_layer(stack, proxy).await);
+        let out = ecs
+            .describe_services()
+            .cluster("prestashop-dev-cluster")
+            .services("prestashop-dev-service")
+            .send()
+            .await
+            .unwrap();
+        let s = &out.services()[0];
+        (s.desired_count(), s.health_check_grace_period_seconds())
+    })
+}
+
+/// Install once survives a failed first apply. With two tasks wanted and an image that never
+/// starts, the first apply fails with the circuit breaker's verdict; a second apply with the
+/// same variables tries the install again, still with one task and the installer's grace
+/// period, and fails again (it never exits 0 on a service that was never healthy); once the
+/// image is fixed, one apply installs with one task, then scales to two.
+#[test]
+fn a_failed_first_apply_keeps_the_install_until_a_deployment_is_healthy() {
+    let stack = Stack::new();
+    let profile = quick()
+        .with("ecs_service_steady", 100.0)
+        .with("ecs_task_failure", 30.0)
+        .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
+    let proxy = aws_with_time(&stack, profile);
+    fn broken(c: Cmd<'_>) -> Cmd<'_> {
+        c.arg("-auto-approve")
+            .var("desired_count", 2)
+            .var("prestashop_image", "prestashop/prestashop:does-not-exist")
+    }
+    let (first, _) = run_timed(&proxy, "first apply", broken(stack.cmd("apply")), 1);
+    first
+        .stderr_has("failed: ECS deployment circuit breaker")
+        .stderr_has("CannotPullContainerError");
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the failed install",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("desired_count", 2)
+            .var("prestashop_image", "prestashop/prestashop:does-not-exist"),
+        2,
+    );
+    plan.stdout_has("still installing");
+    let (second, _) = run_timed(&proxy, "second apply", broken(stack.cmd("apply")), 1);
+    second.stderr_has("failed: ECS deployment circuit breaker");
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+
+    run_timed(
+        &proxy,
+        "apply a good image",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+        0,
+    );
+    assert_eq!(service_now(&stack, &proxy), (2, Some(120)));
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the install",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("desired_count", 2),
+        0,
+    );
+    plan.stdout_has("No changes");
+}
+
+/// `-wait=false` applies keep the install too: the second one, while the first deployment is
+/// still in progress, leaves one task and says the service is still installing; once the
+/// deployment is healthy, one apply scales it.
+#[test]
+fn applies_without_wait_keep_the_install_until_a_deployment_is_healthy() {
+    let stack = Stack::new();
+    let proxy = aws_with_time(&stack, quick().with("ecs_service_steady", 300.0));
+    fn no_wait(c: Cmd<'_>) -> Cmd<'_> {
+        c.arg("-auto-approve")
+            .arg("-wait=false")
+            .var("desired_count", 2)
+    }
+    let (first, _) = run_timed(&proxy, "apply -wait=false", no_wait(stack.cmd("apply")), 0);
+    first.stderr_has("its desired count (2) and grace period (120s)");
+    let (second, _) = run_timed(
+        &proxy,
+        "apply -wait=false again",
+        no_wait(stack.cmd("apply")),
+        0,
+    );
+    second
+        .stdout_has("still installing")
+        .stderr_has("still installing");
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+    // The first deployment is healthy 300 s after the create.
+    std::thread::sleep(Duration::from_secs_f64(320.0 * SCALE));
+    run_timed(
+        &proxy,
+        "apply",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+        0,
+    );
+    assert_eq!(service_now(&stack, &proxy), (2, Some(120)));
+}
+
+/// The verdict comes before the timeout: an image that starts but never passes its health
+/// check, on a new service (one task, the installer's grace period), is judged by the circuit
+/// breaker (3 failed tasks, one after the other) within the default -wait-timeout.
+#[test]
+fn a_broken_first_deployment_gets_the_breakers_verdict_within_the_default_wait() {
+    let stack = Stack::new();
+    let profile = quick().failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
+    let proxy = aws_with_time(&stack, profile);
+    let (run, took) = run_timed(
+        &proxy,
+        "apply an image that never passes its health check",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2)
+            .var("prestashop_image", "prestashop/prestashop:never-healthy"),
+        1,
+    );
+    run.stderr_has("failed: ECS deployment circuit breaker")
+        .stderr_has("Task failed ELB health checks");
+    assert!(
+        !run.stderr.contains("not healthy within the -wait-timeout"),
+        "{}",
+        run.stderr
+    );
+    // The verdict is on the install's deployment (one task, the installer's grace period),
+    // not on one started after a timeout.
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+    // The service's own wait: 3 x (480 s grace + 90 s) = 1710 s, inside the 35 minutes.
+    let waited = failed_after(&run, "module.ecs.aws_ecs_service.main") / SCALE;
+    eprintln!("the breaker's verdict after {waited:.0} s of AWS time (apply: {took:?})");
+    assert!(waited < 35.0 * 60.0, "{waited:.0} s");
+}
+
+/// The test seconds a resource's `Failed after` line says it took.
+#[track_caller]
+fn failed_after(run: &Run, address: &str) -> f64 {
+    let start = format!("{address}: Failed after ");
+    let line = run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("no `{start}` line: {run:?}"));
+    let text = line[start.len()..].split(':').next().unwrap_or_default();
+    let (minutes, seconds) = match text.split_once('m') {
+        Some((m, s)) => (m.parse::<f64>().unwrap_or(f64::NAN), s),
+        None => (0.0, text),
+    };
+    let seconds: f64 = seconds
+        .trim_end_matches('s')
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"));
+    minutes * 60.0 + seconds
+}
+
+/// `-wait-timeout 20s` ends the wait within one poll (10 s) of 20 s: no quiet minute slept
+/// past it, and no second wait when apply's recovery adopts the service it just created.
+#[test]
+fn wait_timeout_ends_the_first_deployment_wait_within_one_poll() {
+    // A coarser scale: the bound is tight (see an_image_change_deploys_in_under_two_minutes).
+    const FINE: f64 = 0.05;
+    let stack = Stack::new();
+    let profile = quick()
+        .scaled(FINE)
+        .with("rds_create", 10.0)
+        .with("ecs_health_failure", 100_000.0)
+        .failing_image("never-healthy", stackctl_testkit::Failure::Unhealthy);
+    let proxy = aws_with_time(&stack, profile);
+    let run = stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .arg("-wait-timeout")
+        .arg("20s")
+        .var("prestashop_image", "prestashop/prestashop:never-healthy")
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .env("STACKCTL_TIME_SCALE", &FINE.to_string())
+        .run();
+    assert_eq!(run.code, 1, "{run:?}");
+    run.stderr_has("not healthy within the -wait-timeout of 20s");
+    let aws_seconds = failed_after(&run, "module.ecs.aws_ecs_service.main") / FINE;
+    eprintln!("-wait-timeout 20s: the service failed after {aws_seconds:.1} s of AWS time");
+    assert!(
+        (20.0..30.0).contains(&aws_seconds),
+        "the wait took {aws_seconds:.1} s of AWS time"
+    );
+}
+
+/// Rollback goes to the last revision that ran healthy. A (healthy), then B, which never
+/// starts: the circuit breaker rolls the service back to A, and `rollback` says so, records it
+/// and stops (it does not go on to the revision before A). Then C (healthy): `rollback` skips
+/// B, which never ran healthy, and goes back to A.
+#[test]
+fn rollback_goes_to_the_newest_revision_that_ran_healthy() {
+    let stack = Stack::new();
+    let profile = quick()
+        .with("ecs_service_steady", 100.0)
+        .with("ecs_task_failure", 30.0)
+        .failing_image("does-not-exist", stackctl_testkit::Failure::CannotPull);
+    let proxy = aws_with_time(&stack, profile);
+    fn image<'a>(c: Cmd<'a>, tag: &str) -> Cmd<'a> {
+        c.arg("-auto-approve")
+            .var("prestashop_image", format!("prestashop/prestashop:{tag}"))
+    }
+    run_timed(&proxy, "apply A", image(stack.cmd("apply"), "8.1"), 0);
+    let revision = |s: &serde_json::Value| {
+        s["resources"]["module.ecs.aws_ecs_task_definition.main"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = revision(&stack.state());
+    run_timed(
+        &proxy,
+        "apply B",
+        image(stack.cmd("apply"), "does-not-exist"),
+        1,
+    );
+    let b = revision(&stack.state());
+    assert_ne!(a, b);
+    let short = |arn: &str| arn.rsplit('/').next().unwrap().to_owned();
+
+    let (already, _) = run_timed(
+        &proxy,
+        "rollback after the breaker's",
+        stack.bare(&["rollback"]),
+        0,
+    );
+    already
+        .stdout_has(format!("the service already runs {}", short(&a)))
+        .stdout_has(format!(
+            "the circuit breaker rolled it back from {}",
+            short(&b)
+        ));
+    assert_eq!(revision(&stack.state()), a);
+
+    run_timed(&proxy, "apply C", image(stack.cmd("apply"), "8.1.7"), 0);
+    let c = revision(&stack.state());
+    assert!(c != a && c != b);
+    let (rolled, _) = run_timed(&proxy, "rollback from C", stack.bare(&["rollback"]), 0);
+    rolled.stdout_has(format!(
+        "the service runs {} (was {})",
+        short(&a),
+        short(&c)
+    ));
+    let state = stack.state();
+    assert_eq!(revision(&state), a);
+    assert_eq!(
+        state["resources"]["module.ecs.aws_ecs_service.main"]["attrs"]["task_definition"],
+        serde_json::json!(a)
+    );
+}
+
+/// A deployment that starts no task (no Fargate capacity, an image it cannot reach, an
+/// emulator that runs no tasks) says what to check once a few minutes have passed.
+#[test]
+fn a_deployment_that_starts_no_task_says_what_to_check() {
+    let stack = Stack::new();
+    let proxy = aws_with_time(&stack, quick().with("ecs_service_steady", 100_000.0));
+    let (run, _) = run_timed(
+        &proxy,
+        "apply -wait-timeout 4m",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .arg("-wait-timeout")
+            .arg("4m"),
+        1,
+    );
+    run.stderr_has("not healthy within the -wait-timeout of 4m")
+        .stderr_has("0/1 running")
+        .stderr_has("no task has started after 4m")
+        .stderr_has("Fargate has capacity");
+}
+
+/// Install once survives a killed apply: apply is killed while the service's first deployment
+/// is in progress; the plan then adopts the service and says it is still installing, and the
+/// next apply waits for the install before it scales.
+#[test]
+fn a_killed_first_apply_keeps_the_install_until_a_deployment_is_healthy() {
+    let stack = Stack::new();
+    // A first deployment that takes 20 test seconds, so the window is wide.
+    let proxy = aws_with_time(&stack, quick().with("ecs_service_steady", 2000.0));
+    let mut child = through(
+        &proxy,
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+    )
+    .spawn_piped();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ecs = aws_sdk_ecs::Client::new(&rt.block_on(stack.moto.sdk_config()));
+    loop {
+        assert!(Instant::now() < deadline, "the service was never created");
+        let found = rt
+            .block_on(
+                ecs.describe_services()
+                    .cluster("prestashop-dev-cluster")
+                    .services("prestashop-dev-service")
+                    .send(),
+            )
+            .map(|o| o.services().iter().any(|s| s.status() == Some("ACTIVE")))
+            .unwrap_or(false);
+        if found {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: no chance to record anything more
+    let _ = child.wait_with_output();
+
+    let (plan, _) = run_timed(
+        &proxy,
+        "plan after the kill",
+        stack
+            .cmd("plan")
+            .arg("-detailed-exitcode")
+            .var("desired_count", 2),
+        2,
+    );
+    plan.stdout_has("found in AWS, not in the state")
+        .stdout_has("desired_count                     = 1 -> 2 # still installing");
+    assert_eq!(service_now(&stack, &proxy), (1, Some(480)));
+    run_timed(
+        &proxy,
+        "apply after the kill",
+        stack
+            .cmd("apply")
+            .arg("-auto-approve")
+            .var("desired_count", 2),
+        0,
+    );
+    assert_eq!(service_now(&stack, &proxy), (2, Some(120)));
 }

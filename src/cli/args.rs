@@ -98,8 +98,9 @@ pub struct WaitArgs {
     /// as soon as AWS accepted the change)
     #[arg(long = "wait", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub wait: bool,
-    /// The longest apply waits for a deployment, such as 20m
-    #[arg(long = "wait-timeout", value_name = "DURATION", default_value = "20m", value_parser = parse_duration)]
+    /// The longest apply waits for a deployment, such as 20m (the default leaves the circuit
+    /// breaker time to judge a broken first deployment: see the README)
+    #[arg(long = "wait-timeout", value_name = "DURATION", default_value = "35m", value_parser = parse_duration)]
     pub wait_timeout: Duration,
 }
 

@@ -1,4 +1,4 @@
-//! `stackctl redeploy [-wait=false] [-wait-timeout 20m]`: a new deployment of the revision the
+//! `stackctl redeploy [-wait=false] [-wait-timeout 35m]`: a new deployment of the revision the
 //! service runs (new secrets, a new image behind the same tag), waited for as apply waits;
 //! found from the state as `output` finds it, under the state's lock.
 

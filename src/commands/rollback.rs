@@ -1,6 +1,7 @@
-//! `stackctl rollback [-to REVISION]`: the service back to the previous task definition
-//! revision of this stack (or the one named), waited for as apply waits; the state then says
-//! what runs, so the next plan shows what the variables would change back.
+//! `stackctl rollback [-to REVISION]`: the service back to the newest earlier task definition
+//! revision of this stack that ran healthy (or the one named), waited for as apply waits; the
+//! state then says what runs, so the next plan shows what the variables would change back.
+//! When the circuit breaker already rolled the service back, it only records that.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -26,7 +27,7 @@ use crate::ui::Printer;
 )))]
 pub struct RollbackArgs {
     /// The revision to go back to: its number (7), family:number or ARN; default the newest
-    /// revision before the one the service runs
+    /// revision before the one the service runs that ran healthy
     #[arg(long = "to", value_name = "REVISION")]
     pub to: Option<String>,
     #[command(flatten)]
@@ -74,7 +75,7 @@ pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
         &sdk,
         Some(&stackctl_alb::status::Targets::new(&sdk)),
         (&cluster, &service),
-        &tags,
+        (&tags, Some(td.id.as_str())),
         args.to.as_deref(),
         wait,
     ))
@@ -98,6 +99,16 @@ pub async fn exec(args: RollbackArgs, ui: Printer) -> Result<ExitCode> {
 
     let name = |arn: &str| arn.rsplit('/').next().unwrap_or(arn).to_owned();
     let (from, to) = (name(&rolled.from), name(&rolled.to));
+    if let Some(why) = &rolled.already {
+        if ui.json() {
+            ui.document(&json!({ "from": from, "to": to, "already": why }));
+        } else {
+            ui.result(&format!(
+                "Nothing to roll back: the service already runs {to} ({why}); the state now records {to}.\n`stackctl rollback -to N` picks another revision; `stackctl plan` shows what an apply would change back."
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if ui.json() {
         ui.document(&json!({
             "from": from,

@@ -20,15 +20,26 @@ pub struct DeployWait {
 }
 
 impl Default for DeployWait {
-    /// Twenty minutes: PrestaShop's first start (installer, cache warm-up) behind a 300 s
-    /// grace period, plus a rolling replacement, fit well inside it.
+    /// Thirty-five minutes: long enough for the circuit breaker's verdict on a broken first
+    /// deployment. ECS stops a task that fails its health checks only after the grace period;
+    /// a new service runs one task under the installer's grace period (`service/install.rs`,
+    /// 480 s), and the breaker trips after 3 failed tasks, one after the other: 3 x (up to
+    /// 90 s to pull and start + 480 s grace + up to 30 s of failed checks) = 1800 s. A
+    /// healthy first deployment takes about 5 minutes, an image change about 2.
     fn default() -> Self {
         DeployWait {
             enabled: true,
-            timeout: Duration::from_secs(20 * 60),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
+
+/// `-wait-timeout`'s default (see [`DeployWait::default`]).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(35 * 60);
+
+/// How long a deployment may show no task started before its progress line says what to
+/// check: Fargate starts a task within about two minutes (ENI, image pull).
+const NO_TASK_AFTER: Duration = Duration::from_secs(180);
 
 /// The error code of a deployment that failed or did not finish in time.
 pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
@@ -109,8 +120,9 @@ pub async fn until_healthy(
     // Deployments take minutes on AWS (image pull, two passing health checks 30 s apart,
     // the old tasks' deregistration): check at once (an emulator, a deployment with nothing
     // to replace), then not before a minute, then every 10 s. `until`'s own limit is past
-    // ours, so the check below decides.
-    let backoff = Backoff::expecting(Duration::from_secs(120), timeout * 2);
+    // ours, so the check below decides; the quiet minute is cut to the timeout, so a short
+    // -wait-timeout ends at its limit, not at the end of the first minute.
+    let backoff = Backoff::expecting(Duration::from_secs(120).min(timeout * 2), timeout * 2);
     let rollout = wait::until(
         &format!(
             "ECS service {service} to run {} healthy",
@@ -158,6 +170,9 @@ pub async fn until_healthy(
                 if let Some(t) = &targets {
                     line.push_str(&format!("; targets: {}", target_health::summary(t)));
                 }
+                if let Some(hint) = no_task_yet(s, revision, start.elapsed()) {
+                    line.push_str(&format!("; {hint}"));
+                }
                 // The newest event too: ECS says there why tasks stop.
                 if let Some(event) = s.events().first().and_then(|e| e.message()) {
                     line.push_str(&format!("; latest event: {event}"));
@@ -186,13 +201,26 @@ pub async fn until_healthy(
     )
     .await?;
     match rollout {
-        Rollout::Healthy(s) => Ok(s),
+        Rollout::Healthy(s) => {
+            // A place a rollback may go back to.
+            crate::marks::set_or_warn(
+                ecs,
+                revision,
+                crate::marks::HEALTHY,
+                "`stackctl rollback` will not take it for a revision that ran healthy (-to still can)",
+            )
+            .await;
+            Ok(s)
+        }
         Rollout::Failed(s, why) => Err(diagnose(watch, &s, revision, start, why).await),
         Rollout::TimedOut(s) => {
+            let mut state = progress(&s, revision);
+            if let Some(hint) = no_task_yet(&s, revision, start.elapsed()) {
+                state.push_str(&format!("; {hint}"));
+            }
             let why = format!(
-                "not healthy within the -wait-timeout of {} ({})",
+                "not healthy within the -wait-timeout of {} ({state})",
                 duration_text(timeout),
-                progress(&s, revision)
             );
             Err(diagnose(watch, &s, revision, start, why).await)
         }
@@ -207,6 +235,22 @@ fn duration_text(d: Duration) -> String {
         (m, 0) => format!("{m}m"),
         (m, s) => format!("{m}m{s}s"),
     }
+}
+
+/// What to check when a deployment has started no task after [`NO_TASK_AFTER`] (`elapsed`
+/// on the run's clock) and none failed, which would have said why in the service's events.
+fn no_task_yet(s: &Service, revision: &str, elapsed: Duration) -> Option<String> {
+    if elapsed < wait::scaled(NO_TASK_AFTER) || s.running_count() > 0 {
+        return None;
+    }
+    let d = s
+        .deployments()
+        .iter()
+        .find(|d| d.task_definition() == Some(revision))?;
+    (d.running_count() == 0 && d.failed_tasks() == 0).then(|| format!(
+        "no task has started after {}: check that Fargate has capacity in the service's subnets, that the tasks can reach the image's registry (a public IP or a NAT gateway, or VPC endpoints) and that the execution role may pull it; an emulator that runs no tasks never gets further",
+        duration_text(elapsed.div_f64(wait::time_scale()))
+    ))
 }
 
 /// `deployment ecs-svc/1 IN_PROGRESS: 1/2 running, 1 pending, 0 failed`.

@@ -10,6 +10,7 @@ mod describe;
 mod iam;
 pub mod log_events;
 mod log_group;
+mod marks;
 mod role;
 mod role_policy;
 mod role_policy_attachment;
@@ -384,9 +385,13 @@ fn ecs_tags(tags: &BTreeMap<String, String>) -> Option<Vec<aws_sdk_ecs::types::T
     )
 }
 
-/// The tags an ECS resource has, from what ECS answers.
+/// The tags an ECS resource has, from what ECS answers, but stackctl's own marks (`marks`).
 fn ecs_tags_of(tags: &[aws_sdk_ecs::types::Tag]) -> Tags {
-    Tags::from_sdk(tags.iter().map(|t| (t.key(), t.value())))
+    Tags::from_sdk(
+        tags.iter()
+            .filter(|t| !t.key().is_some_and(|k| marks::KEYS.contains(&k)))
+            .map(|t| (t.key(), t.value())),
+    )
 }
 
 /// ECS's tag calls, for the cluster, the task definition and the service (named by ARN).

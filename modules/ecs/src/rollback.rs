@@ -1,19 +1,25 @@
 //! `stackctl rollback [-to REVISION]`: the service back to an earlier task definition revision
-//! of this stack (the previous one, or the one named), waited for as apply waits.
+//! of this stack (the newest earlier one that ran healthy, or the one named), waited for as
+//! apply waits; or, when the circuit breaker already rolled it back, only saying so.
 
+use aws_sdk_ecs::types::{DeploymentRolloutState, Service};
 use aws_sdk_ecs::Client;
 use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::{aws_error, ResourceError, Tags};
 
 use crate::deployment::{self, DeployWait, Watch};
 use crate::log_events::LogReader;
-use crate::task_definition::{family_of, stack_revisions, KEEP_PREVIOUS};
+use crate::marks;
+use crate::task_definition::{family_of, marked_revisions, KEEP_PREVIOUS};
 
 /// What a rollback did: the revision the service ran and the one it runs now (ARNs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rolled {
     pub from: String,
     pub to: String,
+    /// Set when the service already ran `to` (the circuit breaker, or someone, rolled it
+    /// back from `from`, the revision the state recorded): why, and nothing was changed.
+    pub already: Option<String>,
 }
 
 /// The revision number at the end of a task definition ARN or `family:N`.
@@ -26,17 +32,22 @@ fn short(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// The revision to go back to among this stack's ACTIVE ones (`revisions`, newest first):
-/// `to` (`7`, `family:7` or an ARN), or the newest one older than `current`.
+/// The revision to go back to among this stack's ACTIVE ones (`revisions`, newest first, each
+/// with whether a deployment of it ran healthy): `to` (`7`, `family:7` or an ARN), or the
+/// newest one older than `current` that ran healthy. One whose deployment failed or never
+/// completed is no place to go back to.
 pub fn choose(
-    revisions: &[String],
+    revisions: &[(String, bool)],
     current: &str,
     to: Option<&str>,
 ) -> Result<String, ResourceError> {
     let listed = || {
         revisions
             .iter()
-            .map(|r| short(r))
+            .map(|(r, healthy)| {
+                let mark = if *healthy { "" } else { " (never healthy)" };
+                format!("{}{mark}", short(r))
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -44,17 +55,19 @@ pub fn choose(
     let chosen = match to {
         None => revisions
             .iter()
+            .filter(|(_, healthy)| *healthy)
+            .map(|(r, _)| r)
             .find(|r| number(r).is_some_and(|n| n < cur))
             .ok_or_else(|| {
                 ResourceError::new(
                     "rollback",
                     format!(
-                        "the service runs {}, and no earlier revision of this stack is registered (ACTIVE: {})",
+                        "the service runs {}, and no earlier revision of this stack ran healthy (ACTIVE: {})",
                         short(current),
                         listed()
                     ),
                 )
-                .with_hint("nothing to roll back to: change prestashop_image back in the variables and apply")
+                .with_hint("nothing known to be good to roll back to: `-to N` picks a revision anyway, or change prestashop_image back in the variables and apply")
             })?,
         Some(want) => {
             let n = want
@@ -75,6 +88,7 @@ pub fn choose(
             });
             revisions
                 .iter()
+                .map(|(r, _)| r)
                 .find(|r| {
                     number(r) == Some(n)
                         && family_given
@@ -105,13 +119,42 @@ pub fn choose(
     Ok(chosen.clone())
 }
 
+/// Why the service runs `current` though the state records `recorded`, a newer revision:
+/// the circuit breaker rolled it back (a FAILED deployment of `recorded` shows it), or
+/// something else did. `None` when the state and the service agree, or the service runs a
+/// newer revision than the state knows.
+fn rolled_back_already(s: &Service, current: &str, recorded: &str) -> Option<String> {
+    let older = number(current)? < number(recorded)?;
+    if current == recorded || !older || family_of(current) != family_of(recorded) {
+        return None;
+    }
+    let by_breaker = s.deployments().iter().any(|d| {
+        d.task_definition() == Some(recorded)
+            && d.rollout_state() == Some(&DeploymentRolloutState::Failed)
+    });
+    Some(if by_breaker {
+        format!(
+            "the circuit breaker rolled it back from {}",
+            short(recorded)
+        )
+    } else {
+        format!(
+            "the state recorded {}, which it no longer runs",
+            short(recorded)
+        )
+    })
+}
+
 /// Point the service at an earlier revision of this stack (`stack`: its identifying tags)
-/// and wait for the deployment as apply does.
+/// and wait for the deployment as apply does. `recorded` is the revision the state records:
+/// when the service already runs an older one (the circuit breaker rolled it back), going on
+/// to the one before would undo a good rollback, so nothing changes and [`Rolled::already`]
+/// says why.
 pub async fn rollback(
     sdk: &aws_types::SdkConfig,
     targets: Option<&dyn TargetHealth>,
     (cluster, service): (&str, &str),
-    stack: &Tags,
+    (stack, recorded): (&Tags, Option<&str>),
     to: Option<&str>,
     wait: DeployWait,
 ) -> Result<Rolled, ResourceError> {
@@ -132,13 +175,44 @@ pub async fn rollback(
             ResourceError::new("DescribeServices", "the service names no task definition")
         })?
         .to_owned();
+    if let (None, Some(recorded)) = (to, recorded) {
+        if let Some(why) = rolled_back_already(&s, &current, recorded) {
+            return Ok(Rolled {
+                from: recorded.to_owned(),
+                to: current,
+                already: Some(why),
+            });
+        }
+    }
     let family = family_of(&current).ok_or_else(|| {
         ResourceError::new(
             "rollback",
             format!("{current} is not a task definition revision ARN"),
         )
     })?;
-    let revisions = stack_revisions(&ecs, family, stack).await?;
+    // A deployment ECS shows COMPLETED ran healthy, though no stackctl wait saw it (an apply
+    // with -wait=false, or one killed): mark its revision now.
+    let mut completed = Vec::new();
+    for d in s.deployments() {
+        if d.rollout_state() == Some(&DeploymentRolloutState::Completed) {
+            if let Some(td) = d.task_definition() {
+                completed.push(td.to_owned());
+            }
+        }
+    }
+    let mut revisions = marked_revisions(&ecs, family, stack).await?;
+    for (arn, healthy) in revisions.iter_mut() {
+        if !*healthy && completed.contains(arn) {
+            *healthy = true;
+            marks::set_or_warn(
+                &ecs,
+                arn,
+                marks::HEALTHY,
+                "a later rollback may not take it",
+            )
+            .await;
+        }
+    }
     let target = choose(&revisions, &current, to)?;
     let out = ecs
         .update_service()
@@ -169,6 +243,7 @@ pub async fn rollback(
     Ok(Rolled {
         from: current,
         to: target,
+        already: None,
     })
 }
 
@@ -178,8 +253,35 @@ mod tests {
 
     const A: &str = "arn:aws:ecs:eu-west-3:1:task-definition/shop-dev";
 
-    fn revs(ns: &[u32]) -> Vec<String> {
-        ns.iter().map(|n| format!("{A}:{n}")).collect()
+    /// Revisions that all ran healthy.
+    fn revs(ns: &[u32]) -> Vec<(String, bool)> {
+        ns.iter().map(|n| (format!("{A}:{n}"), true)).collect()
+    }
+
+    #[test]
+    fn the_default_skips_revisions_that_never_ran_healthy() {
+        // A (7) healthy, B (8) failed, C (9) healthy: back from C is A.
+        let r = vec![
+            (format!("{A}:9"), true),
+            (format!("{A}:8"), false),
+            (format!("{A}:7"), true),
+        ];
+        assert_eq!(
+            choose(&r, &format!("{A}:9"), None).unwrap(),
+            format!("{A}:7")
+        );
+        // -to still takes it, when named.
+        assert_eq!(
+            choose(&r, &format!("{A}:9"), Some("8")).unwrap(),
+            format!("{A}:8")
+        );
+        let e = choose(&r[..2], &format!("{A}:9"), None).unwrap_err();
+        assert!(
+            e.message
+                .contains("no earlier revision of this stack ran healthy"),
+            "{e}"
+        );
+        assert!(e.message.contains("shop-dev:8 (never healthy)"), "{e}");
     }
 
     #[test]

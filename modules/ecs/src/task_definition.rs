@@ -233,6 +233,20 @@ pub(crate) async fn stack_revisions(
     family: &str,
     stack: &Tags,
 ) -> Result<Vec<String>, ResourceError> {
+    Ok(marked_revisions(ecs, family, stack)
+        .await?
+        .into_iter()
+        .map(|(arn, _)| arn)
+        .collect())
+}
+
+/// [`stack_revisions`], each with whether it carries the mark of a healthy deployment
+/// ([`crate::marks::HEALTHY`]).
+pub(crate) async fn marked_revisions(
+    ecs: &Client,
+    family: &str,
+    stack: &Tags,
+) -> Result<Vec<(String, bool)>, ResourceError> {
     let mut arns = Vec::new();
     let mut token = None;
     loop {
@@ -260,11 +274,15 @@ pub(crate) async fn stack_revisions(
             && td.status() == Some(&TaskDefinitionStatus::Active)
             && carries(stack, &tags)
         {
-            ours.push((td.revision(), arn));
+            let healthy = crate::marks::has(&tags, crate::marks::HEALTHY);
+            ours.push((td.revision(), arn, healthy));
         }
     }
-    ours.sort_by_key(|(revision, _)| std::cmp::Reverse(*revision));
-    Ok(ours.into_iter().map(|(_, arn)| arn).collect())
+    ours.sort_by_key(|(revision, _, _)| std::cmp::Reverse(*revision));
+    Ok(ours
+        .into_iter()
+        .map(|(_, arn, healthy)| (arn, healthy))
+        .collect())
 }
 
 /// Deregister one revision (it becomes INACTIVE: tasks still running it go on, nothing new

@@ -1,72 +1,41 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
-//! What follows an update to a new task definition revision is in `revisions`.
+//! What follows an update to a new task definition revision is in `revisions`; how a new
+//! service installs PrestaShop once, in `install`.
 
+mod args;
+mod install;
 mod revisions;
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, LaunchType, LoadBalancer, NetworkConfiguration, Service,
+    AssignPublicIp, AwsVpcConfiguration, LaunchType, NetworkConfiguration, Service,
 };
 use aws_sdk_ecs::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
-    Values,
+    aws_error, Absent, Args, Attrs, Changed, Field, Instance, Kind, ResourceError, TagApi, Values,
 };
 
 use crate::deployment::{self, DeployWait};
 use crate::describe;
 use crate::log_events::LogReader;
-use crate::{ecs_tags, ecs_tags_of, EcsTagging};
+use crate::{ecs_tags, ecs_tags_of, marks, EcsTagging};
 use stackctl_contract::args::required;
 use stackctl_contract::target_health::TargetHealth;
 use stackctl_contract::value::sorted_set;
 
+pub use args::ServiceArgs;
+use args::{deployment_configuration, grace_period, load_balancer, network};
+use install::Install;
+
 /// How long a deleted service may take to drain its tasks and become INACTIVE.
 const DRAIN: Duration = Duration::from_secs(20 * 60);
-
-/// The health-check grace period of a new service's first task: PrestaShop's installer
-/// creates the database schema before the web server answers, 2 to 6 minutes on a small
-/// Fargate task. After it, a task answers within a minute of starting, and the service's own
-/// (shorter) grace period lets a broken image fail fast.
-const INSTALL_GRACE_SECONDS: i32 = 600;
-
-/// How a new service starts: one task, with the installer's grace period.
-struct Install {
-    count: i32,
-    grace: i32,
-}
-
-args! {
-    /// `aws_ecs_service`'s arguments.
-    pub struct ServiceArgs {
-        [ForceNew] name: String,
-        /// The cluster's ARN.
-        [ForceNew] cluster: String,
-        /// The ARN of the task definition revision the service runs.
-        task_definition: String,
-        desired_count: i64,
-        /// Null for a service AWS reports without one (a capacity provider strategy).
-        [ForceNew] launch_type: Option<String>,
-        /// Sorted, as are the security groups.
-        subnets: Vec<String>,
-        security_groups: Vec<String>,
-        assign_public_ip: bool,
-        /// `{target_group_arn, container_name, container_port}`, or null.
-        [ForceNew] load_balancer: J,
-        /// Null when AWS does not report one.
-        health_check_grace_period_seconds: Option<i64>,
-        /// `{enable, rollback}`: a deployment whose tasks keep failing is stopped and rolled
-        /// back to the last one that worked; null when AWS reports none.
-        deployment_circuit_breaker: J,
-        tags: Tags,
-    }
-}
 
 /// `aws_ecs_service`, identified by its ARN; `cluster` (an ARN) says where to look for it.
 pub struct ServiceKind {
@@ -75,6 +44,11 @@ pub struct ServiceKind {
     /// The target group's health, read by the deployment wait (none: trust ECS alone).
     targets: Option<Arc<dyn TargetHealth>>,
     logs: LogReader,
+    /// The services (by ARN) whose deployment wait failed in this run, with the error. After
+    /// a failed create, apply's recovery adopts the service and updates it: that update
+    /// answers the same error at once instead of starting another wait (a second
+    /// `-wait-timeout`) or another deployment of what just failed.
+    failed: Mutex<HashMap<String, ResourceError>>,
 }
 
 impl ServiceKind {
@@ -89,7 +63,131 @@ impl ServiceKind {
             wait,
             targets,
             logs,
+            failed: Mutex::default(),
         }
+    }
+
+    /// Wait for `want` on the service `arn` within `-wait-timeout`; a failure is remembered
+    /// for the rest of the run (`failed`), a success marks the service installed.
+    async fn until_healthy(
+        &self,
+        cluster: &str,
+        arn: &str,
+        want: &deployment::Want<'_>,
+    ) -> Result<Service, ResourceError> {
+        match deployment::until_healthy(&self.watch(cluster, arn), want, self.wait.timeout).await {
+            Ok(s) => {
+                if !marks::has(s.tags(), marks::INSTALLED) {
+                    marks::set_or_warn(
+                        &self.ecs,
+                        arn,
+                        marks::INSTALLED,
+                        "a later apply takes its install as done only while a deployment shows COMPLETED",
+                    )
+                    .await;
+                }
+                Ok(s)
+            }
+            Err(e) => {
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.insert(arn.to_owned(), e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A service that is healthy at last (and marked installed by the wait): give it its
+    /// desired count and grace period and wait for that deployment too.
+    async fn finish_install(
+        &self,
+        cluster: &str,
+        arn: &str,
+        d: &ServiceArgs,
+        healthy: Service,
+    ) -> Result<Instance, ResourceError> {
+        let desired_count = to_i32("desired_count", d.desired_count)?;
+        let grace = grace_period(d)?;
+        if healthy.desired_count() == desired_count
+            && healthy.health_check_grace_period_seconds() == Some(grace)
+        {
+            return Ok(to_instance(&healthy));
+        }
+        let answer = self
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(arn)
+            .desired_count(desired_count)
+            .health_check_grace_period_seconds(grace)
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateService", e))?
+            .service;
+        let want = deployment::Want {
+            revision: &d.task_definition,
+            deployment: deployment::started(answer.as_ref()),
+            desired: desired_count,
+        };
+        let s = self.until_healthy(cluster, arn, &want).await?;
+        Ok(to_instance(&s))
+    }
+
+    /// An update of a service still installing (`live`, as just described): it keeps one task
+    /// and the installer's grace period whatever else changes (`install::request`), and once
+    /// a deployment is healthy, [`Self::finish_install`]. Without a wait it stays installing,
+    /// and says so.
+    async fn update_installing(
+        &self,
+        prior: &Instance,
+        live: Service,
+        d: &ServiceArgs,
+        changed: &[String],
+    ) -> Result<Instance, ResourceError> {
+        let cluster = cluster_of(prior);
+        let desired_count = to_i32("desired_count", d.desired_count)?;
+        let grace = grace_period(d)?;
+        let install = Install::of(desired_count, grace);
+        let req = self
+            .ecs
+            .update_service()
+            .cluster(&cluster)
+            .service(&prior.id);
+        let mut answer = None;
+        if let Some(req) = install::request(req, &live, d, changed, &install)? {
+            answer = req
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateService", e))?
+                .service;
+        }
+        if changed.iter().any(|c| c == "tags") {
+            EcsTagging(&self.ecs)
+                .sync_tags(&prior.id, &prior.tags(), &d.tags)
+                .await?;
+        }
+        if !self.wait.enabled {
+            tracing::warn!(
+                "ECS service {}: still installing (no deployment of it has been healthy yet), so it keeps {} task and the {}s grace period; once `stackctl status` shows it healthy, run apply again to set {}",
+                d.name,
+                install.count,
+                install.grace,
+                install::rest(desired_count, grace, &install)
+            );
+            return self.read_back(&cluster, &prior.id).await;
+        }
+        let want = deployment::Want {
+            revision: &d.task_definition,
+            deployment: deployment::started(answer.as_ref()),
+            desired: install.count,
+        };
+        let healthy = self.until_healthy(&cluster, &prior.id, &want).await?;
+        self.finish_install(&cluster, &prior.id, d, healthy).await
+    }
+
+    /// The error of this run's failed wait on the service `arn`, if one failed.
+    fn failed_before(&self, arn: &str) -> Option<ResourceError> {
+        self.failed.lock().ok()?.get(arn).cloned()
     }
 
     /// What a deployment wait on `service` reads.
@@ -136,80 +234,6 @@ fn cluster_of(prior: &Instance) -> String {
     }
 }
 
-fn network(d: &ServiceArgs) -> Result<NetworkConfiguration, ResourceError> {
-    let assign = if d.assign_public_ip {
-        AssignPublicIp::Enabled
-    } else {
-        AssignPublicIp::Disabled
-    };
-    let vpc = AwsVpcConfiguration::builder()
-        .set_subnets(Some(d.subnets.clone()))
-        .set_security_groups(Some(d.security_groups.clone()))
-        .assign_public_ip(assign)
-        .build()
-        .map_err(|e| ResourceError::internal(format!("service network configuration: {e}")))?;
-    Ok(NetworkConfiguration::builder()
-        .awsvpc_configuration(vpc)
-        .build())
-}
-
-/// The circuit breaker as the desired values say (null: none).
-fn deployment_configuration(
-    d: &ServiceArgs,
-) -> Result<Option<aws_sdk_ecs::types::DeploymentConfiguration>, ResourceError> {
-    let b = match &d.deployment_circuit_breaker {
-        J::Null => return Ok(None),
-        J::Object(b) => b,
-        _ => {
-            return Err(ResourceError::internal(
-                "attribute `deployment_circuit_breaker` is not an object",
-            ))
-        }
-    };
-    let flag = |k: &str| b.get(k).and_then(J::as_bool).unwrap_or(false);
-    let breaker = aws_sdk_ecs::types::DeploymentCircuitBreaker::builder()
-        .enable(flag("enable"))
-        .rollback(flag("rollback"))
-        .build();
-    Ok(Some(
-        aws_sdk_ecs::types::DeploymentConfiguration::builder()
-            .deployment_circuit_breaker(breaker)
-            .build(),
-    ))
-}
-
-fn grace_period(d: &ServiceArgs) -> Result<i32, ResourceError> {
-    const KEY: &str = "health_check_grace_period_seconds";
-    to_i32(KEY, *required(KEY, &d.health_check_grace_period_seconds)?)
-}
-
-fn load_balancer(d: &ServiceArgs) -> Result<Option<LoadBalancer>, ResourceError> {
-    let lb = match &d.load_balancer {
-        J::Null => return Ok(None),
-        J::Object(lb) => lb,
-        _ => {
-            return Err(ResourceError::internal(
-                "attribute `load_balancer` is not an object",
-            ))
-        }
-    };
-    let field = |k: &str| {
-        lb.get(k).ok_or_else(|| {
-            ResourceError::internal(format!("attribute `load_balancer` has no `{k}`"))
-        })
-    };
-    let port = field("container_port")?
-        .as_i64()
-        .ok_or_else(|| ResourceError::internal("`load_balancer.container_port` is not a number"))?;
-    Ok(Some(
-        LoadBalancer::builder()
-            .target_group_arn(field("target_group_arn")?.as_str().unwrap_or_default())
-            .container_name(field("container_name")?.as_str().unwrap_or_default())
-            .container_port(to_i32("load_balancer.container_port", port)?)
-            .build(),
-    ))
-}
-
 /// The canonical attributes of a service, as AWS answers them: a grace period AWS does not
 /// report is unknown, not the value stackctl last set (drift in it must show).
 fn to_instance(s: &Service) -> Instance {
@@ -253,6 +277,9 @@ fn to_instance(s: &Service) -> Instance {
     .to_values();
     attrs.insert("id".to_owned(), J::from(arn));
     attrs.insert("arn".to_owned(), J::from(arn));
+    if install::installing(s) {
+        attrs.insert(install::ATTR.to_owned(), J::Bool(true));
+    }
     Instance::new(arn, attrs)
 }
 
@@ -264,6 +291,26 @@ impl Kind for ServiceKind {
 
     fn fields(&self) -> &'static [Field] {
         ServiceArgs::FIELDS
+    }
+
+    /// A service still installing keeps its one task and the installer's grace period until
+    /// a deployment is healthy: the plan says so next to them.
+    fn review_update(
+        &self,
+        live: &Instance,
+        _desired: &Attrs,
+        changed: &[String],
+    ) -> Result<BTreeMap<String, String>, ResourceError> {
+        let mut notes = BTreeMap::new();
+        if !install::read_as_installing(live) {
+            return Ok(notes);
+        }
+        for attr in ["desired_count", "health_check_grace_period_seconds"] {
+            if changed.iter().any(|c| c == attr) {
+                notes.insert(attr.to_owned(), install::note(attr));
+            }
+        }
+        Ok(notes)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -287,14 +334,8 @@ impl Kind for ServiceKind {
         let cluster = &d.cluster;
         let desired_count = to_i32("desired_count", d.desired_count)?;
         let grace = grace_period(&d)?;
-        // Install once: PrestaShop's installer (PS_INSTALL_AUTO) run by several tasks at once
-        // against the empty database races, so the service starts with one task, under a
-        // grace period long enough for the installer; the desired count and grace period
-        // follow once that task is healthy.
-        let install = Install {
-            count: desired_count.min(1),
-            grace: grace.max(INSTALL_GRACE_SECONDS),
-        };
+        // Install once (`install`): one task, the installer's grace period.
+        let install = Install::of(desired_count, grace);
         let request = self
             .ecs
             .create_service()
@@ -324,48 +365,27 @@ impl Kind for ServiceKind {
             .service()
             .and_then(Service::service_arn)
             .ok_or_else(|| ResourceError::new("CreateService", "AWS returned no service ARN"))?;
-        let settled = install.count == desired_count && install.grace == grace;
         if !self.wait.enabled {
-            if !settled {
+            if !install.settled(desired_count, grace) {
                 tracing::warn!(
-                    "ECS service {}: started with {} task and a {}s health-check grace period, so PrestaShop's installer runs once; once `stackctl status` shows it healthy, run apply again to set its desired count ({desired_count}) and grace period ({grace}s): the plan shows it",
+                    "ECS service {}: started with {} task and a {}s health-check grace period, so PrestaShop's installer runs once; it stays so until a deployment is healthy: once `stackctl status` shows it healthy, run apply again to set {} (the plan shows it)",
                     d.name,
                     install.count,
-                    install.grace
+                    install.grace,
+                    install::rest(desired_count, grace, &install)
                 );
             }
             return self.read_back(cluster, arn).await;
         }
-        // A failed first deployment leaves the service in AWS: the next plan finds it by its
-        // name and this stack's tags and adopts it.
+        // A failed first deployment leaves the service in AWS, still installing: the next
+        // plan finds it by its name and this stack's tags, and the update keeps the install.
         let want = deployment::Want {
             revision: &d.task_definition,
             deployment: deployment::started(out.service()),
             desired: install.count,
         };
-        let watch = self.watch(cluster, arn);
-        let s = deployment::until_healthy(&watch, &want, self.wait.timeout).await?;
-        if settled {
-            return Ok(to_instance(&s));
-        }
-        let answer = self
-            .ecs
-            .update_service()
-            .cluster(cluster)
-            .service(arn)
-            .desired_count(desired_count)
-            .health_check_grace_period_seconds(grace)
-            .send()
-            .await
-            .map_err(|e| aws_error("UpdateService", e))?
-            .service;
-        let want = deployment::Want {
-            revision: &d.task_definition,
-            deployment: deployment::started(answer.as_ref()),
-            desired: desired_count,
-        };
-        let s = deployment::until_healthy(&watch, &want, self.wait.timeout).await?;
-        Ok(to_instance(&s))
+        let healthy = self.until_healthy(cluster, arn, &want).await?;
+        self.finish_install(cluster, arn, &d, healthy).await
     }
 
     async fn update(
@@ -374,9 +394,20 @@ impl Kind for ServiceKind {
         desired: &Values,
         changed: &[String],
     ) -> Result<Instance, ResourceError> {
+        if let Some(e) = self.failed_before(&prior.id) {
+            return Err(e);
+        }
         let d = ServiceArgs::from_values(desired)?;
-        let changed = ServiceArgs::<Changed>::from_names(changed);
         let cluster = cluster_of(prior);
+        if install::read_as_installing(prior) {
+            let live = self.describe(&cluster, &prior.id).await?.ok_or_else(|| {
+                ResourceError::vanished("DescribeServices", &format!("ECS service {}", prior.id))
+            })?;
+            if install::installing(&live) {
+                return self.update_installing(prior, live, &d, changed).await;
+            }
+        }
+        let changed = ServiceArgs::<Changed>::from_names(changed);
         let mut req = self
             .ecs
             .update_service()
@@ -429,12 +460,7 @@ impl Kind for ServiceKind {
                 deployment: deployment::started(answer.as_ref()),
                 desired: to_i32("desired_count", d.desired_count)?,
             };
-            let service = deployment::until_healthy(
-                &self.watch(&cluster, &prior.id),
-                &want,
-                self.wait.timeout,
-            )
-            .await?;
+            let service = self.until_healthy(&cluster, &prior.id, &want).await?;
             if changed.task_definition {
                 revisions::retire(&self.ecs, &service, revision, true, &d.tags).await;
             }

@@ -146,9 +146,17 @@ pub(super) fn view_with(
                 }
             }
             Some((kind, image)) => {
+                // A task that never passes its health check is stopped only once the
+                // service's grace period is over, as ECS does: the grace period the service
+                // has (the install's, then its own) sets the pace of the circuit breaker.
+                let grace = if profile.instant {
+                    0.0
+                } else {
+                    s.grace.unwrap_or(0) as f64
+                };
                 let cycle = match kind {
                     Failure::CannotPull => profile.seconds("ecs_task_failure"),
-                    Failure::Unhealthy => profile.seconds("ecs_health_failure"),
+                    Failure::Unhealthy => grace + profile.seconds("ecs_health_failure"),
                 }
                 .max(f64::EPSILON);
                 let reason = match kind {
