@@ -293,6 +293,12 @@ impl Kind for ServiceKind {
         ServiceArgs::FIELDS
     }
 
+    /// Whether the service still installs changes when a deployment becomes healthy, without
+    /// anyone changing the configuration: not drift.
+    fn transient(&self) -> &'static [&'static str] {
+        &[install::ATTR]
+    }
+
     /// A service still installing keeps its one task and the installer's grace period until
     /// a deployment is healthy: the plan says so next to them.
     fn review_update(
