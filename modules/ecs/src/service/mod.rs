@@ -344,7 +344,14 @@ impl Kind for ServiceKind {
             desired: install.count,
         };
         let watch = self.watch(cluster, arn);
-        let s = deployment::until_healthy(&watch, &want, self.wait.timeout).await?;
+        // The first deployment runs PrestaShop's installer: minutes more than a rolling one.
+        let s = deployment::until_healthy_expecting(
+            &watch,
+            &want,
+            self.wait.timeout,
+            deployment::FIRST_TYPICAL,
+        )
+        .await?;
         if settled {
             return Ok(to_instance(&s));
         }
