@@ -128,8 +128,9 @@ pub async fn until_healthy_expecting(
     let deadline = wait::scaled(timeout);
     // Deployments take minutes on AWS (image pull, two passing health checks 10 s apart,
     // the old tasks' deregistration): check at once (an emulator, a deployment with nothing
-    // to replace), early a few times, then every 10 s from half the typical time. `until`'s
-    // own limit is past ours, so the check below decides.
+    // to replace), early on a doubling interval, then every 10 s from three fifths of the
+    // typical time (`Backoff::expecting`). `until`'s own limit is past ours, so the check
+    // below decides.
     let backoff = Backoff::expecting(typical, timeout * 2);
     // The targets are read on the first poll, every third one after, and whenever ECS says
     // done: the progress line keeps the last summary between reads, so a minutes-long wait
