@@ -93,6 +93,21 @@ fn main() {
     };
     std::fs::create_dir_all(&b.dir).unwrap();
 
+    // `BENCH_ONLY=timeline`: one plain apply and destroy (the requests a run without waits
+    // makes), then the run under real AWS's timeline, printed, BENCHMARKS.md left as it is: a
+    // quick look at the waits' polls.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("timeline") {
+        b.fresh();
+        b.warm();
+        let apply = b.run(&proxy, &["apply", "-auto-approve"], true, &[]);
+        apply.expect_code(0, "apply");
+        let destroy = b.run(&proxy, &["destroy", "-auto-approve"], true, &[]);
+        destroy.expect_code(0, "destroy");
+        let timeline = timeline::run(&b, time_scale(), (&apply, &destroy));
+        println!("{}", timeline.markdown());
+        return;
+    }
+
     let mut cold_apply = Vec::new();
     let mut warmups = Vec::new();
     let mut series: BTreeMap<&str, Vec<Measure>> = BTreeMap::new();
@@ -152,19 +167,16 @@ fn main() {
     .unwrap();
     let cp = critical_path(&traced, &state, latency);
 
-    // Real AWS's timeline, scaled: a 300 s database takes 300 x BENCH_TIME_SCALE seconds.
-    let scale: f64 = std::env::var("BENCH_TIME_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .filter(|s: &f64| *s > 0.0 && *s <= 1.0)
-        .unwrap_or(0.1);
-    let med_req = |k: &str| median(&series[k].iter().map(|m| m.requests).collect::<Vec<_>>());
-    let med_wall = |k: &str| median_dur(&series[k].iter().map(|m| m.wall).collect::<Vec<_>>());
+    // The plain runs' medians (by wall time) stand for a run without waits.
+    let median_run = |k: &str| {
+        let mut runs: Vec<&Measure> = series[k].iter().collect();
+        runs.sort_by_key(|m| m.wall);
+        runs[runs.len() / 2]
+    };
     let timeline = timeline::run(
         &b,
-        scale,
-        (med_req("apply"), med_req("destroy")),
-        (med_wall("apply"), med_wall("destroy")),
+        time_scale(),
+        (median_run("apply"), median_run("destroy")),
     );
 
     let report = Report {
@@ -192,6 +204,15 @@ fn main() {
         .unwrap_or_else(|| manifest.join("BENCHMARKS.md"));
     write_between_markers(&out, &text);
     eprintln!("written to {}", out.display());
+}
+
+/// Real AWS's timeline, scaled: a 300 s database takes 300 x BENCH_TIME_SCALE seconds.
+fn time_scale() -> f64 {
+    std::env::var("BENCH_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| *s > 0.0 && *s <= 1.0)
+        .unwrap_or(0.1)
 }
 
 fn env_num(name: &str, default: usize) -> usize {

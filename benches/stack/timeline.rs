@@ -2,6 +2,7 @@
 //! lifecycle layer at the realistic profile, scaled, against the critical path the profile's
 //! durations make through the stack's dependency graph.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -14,10 +15,12 @@ pub struct Timeline {
     pub scale: f64,
     pub apply: Measure,
     pub destroy: Measure,
-    /// Requests of the same commands without waits (the median of the plain runs).
+    /// Requests of the same commands without waits (a median plain run).
     pub plain_apply_requests: u64,
     pub plain_destroy_requests: u64,
-    /// Wall time of the same commands without waits (the median of the plain runs).
+    /// The same per operation.
+    pub plain_ops: (BTreeMap<String, u64>, BTreeMap<String, u64>),
+    /// Wall time of the same commands without waits (a median plain run).
     pub plain_walls: (Duration, Duration),
     pub cp_apply: CriticalPath,
     pub cp_destroy: CriticalPath,
@@ -26,13 +29,10 @@ pub struct Timeline {
 /// Poll interval of stackctl's long waits once their quiet period is over, in real seconds.
 const POLL: f64 = 10.0;
 
-pub fn run(
-    b: &Bench,
-    scale: f64,
-    plain_requests: (u64, u64),
-    plain_walls: (Duration, Duration),
-) -> Timeline {
-    let (plain_apply_requests, plain_destroy_requests) = plain_requests;
+pub fn run(b: &Bench, scale: f64, plain: (&Measure, &Measure)) -> Timeline {
+    let (plain_apply_requests, plain_destroy_requests) = (plain.0.requests, plain.1.requests);
+    let plain_ops = (plain.0.ops.clone(), plain.1.ops.clone());
+    let plain_walls = (plain.0.wall, plain.1.wall);
     b.fresh();
     b.warm();
     let profile = Profile::realistic().scaled(scale);
@@ -58,6 +58,7 @@ pub fn run(
         destroy,
         plain_apply_requests,
         plain_destroy_requests,
+        plain_ops,
         plain_walls,
         cp_apply: profile.critical_path(&graph, false),
         cp_destroy: profile.critical_path(&graph, true),
@@ -181,6 +182,37 @@ impl Timeline {
                 "MISSED"
             }
         );
+        let _ = writeln!(
+            w,
+            "\n<details><summary>Polls per operation (requests beyond the run without waits)</summary>\n"
+        );
+        let _ = writeln!(w, "| service operation | apply | destroy |");
+        let _ = writeln!(w, "|---|---|---|");
+        let extra = |m: &Measure, plain: &BTreeMap<String, u64>, op: &str| {
+            m.ops.get(op).copied().unwrap_or(0) as i64 - plain.get(op).copied().unwrap_or(0) as i64
+        };
+        let ops: std::collections::BTreeSet<&String> = self
+            .apply
+            .ops
+            .keys()
+            .chain(self.destroy.ops.keys())
+            .collect();
+        let mut rows: Vec<(i64, i64, &String)> = ops
+            .into_iter()
+            .map(|op| {
+                (
+                    extra(&self.apply, &self.plain_ops.0, op),
+                    extra(&self.destroy, &self.plain_ops.1, op),
+                    op,
+                )
+            })
+            .filter(|(a, d, _)| *a != 0 || *d != 0)
+            .collect();
+        rows.sort_by(|x, y| (y.0 + y.1).cmp(&(x.0 + x.1)).then(x.2.cmp(y.2)));
+        for (a, d, op) in rows {
+            let _ = writeln!(w, "| `{op}` | {a} | {d} |");
+        }
+        let _ = writeln!(w, "\n</details>");
         let chain = |cp: &CriticalPath| {
             cp.path
                 .iter()

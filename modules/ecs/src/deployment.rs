@@ -113,16 +113,43 @@ pub async fn until_healthy(
     want: &Want<'_>,
     timeout: Duration,
 ) -> Result<Service, ResourceError> {
+    until_healthy_expecting(watch, want, timeout, TYPICAL).await
+}
+
+/// What a rolling deploy typically takes with stackctl's target group settings: a task
+/// started (30 to 120 s), 20 s of passing checks, 30 s to deregister the old one (README, "How
+/// long a deploy takes").
+pub const TYPICAL: Duration = Duration::from_secs(120);
+
+/// What a new service's first deployment typically takes: image pull, PrestaShop's installer
+/// and the health checks, 3 to 7.5 minutes (modules/testkit/profiles/realistic.toml,
+/// `ecs_service_steady`).
+pub const FIRST_TYPICAL: Duration = Duration::from_secs(300);
+
+/// [`until_healthy`] for a deployment AWS typically takes `typical` over.
+pub async fn until_healthy_expecting(
+    watch: &Watch<'_>,
+    want: &Want<'_>,
+    timeout: Duration,
+    typical: Duration,
+) -> Result<Service, ResourceError> {
     let (ecs, cluster, service) = (watch.ecs, watch.cluster, watch.service);
     let revision = want.revision;
     let start = Instant::now();
     let deadline = wait::scaled(timeout);
-    // Deployments take minutes on AWS (image pull, two passing health checks 30 s apart,
+    // Deployments take minutes on AWS (image pull, two passing health checks 10 s apart,
     // the old tasks' deregistration): check at once (an emulator, a deployment with nothing
-    // to replace), then not before a minute, then every 10 s. `until`'s own limit is past
-    // ours, so the check below decides; the quiet minute is cut to the timeout, so a short
-    // -wait-timeout ends at its limit, not at the end of the first minute.
-    let backoff = Backoff::expecting(Duration::from_secs(120).min(timeout * 2), timeout * 2);
+    // to replace), early on a doubling interval, then every 10 s from three fifths of the
+    // typical time (`Backoff::expecting`). That time is cut to the timeout, so a short
+    // -wait-timeout ends at its limit, not at the end of the early checks. `until`'s own limit
+    // is past ours, so the check below decides.
+    let backoff = Backoff::expecting(typical.min(timeout * 2), timeout * 2);
+    // The targets are read on the first poll, every third one after, and whenever ECS says
+    // done: the progress line keeps the last summary between reads, so a minutes-long wait
+    // costs about 1.3 requests per poll instead of 2.
+    let polls = std::sync::atomic::AtomicU32::new(0);
+    let last_targets: std::sync::Mutex<Option<String>> = Default::default();
+    let (polls, last_targets) = (&polls, &last_targets);
     let rollout = wait::until(
         &format!(
             "ECS service {service} to run {} healthy",
@@ -155,20 +182,26 @@ pub async fn until_healthy(
             });
             // ECS counts a task once the load balancer finds it healthy; the targets are read
             // anyway, once ECS is done (so a stale or lenient ECS answer cannot pass alone)
-            // and while it is not (for the progress line).
-            let targets = if done || ours.is_some() {
+            // and now and then while it is not (for the progress line).
+            let poll = polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let targets = if done || (ours.is_some() && poll % 3 == 0) {
                 watch.targets(&s).await
             } else {
                 None
             };
+            if let Some(t) = &targets {
+                if let Ok(mut last) = last_targets.lock() {
+                    *last = Some(target_health::summary(t));
+                }
+            }
             let healthy = targets
                 .as_ref()
                 .map(|t| t.iter().filter(|t| t.state == "healthy").count());
             let targets_ok = healthy.is_none_or(|h| h >= want.desired.max(0) as usize);
             let progress = |s: &Service| {
                 let mut line = progress(s, revision);
-                if let Some(t) = &targets {
-                    line.push_str(&format!("; targets: {}", target_health::summary(t)));
+                if let Some(t) = last_targets.lock().ok().and_then(|t| t.clone()) {
+                    line.push_str(&format!("; targets: {t}"));
                 }
                 if let Some(hint) = no_task_yet(s, revision, start.elapsed()) {
                     line.push_str(&format!("; {hint}"));

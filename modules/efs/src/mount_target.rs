@@ -2,7 +2,7 @@
 //! availability zone, guarded by the EFS security group.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_efs::types::MountTargetDescription;
@@ -32,13 +32,21 @@ pub struct MountTargetKind {
     /// `DescribeNetworkInterfaces` answers for every mount target, where EFS needs a
     /// `DescribeMountTargetSecurityGroups` call per mount target.
     ec2: aws_sdk_ec2::Client,
+    /// The last list of each file system's mount targets and when it was asked for: see
+    /// [`MountTargetKind::describe_shared`].
+    recent: tokio::sync::Mutex<HashMap<String, (Instant, Vec<MountTargetDescription>)>>,
 }
+
+/// How old a file system's list of mount targets may be and still answer a wait's check: far
+/// below the first interval of a wait (1 s), so a shared answer is as fresh as the check's own.
+const SHARED_FOR: Duration = Duration::from_millis(500);
 
 impl MountTargetKind {
     pub fn new(sdk: &aws_types::SdkConfig) -> Self {
         MountTargetKind {
             efs: Client::new(sdk),
             ec2: aws_sdk_ec2::Client::new(sdk),
+            recent: Default::default(),
         }
     }
 
@@ -51,6 +59,38 @@ impl MountTargetKind {
             .map_err(|e| aws_error("DescribeMountTargets", e))
             .absent_if(&["MountTargetNotFound"])
             .map(|o| o.and_then(|out| out.mount_targets().first().cloned()))
+    }
+
+    /// The mount target `id` of file system `fs`, for a wait's check. A file system's mount
+    /// targets are created and deleted together, one per zone, and their waits poll on the
+    /// same schedule: one `DescribeMountTargets` of the file system, asked for at most
+    /// [`SHARED_FOR`] ago, answers every one of them (the others wait for it), instead of one
+    /// request each per check. Without `fs` (a state written without it), by id. `new`: the
+    /// mount target was just created, so a shared list without it may be from before.
+    async fn describe_shared(
+        &self,
+        fs: Option<&str>,
+        id: &str,
+        new: bool,
+    ) -> Result<Option<MountTargetDescription>, ResourceError> {
+        let Some(fs) = fs else {
+            return self.describe(id).await;
+        };
+        let find = |list: &[MountTargetDescription]| {
+            list.iter().find(|mt| mt.mount_target_id() == id).cloned()
+        };
+        let mut recent = self.recent.lock().await;
+        if let Some((at, list)) = recent.get(fs) {
+            let mt = find(list);
+            if at.elapsed() < wait::scaled(SHARED_FOR) && (mt.is_some() || !new) {
+                return Ok(mt);
+            }
+        }
+        let asked = Instant::now();
+        let list = self.list(Some(fs), None).await?;
+        let mt = find(&list);
+        recent.insert(fs.to_owned(), (asked, list));
+        Ok(mt)
     }
 
     /// The mount targets of a file system (`fs`), or the one with an id; empty when AWS no
@@ -154,13 +194,13 @@ impl MountTargetKind {
         Ok(out)
     }
 
-    async fn wait_available(&self, id: &str) -> Result<Instance, ResourceError> {
+    async fn wait_available(&self, fs: Option<&str>, id: &str) -> Result<Instance, ResourceError> {
         let mt = wait::until(
             &format!("EFS mount target {id} to be available"),
             // A mount target takes 60 to 90 s.
             Backoff::expecting(Duration::from_secs(75), EFS_TIMEOUT),
             || async {
-                let mt = self.describe(id).await?.ok_or_else(|| {
+                let mt = self.describe_shared(fs, id, true).await?.ok_or_else(|| {
                     ResourceError::new(
                         "DescribeMountTargets",
                         format!("EFS mount target {id} vanished while it was being set up"),
@@ -272,7 +312,7 @@ impl Kind for MountTargetKind {
     }
 
     async fn settle(&self, found: Instance) -> Result<Instance, ResourceError> {
-        self.wait_available(&found.id).await
+        self.wait_available(file_system(&found), &found.id).await
     }
 
     async fn create(&self, desired: &Values) -> Result<Instance, ResourceError> {
@@ -280,7 +320,7 @@ impl Kind for MountTargetKind {
         let out = self
             .efs
             .create_mount_target()
-            .file_system_id(d.file_system_id)
+            .file_system_id(&d.file_system_id)
             .subnet_id(d.subnet_id)
             .set_security_groups(Some(d.security_groups))
             .send()
@@ -294,7 +334,7 @@ impl Kind for MountTargetKind {
                 }
             })?;
         let id = out.mount_target_id().to_owned();
-        self.wait_available(&id).await
+        self.wait_available(Some(&d.file_system_id), &id).await
     }
 
     async fn update(
@@ -313,7 +353,7 @@ impl Kind for MountTargetKind {
                 .await
                 .map_err(|e| aws_error("ModifyMountTargetSecurityGroups", e))?;
         }
-        self.wait_available(&prior.id).await
+        self.wait_available(file_system(prior), &prior.id).await
     }
 
     async fn delete(&self, prior: &Instance) -> Result<(), ResourceError> {
@@ -336,16 +376,26 @@ impl Kind for MountTargetKind {
             // Its network interface takes about a minute to go.
             Backoff::expecting(Duration::from_secs(60), EFS_TIMEOUT),
             || async {
-                Ok(match self.describe(&prior.id).await? {
-                    Some(mt) if mt.life_cycle_state().as_str() != "deleted" => {
-                        Poll::Pending(mt.life_cycle_state().as_str().to_owned())
-                    }
-                    _ => Poll::Ready(()),
-                })
+                Ok(
+                    match self
+                        .describe_shared(file_system(prior), &prior.id, false)
+                        .await?
+                    {
+                        Some(mt) if mt.life_cycle_state().as_str() != "deleted" => {
+                            Poll::Pending(mt.life_cycle_state().as_str().to_owned())
+                        }
+                        _ => Poll::Ready(()),
+                    },
+                )
             },
         )
         .await
     }
+}
+
+/// The file system a mount target belongs to, as recorded.
+fn file_system(mt: &Instance) -> Option<&str> {
+    mt.attrs.get("file_system_id").and_then(J::as_str)
 }
 
 fn mt_instance(mt: &MountTargetDescription, groups: &[String]) -> Instance {

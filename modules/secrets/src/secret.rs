@@ -1,17 +1,17 @@
 //! `aws_secretsmanager_secret`: a Secrets Manager secret with its current string value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
-use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 use aws_sdk_secretsmanager::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
-    Values,
+    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, TagApi,
+    Tags, Values,
 };
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
@@ -52,9 +52,46 @@ impl Kind for SecretKind {
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         match self.describe_live(&prior.id).await? {
-            Some(d) => self.instance(&d, Some(prior)).await,
+            Some(d) => self.instance(&Seen::described(&d), Some(prior)).await,
             None => Ok(None),
         }
+    }
+
+    /// Plan's refresh: one `ListSecrets` for the stack's secrets (filtered by their names and
+    /// this stack's project tag) instead of a `DescribeSecret` each. ListSecrets may not show
+    /// the changes of the last five minutes (AWS's API reference), so a secret it leaves out,
+    /// or shows otherwise than the state recorded it, is described on its own: a deletion,
+    /// drift and stackctl's own recent writes are read as `DescribeSecret` reads them; only a
+    /// change made by hand minutes ago may wait for the next plan to show.
+    async fn read_many(
+        &self,
+        priors: &[Prior<'_>],
+    ) -> Result<Vec<Option<Instance>>, ResourceError> {
+        let names: Vec<String> = priors
+            .iter()
+            .filter_map(|p| p.instance.attrs.get("name").and_then(J::as_str))
+            .map(str::to_owned)
+            .collect();
+        // ListSecrets takes at most 10 names; one secret is one request either way.
+        let listed = if priors.len() > 1 && names.len() == priors.len() && names.len() <= 10 {
+            self.list(names).await?
+        } else {
+            HashMap::new()
+        };
+        // Those the list cannot answer for are described one after the other: on a plan with
+        // no change there are none.
+        let mut live = Vec::with_capacity(priors.len());
+        for p in priors {
+            let same = match listed.get(&p.instance.id) {
+                Some(entry) => self.as_recorded(entry, p.instance).await?,
+                None => None,
+            };
+            live.push(match same {
+                Some(same) => Some(same),
+                None => self.read(p.instance).await?,
+            });
+        }
+        Ok(live)
     }
 
     async fn adopt(&self, desired: &Values) -> Result<Option<Instance>, ResourceError> {
@@ -62,7 +99,7 @@ impl Kind for SecretKind {
             .describe_live(&SecretArgs::from_values(desired)?.name)
             .await?
         {
-            Some(d) => self.instance(&d, None).await,
+            Some(d) => self.instance(&Seen::described(&d), None).await,
             None => Ok(None),
         }
     }
@@ -243,16 +280,11 @@ impl SecretKind {
     /// one `DescribeSecret` per secret instead of two requests.
     async fn instance(
         &self,
-        d: &DescribeSecretOutput,
+        d: &Seen<'_>,
         prior: Option<&Instance>,
     ) -> Result<Option<Instance>, ResourceError> {
-        let arn = d.arn().unwrap_or_default();
-        let current = d.version_ids_to_stages().and_then(|versions| {
-            versions
-                .iter()
-                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
-                .map(|(v, _)| v.clone())
-        });
+        let arn = d.arn;
+        let current = d.current();
         // `prior` may be only what a write told (see `known`), so it is read key by key.
         let recorded = prior.and_then(|p| {
             let version = p.attrs.get(VERSION_ID).and_then(J::as_str)?;
@@ -283,10 +315,10 @@ impl SecretKind {
             },
         };
         let mut attrs = SecretArgs {
-            name: d.name().unwrap_or_default().to_owned(),
-            description: d.description().unwrap_or_default().to_owned(),
+            name: d.name.to_owned(),
+            description: d.description.to_owned(),
             secret_string: value,
-            tags: Tags::from_sdk(d.tags().iter().map(|t| (t.key(), t.value()))),
+            tags: Tags::from_sdk(d.tags.iter().map(|t| (t.key(), t.value()))),
         }
         .to_values();
         attrs.insert("id".to_owned(), J::from(arn));
@@ -303,10 +335,115 @@ impl SecretKind {
         current: Option<&Instance>,
     ) -> Result<Instance, ResourceError> {
         let live = match self.describe_live(id).await? {
-            Some(d) => self.instance(&d, current).await?,
+            Some(d) => self.instance(&Seen::described(&d), current).await?,
             None => None,
         };
         live.ok_or_else(|| ResourceError::vanished("DescribeSecret", &format!("secret {id}")))
+    }
+}
+
+impl SecretKind {
+    /// The live secrets among those named `names` (each a prefix to ListSecrets) that carry
+    /// this stack's project tag, by ARN. Others that match are skipped unread.
+    async fn list(
+        &self,
+        names: Vec<String>,
+    ) -> Result<HashMap<String, SecretListEntry>, ResourceError> {
+        let filters = vec![
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .set_values(Some(names))
+                .build(),
+            Filter::builder()
+                .key(FilterNameStringType::TagKey)
+                .values(stackctl_contract::tags::PROJECT)
+                .build(),
+        ];
+        let mut found = HashMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .sm
+                .list_secrets()
+                .set_filters(Some(filters.clone()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("ListSecrets", e))?;
+            for entry in out.secret_list() {
+                if let Some(arn) = entry.arn() {
+                    found.insert(arn.to_owned(), entry.clone());
+                }
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    /// The secret as `entry` lists it, if that is exactly what the state recorded (`prior`),
+    /// the current version included; `None` otherwise (it changed, or the list is behind).
+    async fn as_recorded(
+        &self,
+        entry: &SecretListEntry,
+        prior: &Instance,
+    ) -> Result<Option<Instance>, ResourceError> {
+        let seen = Seen::listed(entry);
+        let recorded = prior.attrs.get(VERSION_ID).and_then(J::as_str);
+        if seen.deleted || seen.current().as_deref() != recorded || recorded.is_none() {
+            return Ok(None);
+        }
+        // The same version: `instance` takes the recorded value without a request.
+        Ok(self
+            .instance(&seen, Some(prior))
+            .await?
+            .filter(|live| live.id == prior.id && live.attrs == prior.attrs))
+    }
+}
+
+/// What DescribeSecret or a ListSecrets entry says of a secret: the same fields, named
+/// differently.
+struct Seen<'a> {
+    arn: &'a str,
+    name: &'a str,
+    description: &'a str,
+    tags: &'a [Tag],
+    versions: Option<&'a HashMap<String, Vec<String>>>,
+    deleted: bool,
+}
+
+impl<'a> Seen<'a> {
+    fn described(d: &'a DescribeSecretOutput) -> Self {
+        Seen {
+            arn: d.arn().unwrap_or_default(),
+            name: d.name().unwrap_or_default(),
+            description: d.description().unwrap_or_default(),
+            tags: d.tags(),
+            versions: d.version_ids_to_stages(),
+            deleted: d.deleted_date().is_some(),
+        }
+    }
+
+    fn listed(e: &'a SecretListEntry) -> Self {
+        Seen {
+            arn: e.arn().unwrap_or_default(),
+            name: e.name().unwrap_or_default(),
+            description: e.description().unwrap_or_default(),
+            tags: e.tags(),
+            versions: e.secret_versions_to_stages(),
+            deleted: e.deleted_date().is_some(),
+        }
+    }
+
+    /// The id of the version labelled AWSCURRENT.
+    fn current(&self) -> Option<String> {
+        self.versions.and_then(|versions| {
+            versions
+                .iter()
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(v, _)| v.clone())
+        })
     }
 }
 

@@ -74,8 +74,10 @@ impl ServiceKind {
         cluster: &str,
         arn: &str,
         want: &deployment::Want<'_>,
+        typical: Duration,
     ) -> Result<Service, ResourceError> {
-        match deployment::until_healthy(&self.watch(cluster, arn), want, self.wait.timeout).await {
+        let watch = self.watch(cluster, arn);
+        match deployment::until_healthy_expecting(&watch, want, self.wait.timeout, typical).await {
             Ok(s) => {
                 if !marks::has(s.tags(), marks::INSTALLED) {
                     marks::set_or_warn(
@@ -129,7 +131,9 @@ impl ServiceKind {
             deployment: deployment::started(answer.as_ref()),
             desired: desired_count,
         };
-        let s = self.until_healthy(cluster, arn, &want).await?;
+        let s = self
+            .until_healthy(cluster, arn, &want, deployment::TYPICAL)
+            .await?;
         Ok(to_instance(&s))
     }
 
@@ -181,7 +185,10 @@ impl ServiceKind {
             deployment: deployment::started(answer.as_ref()),
             desired: install.count,
         };
-        let healthy = self.until_healthy(&cluster, &prior.id, &want).await?;
+        // The install's deployment runs PrestaShop's installer: minutes more than a rolling one.
+        let healthy = self
+            .until_healthy(&cluster, &prior.id, &want, deployment::FIRST_TYPICAL)
+            .await?;
         self.finish_install(&cluster, &prior.id, d, healthy).await
     }
 
@@ -390,7 +397,10 @@ impl Kind for ServiceKind {
             deployment: deployment::started(out.service()),
             desired: install.count,
         };
-        let healthy = self.until_healthy(cluster, arn, &want).await?;
+        // The first deployment runs PrestaShop's installer: minutes more than a rolling one.
+        let healthy = self
+            .until_healthy(cluster, arn, &want, deployment::FIRST_TYPICAL)
+            .await?;
         self.finish_install(cluster, arn, &d, healthy).await
     }
 
@@ -466,7 +476,9 @@ impl Kind for ServiceKind {
                 deployment: deployment::started(answer.as_ref()),
                 desired: to_i32("desired_count", d.desired_count)?,
             };
-            let service = self.until_healthy(&cluster, &prior.id, &want).await?;
+            let service = self
+                .until_healthy(&cluster, &prior.id, &want, deployment::TYPICAL)
+                .await?;
             if changed.task_definition {
                 revisions::retire(&self.ecs, &service, revision, true, &d.tags).await;
             }
