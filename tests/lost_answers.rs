@@ -277,6 +277,15 @@ async fn a_state_s3_refuses_is_saved_locally_and_state_push_puts_it_back() {
         resources(&remote_before)
     );
     assert_no_secrets(&stack);
+    // Until it is pushed back, every run says the bucket misses what the copy holds.
+    let unpushed = format!("{ERRORED} holds a newer copy of this state");
+    remote(&stack, &["plan"], &vars, None)
+        .run()
+        .stderr_has(&unpushed)
+        .stderr_has(format!(
+            "`stackctl state push {ERRORED} -var-file {}`",
+            vars.display()
+        ));
     // The local copy is never taken for a local state: the stack's state is still S3's.
     remote(&stack, &["state", "push", ERRORED], &vars, None)
         .run()
@@ -286,6 +295,7 @@ async fn a_state_s3_refuses_is_saved_locally_and_state_push_puts_it_back() {
     assert_eq!(pushed["resources"], saved["resources"]);
     let again = remote(&stack, &["apply", "-auto-approve"], &vars, None).run();
     assert_eq!(again.code, 0, "{again:?}");
+    assert!(!again.stderr.contains(&unpushed), "{again:?}");
     assert_eq!(resources(&remote_state(&stack).await), STACK_RESOURCES);
     let plan = remote(&stack, &["plan", "-detailed-exitcode"], &vars, None).run();
     assert_eq!(plan.code, 0, "{plan:?}");

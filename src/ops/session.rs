@@ -11,6 +11,7 @@ use super::locate::{
     default_state_path, gather, locate_args, locate_state, remote_store, states_in_dir, STATE_DIR,
 };
 use super::Options;
+use crate::engine::backend::s3::S3Store;
 use crate::engine::backend::Store;
 use crate::engine::interrupt::{self, Held};
 use crate::engine::plan::{self, Mode, Plan};
@@ -99,6 +100,14 @@ impl Session {
         }
         let lock = lock_state(ui, &store, command, opts.lock_timeout, opts.lock).await?;
         let mut state = store.load().await?;
+        if let Store::S3(remote) = &store {
+            warn_unpushed(
+                ui,
+                remote,
+                &state,
+                &locate_args(&opts.var_files, &opts.vars),
+            );
+        }
         let legacy = state.aws.is_none() && !state.resources.is_empty();
         // The region: the variables' for plan and apply (aws_region wins over AWS_REGION and
         // the profile, as `provider "aws" { region = var.aws_region }` does); the state's for
@@ -262,6 +271,25 @@ impl Session {
 /// Lock the state for `command`; with `-lock=false` (`enabled` false), warn instead: None.
 /// The lock is kept where Ctrl-C and SIGTERM release it too (engine::interrupt), so however the
 /// run ends, the lock object, the DynamoDB item or the lock file goes with it.
+/// Say so when an earlier run could not write this state to S3 and saved a newer copy of it
+/// locally (`S3Store::save_errored`): until it is pushed back, the bucket misses what that run
+/// recorded.
+fn warn_unpushed(ui: Printer, remote: &S3Store, state: &State, locate: &str) {
+    let path = remote.errored_path();
+    let Ok(copy) = State::load(&path) else {
+        return;
+    };
+    if copy.lineage == state.lineage && copy.serial > state.serial {
+        ui.warn(&format!(
+            "{} holds a newer copy of this state (serial {}, the bucket's is {}) that an earlier run could not write to S3\n  hint: `stackctl state push {} {locate}` puts it back; until then the bucket misses what that run recorded",
+            path.display(),
+            copy.serial,
+            state.serial,
+            path.display(),
+        ));
+    }
+}
+
 pub async fn lock_state(
     ui: Printer,
     store: &Store,
