@@ -399,7 +399,18 @@ fn ctrl_c_during_rollback_records_what_runs_and_releases_the_lock() {
     };
     assert_eq!(revision(&stack), "prestashop-dev:2");
     let run = Watched::start(
-        through(&proxy, stack.cmd("rollback").arg("-wait-timeout").arg("2h")).spawn_piped(),
+        // `-to`: neither revision ever ran healthy (both applied with -wait=false), so a plain
+        // rollback would refuse to pick one.
+        through(
+            &proxy,
+            stack
+                .cmd("rollback")
+                .arg("-to")
+                .arg("1")
+                .arg("-wait-timeout")
+                .arg("2h"),
+        )
+        .spawn_piped(),
     );
     assert!(eventually(Duration::from_secs(60), || local_lock(&stack).exists()));
     std::thread::sleep(Duration::from_secs(2));
