@@ -6,19 +6,16 @@
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{Cmd, Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use common::remote::{bootstrap, remote, remote_vars, BUCKET, KEY, LOCK_KEY, TABLE};
+use common::{Cmd, Stack};
 use stackctl_testkit::{Failure, FaultProxy, Faults, Profile};
 
-const BUCKET: &str = "team-state";
-const TABLE: &str = "team-locks";
-const KEY: &str = "prestashop-dev.json";
-const LOCK_KEY: &str = "prestashop-dev.json.tflock";
 const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 
 /// Test seconds per real-AWS second, as in tests/lifecycle.rs.
@@ -46,37 +43,6 @@ fn aws_with_stuck_deployments(stack: &Stack) -> FaultProxy {
 fn through<'a>(proxy: &FaultProxy, cmd: Cmd<'a>) -> Cmd<'a> {
     cmd.env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .env("STACKCTL_TIME_SCALE", &SCALE.to_string())
-}
-
-/// The dev example with a `[backend]` table (plus `extra` settings).
-fn remote_vars(stack: &Stack, extra: &str) -> PathBuf {
-    let dev =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml")).unwrap();
-    let path = stack.dir.path().join("dev-remote.toml");
-    std::fs::write(
-        &path,
-        format!("{dev}\n[backend]\nbucket = \"{BUCKET}\"\n{extra}"),
-    )
-    .unwrap();
-    path
-}
-
-fn remote<'a>(stack: &'a Stack, command: &[&str], vars: &Path) -> Cmd<'a> {
-    let mut args: Vec<&str> = command.to_vec();
-    let vars = vars.display().to_string();
-    args.extend(["-var-file", &vars]);
-    stack
-        .bare(&args)
-        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
-        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD)
-}
-
-fn bootstrap(stack: &Stack, table: bool) {
-    let mut cmd = stack.bare(&["backend", "bootstrap", "-bucket", BUCKET]);
-    if table {
-        cmd = cmd.arg("-dynamodb-table").arg(TABLE);
-    }
-    cmd.run().success();
 }
 
 /// Reads of the bucket and the lock table, straight from moto.

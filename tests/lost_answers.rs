@@ -5,36 +5,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{assert_no_secrets, Cmd, Stack, ADMIN_PASSWORD, DB_PASSWORD};
+use common::remote::{bootstrap, object, remote_state, remote_vars, BUCKET, KEY, LOCK_KEY, TABLE};
+use common::{assert_no_secrets, Cmd, Stack};
 use stackctl_testkit::{Fault, FaultProxy, Faults, STACK_RESOURCES};
 
-const BUCKET: &str = "team-state";
-const TABLE: &str = "team-locks";
-const KEY: &str = "prestashop-dev.json";
-const LOCK_KEY: &str = "prestashop-dev.json.tflock";
 /// The proxy's names for the requests on the state object and the lock object.
-const PUT_STATE: &str = "PUT /team-state/prestashop-dev.json";
-const PUT_LOCK: &str = "PUT /team-state/prestashop-dev.json.tflock";
-const DELETE_LOCK: &str = "DELETE /team-state/prestashop-dev.json.tflock";
-/// Where a state that cannot be written to S3 is saved, relative to the working directory.
-const ERRORED: &str = ".stackctl/errored/prestashop-dev.json";
-
-/// The dev example with a `[backend]` table (plus `extra` settings), in the stack's directory.
-fn remote_vars(stack: &Stack, extra: &str) -> PathBuf {
-    let dev =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dev.toml")).unwrap();
-    let path = stack.dir.path().join("dev-remote.toml");
-    std::fs::write(
-        &path,
-        format!("{dev}\n[backend]\nbucket = \"{BUCKET}\"\n{extra}"),
-    )
-    .unwrap();
-    path
-}
-
 /// `command` on the stack `vars` names, with the test passwords; through `proxy` if given.
 fn remote<'a>(
     stack: &'a Stack,
@@ -42,53 +20,18 @@ fn remote<'a>(
     vars: &Path,
     proxy: Option<&FaultProxy>,
 ) -> Cmd<'a> {
-    let mut args: Vec<&str> = command.to_vec();
-    let vars = vars.display().to_string();
-    args.extend(["-var-file", &vars]);
-    let cmd = stack
-        .bare(&args)
-        .env("STACKCTL_VAR_db_password", DB_PASSWORD)
-        .env("STACKCTL_VAR_admin_password", ADMIN_PASSWORD);
+    let cmd = common::remote::remote(stack, command, vars);
     match proxy {
         Some(p) => cmd.env("AWS_ENDPOINT_URL", &p.endpoint),
         None => cmd,
     }
 }
 
-fn bootstrap(stack: &Stack, table: bool) {
-    let mut cmd = stack.bare(&["backend", "bootstrap", "-bucket", BUCKET]);
-    if table {
-        cmd = cmd.arg("-dynamodb-table").arg(TABLE);
-    }
-    cmd.run().success();
-}
-
-async fn s3(stack: &Stack) -> aws_sdk_s3::Client {
-    let sdk = stack.sdk().await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-/// The object's text, if it exists.
-async fn object(stack: &Stack, key: &str) -> Option<String> {
-    let out = s3(stack)
-        .await
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-        .ok()?;
-    let bytes = out.body.collect().await.unwrap().into_bytes();
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-async fn remote_state(stack: &Stack) -> serde_json::Value {
-    serde_json::from_str(&object(stack, KEY).await.expect("the remote state")).unwrap()
-}
+const PUT_STATE: &str = "PUT /team-state/prestashop-dev.json";
+const PUT_LOCK: &str = "PUT /team-state/prestashop-dev.json.tflock";
+const DELETE_LOCK: &str = "DELETE /team-state/prestashop-dev.json.tflock";
+/// Where a state that cannot be written to S3 is saved, relative to the working directory.
+const ERRORED: &str = ".stackctl/errored/prestashop-dev.json";
 
 fn resources(state: &serde_json::Value) -> usize {
     state["resources"].as_object().map_or(0, |r| r.len())
