@@ -16,6 +16,7 @@ pub mod address;
 pub mod args;
 pub mod error;
 pub mod interrupt;
+pub mod provider;
 pub mod resource;
 pub mod tags;
 pub mod target_health;

@@ -102,6 +102,29 @@ pub trait Kind: Send + Sync {
         None
     }
 
+    /// Further provider resource types this kind manages in the same calls, each owning some
+    /// of its attributes (a secret's value: `aws_secretsmanager_secret_version`). Terraform's
+    /// JSON lists each as a resource of its own; the plan counts them so.
+    fn parts(&self) -> &'static [crate::provider::Part] {
+        &[]
+    }
+
+    /// `attrs` as the AWS provider has `type_name` (this kind's own type, or one of its
+    /// [`parts`](Kind::parts)): its attribute names and value shapes, blocks as lists of
+    /// objects, documents as JSON strings. `attrs` holds `id` when the resource exists, and
+    /// [`provider::UNKNOWN`](crate::provider::UNKNOWN) or
+    /// [`provider::SENSITIVE`](crate::provider::SENSITIVE) for values not known yet or secret,
+    /// which the answer carries over as they are. Attributes the provider does not have (a
+    /// bookkeeping status) are left out; the engine fills in the provider's others. The
+    /// default keeps every attribute as it is.
+    fn provider_values(
+        &self,
+        _type_name: &str,
+        attrs: &crate::provider::Object,
+    ) -> crate::provider::Object {
+        attrs.clone()
+    }
+
     /// The live resource, or `None` when it no longer exists.
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError>;
 
