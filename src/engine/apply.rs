@@ -200,10 +200,17 @@ pub async fn apply(
                     Ok((id, effect)) => {
                         progress.done(change, elapsed, id.as_deref());
                         outcome.done += 1;
-                        outcome.added += usize::from(effect.created);
-                        outcome.changed += usize::from(effect.updated);
-                        outcome.destroyed += usize::from(effect.deleted);
-                        outcome.adopted += usize::from(effect.adopted);
+                        // Counted as the plan counts: per provider resource (a secret and
+                        // its value are two).
+                        let share = |on: bool, pick: fn((usize, usize, usize)) -> usize| {
+                            let planned: usize =
+                                change.provider_changes().iter().map(|pc| pick(pc.action.counts())).sum();
+                            if on { planned.max(1) } else { 0 }
+                        };
+                        outcome.added += share(effect.created, |c| c.0);
+                        outcome.changed += share(effect.updated, |c| c.1);
+                        outcome.destroyed += share(effect.deleted, |c| c.2);
+                        outcome.adopted += if effect.adopted { change.provider_changes().len() } else { 0 };
                         finished.insert(change.address.clone());
                     }
                     Err(e) if e.is(&[stop_waits::INTERRUPTED]) => {

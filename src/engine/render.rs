@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as J};
 use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
-use super::plan::{Action, Change, Drift, Mode, Plan};
+use super::plan::{Action, Change, Drift, Mode, Plan, ProviderChange, TfAction};
 use super::state::{Output, State};
 use crate::ui::{Mode as UiMode, Printer};
 
@@ -39,106 +39,130 @@ fn val(v: &Val, sensitive: bool) -> String {
 /// The plan as Terraform prints it: one block per change, then the summary line.
 pub fn plan(p: &Plan, ui: Printer) -> String {
     let mut out = String::new();
-    let changes: Vec<&Change> = p.changes.iter().filter(|c| c.does_something()).collect();
+    let changes: Vec<ProviderChange> = p
+        .provider_changes()
+        .into_iter()
+        .filter(ProviderChange::does_something)
+        .collect();
     if changes.is_empty() {
         let _ = writeln!(out, "{}", summary(p));
         out.push_str(&pending(p));
         return out;
     }
     out.push_str("stackctl will perform the following actions:\n");
-    for c in changes {
-        let sensitive = c.kind.sensitive();
-        let verb = match c.action {
-            Action::Create => "will be created",
-            Action::Update => "will be updated in place",
-            Action::Replace => "must be replaced",
-            Action::Delete => "will be destroyed",
-            // Terraform's "will be imported": the state learns of it, AWS is not changed.
-            Action::NoOp => "will be adopted into the state",
-        };
-        let _ = write!(out, "\n  # {} {verb}", c.address);
-        if let Some(note) = &c.note {
-            let _ = write!(out, " ({note})");
-        }
-        let symbol = ui.paint_symbol(&format!("{:>3}", c.action.symbol()));
-        let _ = writeln!(
-            out,
-            "\n{symbol} {} {{",
-            resource_header(&c.address, c.kind.type_name())
-        );
-        let width = c.desired.keys().map(String::len).max().unwrap_or(2).max(2);
-        match c.action {
-            Action::Create => {
-                for (k, v) in &c.desired {
-                    let _ = writeln!(
-                        out,
-                        "      + {k:<width$} = {}",
-                        val(v, sensitive.contains(&k.as_str()))
-                    );
-                }
-                if !c.desired.contains_key("id") {
-                    let _ = writeln!(out, "      + {:<width$} = (known after apply)", "id");
-                }
-            }
-            Action::Update | Action::Replace => {
-                let live = c.live.as_ref().map(|l| &l.attrs);
-                let _ = writeln!(
-                    out,
-                    "        {:<width$} = {}",
-                    "id",
-                    J::from(c.live.as_ref().map(|l| l.id.as_str()).unwrap_or(""))
-                );
-                for k in &c.changed {
-                    let s = sensitive.contains(&k.as_str());
-                    let shown = |v: &J| {
-                        if s {
-                            "(sensitive value)".to_owned()
-                        } else {
-                            value(v)
-                        }
-                    };
-                    let mut old = live
-                        .and_then(|l| l.get(k))
-                        .map(shown)
-                        .unwrap_or_else(|| "null".into());
-                    // What AWS already holds for the maintenance window is replaced too.
-                    if let Some(p) = live.and_then(|l| l.get(PENDING)).and_then(|p| p.get(k)) {
-                        let _ = write!(old, " (pending {})", shown(p));
-                    }
-                    let new = c.desired.get(k).map(|v| val(v, s)).unwrap_or_default();
-                    let forces = if c.action == Action::Replace && c.kind.force_new(k) {
-                        " # forces replacement".to_owned()
-                    } else {
-                        c.notes
-                            .get(k)
-                            .map(|n| format!(" # {n}"))
-                            .unwrap_or_default()
-                    };
-                    let _ = writeln!(out, "      ~ {k:<width$} = {old} -> {new}{forces}");
-                }
-            }
-            Action::Delete => {
-                let live = c.live.as_ref();
-                let _ = writeln!(
-                    out,
-                    "      - {:<width$} = {}",
-                    "id",
-                    J::from(live.map(|l| l.id.as_str()).unwrap_or(""))
-                );
-                if let Some(name) = live.and_then(|l| l.attrs.get("name")) {
-                    let _ = writeln!(out, "      - {:<width$} = {}", "name", value(name));
-                }
-            }
-            Action::NoOp => {
-                let id = c.live.as_ref().map(|l| l.id.as_str()).unwrap_or("");
-                let _ = writeln!(out, "        {:<width$} = {}", "id", J::from(id));
-            }
-        }
-        out.push_str("    }\n");
+    for pc in changes {
+        change_block(&mut out, &pc, ui);
     }
     let _ = writeln!(out, "\n{}", summary(p));
     out.push_str(&pending(p));
     out
+}
+
+/// What Terraform says of an action in the plan's comment line.
+pub fn verb(action: TfAction) -> &'static str {
+    match action {
+        TfAction::Create => "will be created",
+        TfAction::Update => "will be updated in place",
+        TfAction::DeleteThenCreate | TfAction::CreateThenDelete => "must be replaced",
+        TfAction::CreateThenForget => {
+            "must be replaced, but the existing object will not be destroyed"
+        }
+        TfAction::Delete => "will be destroyed",
+        // Terraform's "will be imported": the state learns of it, AWS is not changed.
+        TfAction::NoOp => "will be adopted into the state",
+    }
+}
+
+/// One provider resource's block: its comment line, then the attributes it owns.
+fn change_block(out: &mut String, pc: &ProviderChange, ui: Printer) {
+    let c = pc.change;
+    let address = pc.address();
+    let sensitive = c.kind.sensitive();
+    let _ = write!(out, "\n  # {address} {}", verb(pc.action));
+    if let Some(note) = &c.note {
+        let _ = write!(out, " ({note})");
+    }
+    let symbol = ui.paint_symbol(pc.action.symbol());
+    let _ = writeln!(
+        out,
+        "\n{symbol} {} {{",
+        resource_header(&address, pc.type_name())
+    );
+    let owned: Vec<(&String, &Val)> = c.desired.iter().filter(|(k, _)| pc.owns(k)).collect();
+    let width = owned.iter().map(|(k, _)| k.len()).max().unwrap_or(2).max(2);
+    let live_id = J::from(c.live.as_ref().map(|l| l.id.as_str()).unwrap_or(""));
+    // A part (a secret's value) has no id of its own in the state: the kind's id stands for it.
+    let id_line = pc.part.is_none();
+    match pc.action {
+        TfAction::Create => {
+            for (k, v) in &owned {
+                let _ = writeln!(
+                    out,
+                    "      + {k:<width$} = {}",
+                    val(v, sensitive.contains(&k.as_str()))
+                );
+            }
+            if id_line && !c.desired.contains_key("id") {
+                let _ = writeln!(out, "      + {:<width$} = (known after apply)", "id");
+            }
+        }
+        TfAction::Update
+        | TfAction::DeleteThenCreate
+        | TfAction::CreateThenDelete
+        | TfAction::CreateThenForget => {
+            let live = c.live.as_ref().map(|l| &l.attrs);
+            if id_line {
+                let _ = writeln!(out, "        {:<width$} = {live_id}", "id");
+            }
+            for k in c.changed.iter().filter(|k| pc.owns(k)) {
+                let s = sensitive.contains(&k.as_str());
+                let shown = |v: &J| {
+                    if s {
+                        "(sensitive value)".to_owned()
+                    } else {
+                        value(v)
+                    }
+                };
+                let mut old = live
+                    .and_then(|l| l.get(k))
+                    .map(shown)
+                    .unwrap_or_else(|| "null".into());
+                // What AWS already holds for the maintenance window is replaced too.
+                if let Some(p) = live.and_then(|l| l.get(PENDING)).and_then(|p| p.get(k)) {
+                    let _ = write!(old, " (pending {})", shown(p));
+                }
+                let new = c.desired.get(k).map(|v| val(v, s)).unwrap_or_default();
+                let forces = if pc.action.is_replace() && c.kind.force_new(k) {
+                    " # forces replacement".to_owned()
+                } else {
+                    c.notes
+                        .get(k)
+                        .map(|n| format!(" # {n}"))
+                        .unwrap_or_default()
+                };
+                let _ = writeln!(out, "      ~ {k:<width$} = {old} -> {new}{forces}");
+            }
+        }
+        TfAction::Delete => {
+            let live = c.live.as_ref();
+            if id_line {
+                let _ = writeln!(out, "      - {:<width$} = {live_id}", "id");
+                if let Some(name) = live.and_then(|l| l.attrs.get("name")) {
+                    let _ = writeln!(out, "      - {:<width$} = {}", "name", value(name));
+                }
+            } else {
+                for (k, _) in &owned {
+                    let _ = writeln!(out, "      - {k:<width$} = (sensitive value)");
+                }
+            }
+        }
+        TfAction::NoOp => {
+            if id_line {
+                let _ = writeln!(out, "        {:<width$} = {live_id}", "id");
+            }
+        }
+    }
+    out.push_str("    }\n");
 }
 
 /// A refresh-only plan as Terraform prints it: what changed outside stackctl, attribute by

@@ -7,6 +7,7 @@
 
 mod adopt;
 mod diff;
+mod parts;
 mod refresh;
 mod targeting;
 mod types;
@@ -18,6 +19,7 @@ use stackctl_contract::{Attrs, Instance, ResourceSpec};
 use self::adopt::{Adoption, Answer, Found};
 use self::diff::{decide, desired_with, planned_of, Planned};
 pub use self::diff::{diff, scrub_attrs};
+pub use self::parts::{part_address, ProviderChange, TfAction};
 pub use self::refresh::{refresh, refresh_only, Drift};
 pub use self::targeting::Targeting;
 pub use self::types::{Action, Change, Mode, Plan, PlanError};

@@ -8,7 +8,7 @@ use stackctl_contract::{Attrs, Instance, Kind, ResourceError};
 
 use crate::engine::state::State;
 
-/// What to do with one resource, with Terraform's symbols.
+/// What to do with one resource (its provider resources' actions follow: [`TfAction`](super::TfAction)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
     NoOp,
@@ -16,18 +16,6 @@ pub enum Action {
     Update,
     Replace,
     Delete,
-}
-
-impl Action {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Action::NoOp => " ",
-            Action::Create => "+",
-            Action::Update => "~",
-            Action::Replace => "-/+",
-            Action::Delete => "-",
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,29 +75,20 @@ pub struct Plan {
 
 impl Plan {
     pub fn adopts(&self) -> usize {
-        self.changes.iter().filter(|c| c.adopt).count()
+        self.provider_changes()
+            .iter()
+            .filter(|pc| pc.change.adopt)
+            .count()
     }
 
+    /// (added, changed, destroyed) as Terraform's summary counts them, over the provider's
+    /// resources: a secret's value counts on its own, a task definition's new revision (the old
+    /// one kept) adds one and destroys none.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let mut add = 0;
-        let mut change = 0;
-        let mut destroy = 0;
-        for c in &self.changes {
-            match c.action {
-                Action::Create => add += 1,
-                Action::Update => change += 1,
-                Action::Replace => {
-                    add += 1;
-                    // A kept predecessor (a task definition revision) is not destroyed.
-                    if c.kind.keeps_replaced().is_none() {
-                        destroy += 1
-                    }
-                }
-                Action::Delete => destroy += 1,
-                Action::NoOp => {}
-            }
-        }
-        (add, change, destroy)
+        self.provider_changes()
+            .iter()
+            .map(|pc| pc.action.counts())
+            .fold((0, 0, 0), |(a, c, d), (x, y, z)| (a + x, c + y, d + z))
     }
 
     pub fn has_changes(&self) -> bool {
