@@ -11,6 +11,14 @@ use super::state::State;
 /// The version of Terraform's JSON plan format whose shape this follows.
 pub const FORMAT_VERSION: &str = "1.2";
 
+/// The Terraform release whose JSON formats (plan, state, machine-readable UI) these follow,
+/// written as `terraform_version`: tools read that key to know the file is a plan at all
+/// (checkov skips a plan without it).
+pub const TERRAFORM_VERSION: &str = "1.11.4";
+
+/// The version of Terraform's machine-readable UI (`-json` events) these follow.
+pub const UI_VERSION: &str = "1.2";
+
 const PROVIDER: &str = "registry.terraform.io/hashicorp/aws";
 
 /// Terraform's `change.actions` for an action.
