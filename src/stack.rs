@@ -26,6 +26,16 @@ pub fn registry(sdk: &SdkConfig) -> Registry {
     )
 }
 
+/// Every kind, for what only translates what the state holds (`show -json`) and reaches no AWS:
+/// its clients are built but never called.
+pub fn offline_registry() -> Registry {
+    registry(
+        &SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build(),
+    )
+}
+
 /// The resources and outputs for these variables in this network.
 pub fn config(
     sdk: &SdkConfig,

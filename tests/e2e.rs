@@ -779,7 +779,7 @@ async fn changed_variables_and_drift_are_planned_as_updates() {
     );
     assert!(out.contains("~ retention_in_days = 3 -> 14"), "{out}");
     assert!(
-        out.contains("# module.ecs.aws_ecs_task_definition.main must be replaced (cpu, memory cannot change in place; the old revision stays registered for a rollback)"),
+        out.contains("# module.ecs.aws_ecs_task_definition.main must be replaced, but the existing object will not be destroyed (cpu, memory cannot change in place; the old revision stays registered for a rollback)"),
         "{out}"
     );
     assert!(

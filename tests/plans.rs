@@ -7,7 +7,7 @@ mod common;
 
 use common::{assert_no_secrets, squash, Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
-use stackctl_testkit::STACK_RESOURCES;
+use stackctl_testkit::{PLANNED_RESOURCES, STACK_RESOURCES};
 
 const LOG_GROUP: &str = "module.ecs.aws_cloudwatch_log_group.main";
 const LOG_GROUP_NAME: &str = "/ecs/prestashop-dev";
@@ -297,7 +297,7 @@ async fn replace_replaces_one_resource_and_updates_what_uses_it() {
         .run();
     assert_eq!(plan.code, 2, "{plan:?}");
     plan.stdout_has(format!(
-        "# {TASK_DEFINITION} must be replaced (replacement requested with -replace)"
+        "# {TASK_DEFINITION} must be replaced, but the existing object will not be destroyed (replacement requested with -replace)"
     ));
     plan.stdout_has("# module.ecs.aws_ecs_service.main will be updated in place");
     stack
@@ -586,10 +586,24 @@ async fn show_json_gives_a_plan_ci_can_gate_on_with_secrets_masked() {
     let state = stack.bare(&["show", "-json"]).run();
     state.success();
     let doc: J = serde_json::from_str(&state.stdout).expect("one JSON document");
-    let resources = doc["values"]["root_module"]["resources"]
+    // Terraform's module tree: each module's resources under `child_modules`, in the
+    // provider's shapes, with the provider's schema version.
+    let modules = doc["values"]["root_module"]["child_modules"]
         .as_array()
         .unwrap();
-    assert_eq!(resources.len(), STACK_RESOURCES);
+    let resources: Vec<&J> = modules
+        .iter()
+        .flat_map(|m| m["resources"].as_array().unwrap())
+        .collect();
+    assert_eq!(resources.len(), PLANNED_RESOURCES);
+    let rds = resources
+        .iter()
+        .find(|r| r["address"] == "module.rds.aws_db_instance.main")
+        .unwrap();
+    assert_eq!(rds["schema_version"], 2);
+    assert_eq!(rds["values"]["publicly_accessible"], false);
+    assert_eq!(rds["sensitive_values"]["password"], true);
+    assert_eq!(doc["terraform_version"], "1.11.4");
     assert!(!state.stdout.contains("fingerprint:"));
     assert_eq!(doc["values"]["outputs"]["db_password"], J::Null);
     stack

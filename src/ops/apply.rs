@@ -87,7 +87,7 @@ pub async fn apply_saved(
         let registry = stack::registry(&session.sdk);
         let reads = session.parallelism.unwrap_or(usize::MAX);
         let (refreshed, drift) = plan::refresh_only(&session.state, &registry, reads).await?;
-        let now: Vec<_> = drift.iter().map(json_plan::drift_change).collect();
+        let now: Vec<_> = drift.iter().flat_map(json_plan::drift_changes).collect();
         if now != saved.resource_drift {
             return Err(SavedPlanError::Drift {
                 path: file.to_owned(),

@@ -118,13 +118,22 @@ pub async fn plan(
         let (_, drift) = plan::refresh_only(&session.state, &registry, reads).await?;
         render::show_drift(&drift, ui);
         if let Some(out) = out {
-            let drift_json = drift.iter().map(json_plan::drift_change).collect();
+            let drift_json = drift.iter().flat_map(json_plan::drift_changes).collect();
             let empty = plan::Plan {
                 mode: Mode::Apply,
                 prior: session.state.clone(),
                 changes: Vec::new(),
             };
-            SavedPlan::new(&session, &raw, &empty, &request.targeting, true, drift_json)
+            SavedPlan::new(
+                &session,
+                &raw,
+                &empty,
+                None,
+                &registry,
+                &request.targeting,
+                true,
+                drift_json,
+            )
                 .with_var_files(&opts.var_files)
                 .with_plan_args(plan_args.clone())
                 .write(out)?;
@@ -140,7 +149,16 @@ pub async fn plan(
             .await?;
         render::show_plan(&plan, ui);
         if let Some(out) = out {
-            SavedPlan::new(&session, &raw, &plan, &request.targeting, false, Vec::new())
+            SavedPlan::new(
+                &session,
+                &raw,
+                &plan,
+                Some(&config),
+                &stack::registry(&session.sdk),
+                &request.targeting,
+                false,
+                Vec::new(),
+            )
                 .with_var_files(&opts.var_files)
                 .with_plan_args(plan_args.clone())
                 .write(out)?;

@@ -19,13 +19,43 @@ use serde_json::Value as J;
 use super::session::Session;
 use crate::engine::json_plan;
 use crate::engine::plan::{Plan, Targeting};
+use crate::engine::{Config, Registry};
 use crate::vars::{Raw, DEFS};
 
-/// The saved plan file.
+/// The saved plan file: Terraform's JSON plan (`terraform show -json` of a plan), in its key
+/// order, plus what binds it to one stack and one state.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub format_version: String,
+    /// The Terraform release whose format this follows; tools read it to know a plan.
+    #[serde(default)]
+    pub terraform_version: String,
     pub stackctl_version: String,
+    /// The non-sensitive variables that were given (a default is the same for the same
+    /// stackctl version), as `{name: {value}}`.
+    pub variables: BTreeMap<String, Variable>,
+    /// The sensitive variables' fingerprints; never their values.
+    pub sensitive_variables: BTreeMap<String, String>,
+    /// Every resource the plan leaves, as the provider's values (known ones), and the outputs.
+    #[serde(default)]
+    pub planned_values: J,
+    /// With -refresh-only: what changed outside stackctl, in `resource_changes`' shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_drift: Vec<J>,
+    pub resource_changes: Vec<J>,
+    #[serde(default)]
+    pub output_changes: J,
+    /// The state the plan was made from, as the plan's refresh read it.
+    #[serde(default)]
+    pub prior_state: J,
+    /// The module calls, resources and outputs with their expressions (constants and
+    /// references), which policy tools follow to connect resources.
+    #[serde(default)]
+    pub configuration: J,
+    #[serde(default)]
+    pub relevant_attributes: Vec<J>,
+    #[serde(default)]
+    pub timestamp: String,
     /// Whether applying it would change anything.
     pub applyable: bool,
     pub complete: bool,
@@ -36,18 +66,9 @@ pub struct SavedPlan {
     pub stack: Binding,
     #[serde(default)]
     pub targeting: Targeting,
-    /// The non-sensitive variables that were given (a default is the same for the same
-    /// stackctl version), as `{name: {value}}`.
-    pub variables: BTreeMap<String, Variable>,
-    /// The sensitive variables' fingerprints; never their values.
-    pub sensitive_variables: BTreeMap<String, String>,
     /// The state's salt, for a plan of a stack with no state yet: apply creates its state with
     /// this salt and lineage, so the fingerprints compare.
     pub fingerprint_salt: String,
-    pub resource_changes: Vec<J>,
-    /// With -refresh-only: what changed outside stackctl, in `resource_changes`' shape.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resource_drift: Vec<J>,
     /// The plan command's flags as the user gave them (no password, no -out): a hint to plan
     /// again repeats them. Empty in a file of an earlier stackctl.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -142,11 +163,15 @@ impl SavedPlan {
         self
     }
 
-    /// The plan, bound to the session's stack and state.
+    /// The plan, bound to the session's stack and state. `config` is the configuration it was
+    /// made from (none for -refresh-only, which reads only the state).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         session: &Session,
         raw: &Raw,
         plan: &Plan,
+        config: Option<&Config>,
+        registry: &Registry,
         targeting: &Targeting,
         refresh_only: bool,
         drift: Vec<J>,
@@ -177,9 +202,31 @@ impl SavedPlan {
                 partition: session.identity.partition.clone(),
                 region: raw.region(),
             });
+        let outputs = config
+            .map(|c| json_plan::planned_outputs(plan, c))
+            .unwrap_or_default();
+        let stamp = crate::ui::timestamp(std::time::SystemTime::now());
         SavedPlan {
             format_version: json_plan::FORMAT_VERSION.to_owned(),
+            terraform_version: json_plan::TERRAFORM_VERSION.to_owned(),
             stackctl_version: env!("CARGO_PKG_VERSION").to_owned(),
+            variables,
+            sensitive_variables,
+            planned_values: json_plan::planned_values(plan, &outputs),
+            resource_changes: if refresh_only {
+                Vec::new()
+            } else {
+                json_plan::resource_changes(plan)
+            },
+            resource_drift: drift.clone(),
+            output_changes: json_plan::output_changes(plan, &outputs),
+            prior_state: json_plan::prior_state(plan),
+            configuration: config
+                .map(|c| json_plan::configuration(c, registry, &loc.region))
+                .unwrap_or(J::Null),
+            relevant_attributes: Vec::new(),
+            // Terraform's stamp has whole seconds.
+            timestamp: format!("{}Z", stamp.get(..19).unwrap_or(&stamp)),
             applyable: plan.has_changes() || (refresh_only && !drift.is_empty()),
             complete: targeting.targets.is_empty(),
             errored: false,
@@ -197,15 +244,7 @@ impl SavedPlan {
                 var_files: Vec::new(),
             },
             targeting: targeting.clone(),
-            variables,
-            sensitive_variables,
             fingerprint_salt: salt,
-            resource_changes: if refresh_only {
-                Vec::new()
-            } else {
-                json_plan::resource_changes(plan)
-            },
-            resource_drift: drift,
             plan_args: Vec::new(),
         }
     }

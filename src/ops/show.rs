@@ -45,7 +45,7 @@ pub async fn show(
     }
     let state = store().await?.load_existing().await?;
     if ui.json() {
-        ui.document(&json_plan::state_values(&state));
+        ui.document(&json_plan::state_values(&state, &crate::stack::offline_registry()));
     } else if state.resources.is_empty() {
         ui.detail("The state is empty. No resources are represented.");
     } else {
@@ -118,6 +118,18 @@ fn render_saved(ui: Printer, saved: &SavedPlan) -> String {
             ["delete"] => {
                 destroy += 1;
                 ("-", "will be destroyed")
+            }
+            ["create", "forget"] => {
+                add += 1;
+                (
+                    "+/.",
+                    "must be replaced, but the existing object will not be destroyed",
+                )
+            }
+            ["create", "delete"] => {
+                add += 1;
+                destroy += 1;
+                ("+/-", "must be replaced")
             }
             [_, _] => {
                 add += 1;

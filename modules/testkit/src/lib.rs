@@ -30,6 +30,11 @@ pub const REGION: &str = "eu-west-3";
 /// full apply records and what a destroy removes. One place to change when a kind joins.
 pub const STACK_RESOURCES: usize = 24;
 
+/// The same stack as the AWS provider's resources, as plans count them and Terraform's plan of
+/// it lists them: the 24 plus each secret's value (`aws_secretsmanager_secret_version`), which
+/// stackctl sets in the secret's own calls.
+pub const PLANNED_RESOURCES: usize = 27;
+
 /// What the engine would resolve a module's references against in a module test: the
 /// instances by address, real ones (`record`) or stand-ins for other modules' (`fake`, `set`).
 #[derive(Default)]

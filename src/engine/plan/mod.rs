@@ -18,7 +18,7 @@ use stackctl_contract::{Attrs, Instance, ResourceSpec};
 
 use self::adopt::{Adoption, Answer, Found};
 use self::diff::{decide, desired_with, planned_of, Planned};
-pub use self::diff::{diff, scrub_attrs};
+pub use self::diff::{diff, planned_value, scrub_attrs};
 pub use self::parts::{part_address, ProviderChange, TfAction};
 pub use self::refresh::{refresh, refresh_only, Drift};
 pub use self::targeting::Targeting;
