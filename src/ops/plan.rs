@@ -134,9 +134,9 @@ pub async fn plan(
                 true,
                 drift_json,
             )
-                .with_var_files(&opts.var_files)
-                .with_plan_args(plan_args.clone())
-                .write(out)?;
+            .with_var_files(&opts.var_files)
+            .with_plan_args(plan_args.clone())
+            .write(out)?;
             saved_note(ui, out);
         }
         !drift.is_empty()
@@ -159,9 +159,9 @@ pub async fn plan(
                 false,
                 Vec::new(),
             )
-                .with_var_files(&opts.var_files)
-                .with_plan_args(plan_args.clone())
-                .write(out)?;
+            .with_var_files(&opts.var_files)
+            .with_plan_args(plan_args.clone())
+            .write(out)?;
             saved_note(ui, out);
         }
         plan.has_changes()

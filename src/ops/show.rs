@@ -45,7 +45,10 @@ pub async fn show(
     }
     let state = store().await?.load_existing().await?;
     if ui.json() {
-        ui.document(&json_plan::state_values(&state, &crate::stack::offline_registry()));
+        ui.document(&json_plan::state_values(
+            &state,
+            &crate::stack::offline_registry(),
+        ));
     } else if state.resources.is_empty() {
         ui.detail("The state is empty. No resources are represented.");
     } else {

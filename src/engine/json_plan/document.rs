@@ -127,7 +127,10 @@ pub fn prior_state(p: &Plan) -> J {
         let attrs = values::marked(&*c.kind, &live.attrs, &[], Some(&live.id));
         let v = values::provider_object(&*c.kind, pc.type_name(), &attrs, Stage::Existing);
         let at = pc.address();
-        out.push((at.clone(), resource(&at, pc.type_name(), &v, Some(&c.depends_on))));
+        out.push((
+            at.clone(),
+            resource(&at, pc.type_name(), &v, Some(&c.depends_on)),
+        ));
     }
     json!({
         "format_version": FORMAT_VERSION,
@@ -216,14 +219,25 @@ impl Resolve for Naming {
     }
 }
 
-/// The references a value holds: `["module.x.aws_y.z.attr", "module.x.aws_y.z"]`.
-fn references(v: &J, out: &mut Vec<String>) {
+/// The references a value holds: `["aws_y.z.attr", "aws_y.z"]`. A resource whose type and name
+/// no other module has is named without its module, as in one Terraform configuration:
+/// policy tools (checkov's graph) connect resources of a plan by such references across the
+/// whole plan, and cannot follow a module's variables, which is how Terraform itself would pass
+/// another module's attribute in.
+fn references(v: &J, unique: &BTreeMap<String, usize>, out: &mut Vec<String>) {
     match v {
         J::String(s) => {
             let text = s.replace("\\u0002", "\u{2}");
             for piece in text.split(REF).skip(1) {
                 if let Some(end) = piece.find('\u{2}') {
-                    let attr_ref = piece[..end].to_owned();
+                    let mut attr_ref = piece[..end].to_owned();
+                    if let Ok(a) = Address::parse(attr_ref.rsplit_once('.').map_or("", |x| x.0)) {
+                        let local = format!("{}.{}", a.type_name, a.name);
+                        if unique.get(&local) == Some(&1) {
+                            let attr = attr_ref.rsplit_once('.').map_or("", |x| x.1);
+                            attr_ref = format!("{local}.{attr}");
+                        }
+                    }
                     let resource_ref = attr_ref
                         .rsplit_once('.')
                         .map(|(r, _)| r.to_owned())
@@ -236,16 +250,16 @@ fn references(v: &J, out: &mut Vec<String>) {
                 }
             }
         }
-        J::Array(a) => a.iter().for_each(|x| references(x, out)),
-        J::Object(o) => o.values().for_each(|x| references(x, out)),
+        J::Array(a) => a.iter().for_each(|x| references(x, unique, out)),
+        J::Object(o) => o.values().for_each(|x| references(x, unique, out)),
         _ => {}
     }
 }
 
 /// Terraform's expression of a provider value: the resources it reads, or its constant value.
-fn expression(v: &J) -> Option<J> {
+fn expression(v: &J, unique: &BTreeMap<String, usize>) -> Option<J> {
     let mut refs = Vec::new();
-    references(v, &mut refs);
+    references(v, unique, &mut refs);
     if !refs.is_empty() {
         return Some(json!({ "references": refs }));
     }
@@ -257,7 +271,7 @@ fn expression(v: &J) -> Option<J> {
 
 /// Expressions of a translated object: nested blocks (lists of objects) as lists of
 /// expression objects, as Terraform writes them.
-fn expressions(o: &Map<String, J>) -> Map<String, J> {
+fn expressions(o: &Map<String, J>, unique: &BTreeMap<String, usize>) -> Map<String, J> {
     let mut m = Map::new();
     for (k, v) in o {
         let nested = v
@@ -267,10 +281,10 @@ fn expressions(o: &Map<String, J>) -> Map<String, J> {
             Some(items) => Some(J::Array(
                 items
                     .iter()
-                    .map(|i| J::Object(expressions(i.as_object().expect("checked"))))
+                    .map(|i| J::Object(expressions(i.as_object().expect("checked"), unique)))
                     .collect(),
             )),
-            None => expression(v),
+            None => expression(v, unique),
         };
         if let Some(e) = e {
             m.insert(k.clone(), e);
@@ -283,6 +297,18 @@ fn expressions(o: &Map<String, J>) -> Map<String, J> {
 /// constant, or the references to other resources that the value reads) and the outputs'.
 /// Secrets are never evaluated here: their attributes are left out.
 pub fn configuration(config: &Config, registry: &Registry, region: &str) -> J {
+    // How many resources of the stack have each `type.name` (instances of one count once).
+    let mut unique: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for spec in &config.specs {
+        if let Ok(a) = Address::parse(&spec.address) {
+            if seen.insert((a.module.clone(), a.type_name.clone(), a.name.clone())) {
+                *unique
+                    .entry(format!("{}.{}", a.type_name, a.name))
+                    .or_default() += 1;
+            }
+        }
+    }
     let mut modules: BTreeMap<String, Vec<J>> = BTreeMap::new();
     for spec in &config.specs {
         let Ok(a) = Address::parse(&spec.address) else {
@@ -316,7 +342,7 @@ pub fn configuration(config: &Config, registry: &Registry, region: &str) -> J {
                 "type": type_name,
                 "name": a.name,
                 "provider_config_key": "aws",
-                "expressions": expressions(&values),
+                "expressions": expressions(&values, &unique),
                 "schema_version": provider::schema(type_name).map_or(0, |s| s.version),
             });
             let list = modules.entry(a.module.clone()).or_default();
@@ -345,7 +371,7 @@ pub fn configuration(config: &Config, registry: &Registry, region: &str) -> J {
             let mut e = json!({ "sensitive": o.sensitive });
             if let Val::Known(v) = (o.value)(&Naming) {
                 let mut refs = Vec::new();
-                references(&v, &mut refs);
+                references(&v, &unique, &mut refs);
                 e["expression"] = json!({ "references": refs });
             }
             (o.name.to_owned(), e)

@@ -319,6 +319,9 @@ mod tests {
             Attrs::new(),
             &[],
         );
-        assert_eq!(only(&kept)["change"]["actions"], json!(["create", "forget"]));
+        assert_eq!(
+            only(&kept)["change"]["actions"],
+            json!(["create", "forget"])
+        );
     }
 }

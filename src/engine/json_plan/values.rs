@@ -26,7 +26,8 @@ pub fn marked(kind: &dyn Kind, values: &Values, unknown: &[&String], id: Option<
     let mut out = Map::new();
     for (k, v) in values {
         let secret = sensitive.contains(&k.as_str())
-            || v.as_str().is_some_and(|s| s.starts_with(FINGERPRINT_PREFIX));
+            || v.as_str()
+                .is_some_and(|s| s.starts_with(FINGERPRINT_PREFIX));
         let v = if secret {
             J::String(SENSITIVE.to_owned())
         } else {
@@ -114,7 +115,11 @@ fn fill(block: &J, mut values: Object, stage: Stage) -> Object {
             None => {
                 values.insert(
                     name.clone(),
-                    if single { J::Null } else { J::Array(Vec::new()) },
+                    if single {
+                        J::Null
+                    } else {
+                        J::Array(Vec::new())
+                    },
                 );
             }
             Some(J::Array(items)) => {
@@ -138,9 +143,7 @@ fn fill(block: &J, mut values: Object, stage: Stage) -> Object {
 /// (`true` at their place, known ones omitted from objects and `false` in lists).
 pub fn split(v: &J) -> (Option<J>, J, J) {
     match v {
-        J::String(_) if provider::holds(v, UNKNOWN) => {
-            (None, J::Bool(true), J::Bool(false))
-        }
+        J::String(_) if provider::holds(v, UNKNOWN) => (None, J::Bool(true), J::Bool(false)),
         J::String(_) if provider::holds(v, SENSITIVE) => (None, J::Bool(false), J::Bool(true)),
         J::Array(items) => {
             let mut known = Vec::new();
