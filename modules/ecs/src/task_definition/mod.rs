@@ -6,8 +6,10 @@
 //! service's PRIMARY deployment runs the new revision, the service deregisters this stack's
 //! revisions beyond the newest few ([`deregister_old`], in `retention`). Destroy deregisters
 //! them all. None is ever deleted, and a revision of the family without this stack's tags is
-//! never touched.
+//! never touched. `provider` folds the flat attributes back into the provider's
+//! `container_definitions` and `volume` for Terraform's JSON.
 
+mod provider;
 mod retention;
 
 use std::collections::BTreeMap;
@@ -313,6 +315,14 @@ impl Kind for TaskDefinitionKind {
 
     fn keeps_replaced(&self) -> Option<&'static str> {
         Some("the old revision stays registered for a rollback")
+    }
+
+    fn provider_values(
+        &self,
+        _type_name: &str,
+        attrs: &stackctl_contract::provider::Object,
+    ) -> stackctl_contract::provider::Object {
+        provider::values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
