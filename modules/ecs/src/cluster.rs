@@ -5,7 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 use aws_sdk_ecs::Client;
-use serde_json::Value as J;
+use serde_json::{json, Value as J};
+use stackctl_contract::provider;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
     args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
@@ -103,6 +104,19 @@ fn to_instance(c: &Cluster) -> Instance {
     Instance::new(arn, attrs)
 }
 
+/// The provider's attributes of a cluster: Container Insights is one of its `setting` blocks.
+fn provider_values(attrs: &provider::Object) -> provider::Object {
+    let mut out = provider::Object::new();
+    provider::copy(attrs, &mut out, &["id", "arn", "name", "tags"]);
+    if let Some(v) = attrs.get("container_insights").filter(|v| !v.is_null()) {
+        out.insert(
+            "setting".into(),
+            json!([{ "name": "containerInsights", "value": v }]),
+        );
+    }
+    out
+}
+
 #[async_trait]
 impl Kind for ClusterKind {
     fn type_name(&self) -> &'static str {
@@ -111,6 +125,10 @@ impl Kind for ClusterKind {
 
     fn fields(&self) -> &'static [Field] {
         ClusterArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        provider_values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -200,5 +218,66 @@ impl Kind for ClusterKind {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ecs::types::Tag;
+    use stackctl_contract::provider::check;
+
+    use super::*;
+    use crate::testing::{assert_covers, known_object, planned, resolved};
+
+    const ARN: &str = "arn:aws:ecs:eu-west-3:123456789012:cluster/shop-dev-cluster";
+
+    fn described(insights: Option<&str>) -> Cluster {
+        let mut c = Cluster::builder()
+            .cluster_arn(ARN)
+            .cluster_name("shop-dev-cluster")
+            .status("ACTIVE")
+            .tags(Tag::builder().key("Project").value("shop").build());
+        if let Some(v) = insights {
+            c = c.settings(insights_setting(v));
+        }
+        c.build()
+    }
+
+    #[test]
+    fn container_insights_is_a_setting_block() {
+        let out = provider_values(&known_object(&to_instance(&described(Some("enabled")))));
+        check("aws_ecs_cluster", &out).unwrap();
+        // checkov's CKV_AWS_65 reads this block.
+        assert_eq!(
+            out["setting"],
+            json!([{ "name": "containerInsights", "value": "enabled" }])
+        );
+        assert_eq!(out["id"], json!(ARN));
+        assert_eq!(out["arn"], json!(ARN));
+        assert_eq!(out["tags"], json!({ "Project": "shop" }));
+        assert!(!out.contains_key("container_insights"));
+
+        // A cluster AWS reports without the setting has it disabled, and says so.
+        let off = provider_values(&known_object(&to_instance(&described(None))));
+        assert_eq!(off["setting"][0]["value"], json!("disabled"));
+    }
+
+    #[test]
+    fn the_planned_cluster() {
+        let out = provider_values(&planned(crate::CLUSTER, &resolved(&[])));
+        check("aws_ecs_cluster", &out).unwrap();
+        assert_eq!(out["setting"][0]["value"], json!("enabled"));
+        assert_eq!(out["name"], json!("shop-dev-cluster"));
+        assert!(!out.contains_key("id") && !out.contains_key("arn"));
+    }
+
+    /// The attributes Terraform's plan of this stack gives `aws_ecs_cluster.main` that are
+    /// neither null nor `[]`: `after` in `../shared/reference/terraform/plan-from-empty.json`.
+    const TERRAFORM: &[&str] = &["name", "setting"];
+
+    #[test]
+    fn every_attribute_terraform_plans_is_there() {
+        let out = provider_values(&planned(crate::CLUSTER, &resolved(&[])));
+        assert_covers(&out, TERRAFORM, &[]);
     }
 }

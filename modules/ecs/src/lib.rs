@@ -2,7 +2,10 @@
 //!
 //! The task definition is kept as flat attributes (image, environment, secrets, EFS volume, log
 //! options...) rather than AWS's nested container definitions: the one container this stack runs
-//! is fully described by them, and flat values diff key by key in a plan.
+//! is fully described by them, and flat values diff key by key in a plan. Terraform's JSON shows
+//! each kind as the AWS provider has it: every kind translates its attributes at the edge
+//! (`provider_values`; the task definition's in `task_definition/provider.rs`, the service's
+//! in `service/provider.rs`).
 
 mod cluster;
 mod deployment;
@@ -19,6 +22,8 @@ pub mod run_task;
 mod service;
 pub mod status;
 mod task_definition;
+#[cfg(test)]
+mod testing;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -472,7 +477,6 @@ pub(crate) fn propagating(e: ResourceError) -> ResourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackctl_contract::Resolve;
 
     #[test]
     fn only_propagation_answers_are_retried() {
@@ -498,47 +502,27 @@ mod tests {
         assert!(!propagating(e("AccessDeniedException", "Role is not valid")).retryable);
     }
 
-    struct Nothing;
-    impl Resolve for Nothing {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
+    /// Every kind of the module answers `provider_values` with its own translation (the
+    /// trait's default passes stackctl's names through, which the schema refuses), for the
+    /// plan of every resource before anything exists.
+    #[test]
+    fn every_kind_speaks_the_providers_schema() {
+        let specs = specs(&testing::offline_sdk(), &testing::inputs());
+        let none = testing::resolved(&[]);
+        for s in &specs {
+            let type_name = s.kind.type_name();
+            let attrs = testing::planned(&s.address, &none);
+            let out = s.kind.provider_values(type_name, &attrs);
+            stackctl_contract::provider::check(type_name, &out)
+                .unwrap_or_else(|e| panic!("{}: {e}", s.address));
+            assert!(!out.is_empty(), "{}", s.address);
         }
-    }
-
-    fn inputs() -> Inputs {
-        Inputs {
-            name_prefix: "shop-dev".into(),
-            region: "eu-west-3".into(),
-            account_id: "123456789012".into(),
-            partition: "aws".into(),
-            tags: Tags::stack("shop", "dev"),
-            log_retention_days: 7,
-            cpu: "512".into(),
-            memory: "1024".into(),
-            desired_count: 2,
-            image: "prestashop/prestashop:8".into(),
-            db_name: "prestashop".into(),
-            db_user: "admin".into(),
-            db_host: Ref::new("module.rds.aws_db_instance.main", "address"),
-            alb_dns_name: Ref::new("module.alb.aws_lb.main", "dns_name"),
-            db_password_secret_arn: Ref::new("module.secrets.a", "arn"),
-            admin_credentials_secret_arn: Ref::new("module.secrets.b", "arn"),
-            efs_file_system_id: Ref::new("module.efs.aws_efs_file_system.main", "id"),
-            subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
-            security_group: Ref::new("module.security.aws_security_group.ecs", "id"),
-            target_group_arn: Ref::new("module.alb.aws_lb_target_group.main", "arn"),
-            wait_for: vec!["module.alb.aws_lb_listener.http".into()],
-            wait: DeployWait::default(),
-            targets: None,
-        }
+        assert_eq!(specs.len(), kinds(&testing::offline_sdk()).len() + 1);
     }
 
     #[tokio::test]
     async fn specs_wire_the_dependencies() {
-        let sdk = aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_ecs::config::BehaviorVersion::latest())
-            .build();
-        let specs = specs(&sdk, &inputs());
+        let specs = specs(&testing::offline_sdk(), &testing::inputs());
         let by = |a: &str| {
             specs
                 .iter()
@@ -567,7 +551,7 @@ mod tests {
         }
         assert!(by(EXECUTION_SECRETS_POLICY).contains(EXECUTION_ROLE));
         let service = specs.iter().find(|s| s.address == SERVICE).unwrap();
-        let d = service.desired(&Nothing);
+        let d = service.desired(&testing::resolved(&[]));
         assert_eq!(d["subnets"], Val::from(json!(["subnet-a", "subnet-b"])));
         assert_eq!(d["load_balancer"], Val::Unknown);
     }

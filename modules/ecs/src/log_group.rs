@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value as J;
+use stackctl_contract::provider;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::{
     args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
@@ -132,6 +133,22 @@ fn group_arn(g: &LogGroup) -> String {
     }
 }
 
+/// The provider's attributes of a log group: stackctl's own names already, a retention of 0
+/// (never expire) included, as the provider writes it; no KMS key (stackctl sets none, so the
+/// engine writes null), the STANDARD class AWS gives a group created without one, and a destroy
+/// that deletes the group.
+fn provider_values(attrs: &provider::Object) -> provider::Object {
+    let mut out = provider::Object::new();
+    provider::copy(
+        attrs,
+        &mut out,
+        &["id", "arn", "name", "retention_in_days", "tags"],
+    );
+    out.insert("log_group_class".into(), J::from("STANDARD"));
+    out.insert("skip_destroy".into(), J::Bool(false));
+    out
+}
+
 #[async_trait]
 impl Kind for LogGroupKind {
     fn type_name(&self) -> &'static str {
@@ -140,6 +157,10 @@ impl Kind for LogGroupKind {
 
     fn fields(&self) -> &'static [Field] {
         LogGroupArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        provider_values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -207,5 +228,65 @@ impl Kind for LogGroupKind {
             .map_err(|e| aws_error("DeleteLogGroup", e))
             .absent_if(NOT_FOUND)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use stackctl_contract::provider::check;
+
+    use super::*;
+    use crate::testing::{assert_covers, known_object, planned, resolved};
+
+    const ARN: &str = "arn:aws:logs:eu-west-3:123456789012:log-group:/ecs/shop-dev";
+
+    /// A group as `read_name` records it.
+    fn read_back(days: i64) -> provider::Object {
+        let mut attrs = LogGroupArgs {
+            name: "/ecs/shop-dev".into(),
+            retention_in_days: days,
+            tags: Tags::stack("shop", "dev"),
+        }
+        .to_values();
+        attrs.insert("id".into(), J::from("/ecs/shop-dev"));
+        attrs.insert("arn".into(), J::from(ARN));
+        known_object(&Instance::new("/ecs/shop-dev", attrs))
+    }
+
+    #[test]
+    fn a_read_group_keeps_its_retention_and_has_no_kms_key() {
+        let out = provider_values(&read_back(30));
+        check("aws_cloudwatch_log_group", &out).unwrap();
+        assert_eq!(out["retention_in_days"], json!(30));
+        assert_eq!(out["id"], json!("/ecs/shop-dev"));
+        assert_eq!(out["arn"], json!(ARN));
+        assert_eq!(out["tags"]["ManagedBy"], json!("stackctl"));
+        // checkov's CKV_AWS_158 wants a key: stackctl sets none, so none is claimed.
+        assert!(!out.contains_key("kms_key_id"));
+        // 0 is "never expire" to the provider too (CKV_AWS_338 passes it), not "unset".
+        assert_eq!(
+            provider_values(&read_back(0))["retention_in_days"],
+            json!(0)
+        );
+    }
+
+    #[test]
+    fn the_planned_group() {
+        let out = provider_values(&planned(crate::LOG_GROUP, &resolved(&[])));
+        check("aws_cloudwatch_log_group", &out).unwrap();
+        assert_eq!(out["name"], json!("/ecs/shop-dev"));
+        assert_eq!(out["retention_in_days"], json!(7));
+        assert!(!out.contains_key("arn"));
+    }
+
+    /// The attributes Terraform's plan of this stack gives `aws_cloudwatch_log_group.main` that
+    /// are neither null nor `[]`: `after` in `../shared/reference/terraform/plan-from-empty.json`.
+    const TERRAFORM: &[&str] = &["name", "retention_in_days", "skip_destroy"];
+
+    #[test]
+    fn every_attribute_terraform_plans_is_there() {
+        let out = provider_values(&planned(crate::LOG_GROUP, &resolved(&[])));
+        assert_covers(&out, TERRAFORM, &[]);
     }
 }

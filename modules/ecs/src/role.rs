@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
 use aws_sdk_iam::Client;
 use serde_json::Value as J;
-use stackctl_contract::wait;
 use stackctl_contract::{
     args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
     Values,
 };
+use stackctl_contract::{provider, wait};
 
 use crate::iam::{
     document, iam_tags, policy_json, until_visible, IamTagging, NO_SUCH_ENTITY, PROPAGATION,
@@ -135,6 +135,22 @@ fn role_instance(role: &Role) -> Instance {
     Instance::new(role.role_name(), attrs)
 }
 
+/// The provider's attributes of a role: the trust policy as JSON text, and what stackctl leaves
+/// to AWS (path `/`, sessions of one hour) or does as the provider's flag would (a destroy
+/// detaches and deletes every policy of the role first: `force_detach_policies`).
+fn provider_values(attrs: &provider::Object) -> provider::Object {
+    let mut out = provider::Object::new();
+    provider::copy(attrs, &mut out, &["id", "arn", "name", "tags"]);
+    out.insert(
+        "assume_role_policy".into(),
+        provider::json_string(attrs.get("assume_role_policy")),
+    );
+    out.insert("path".into(), J::from("/"));
+    out.insert("max_session_duration".into(), J::from(3600));
+    out.insert("force_detach_policies".into(), J::Bool(true));
+    out
+}
+
 #[async_trait]
 impl Kind for RoleKind {
     fn type_name(&self) -> &'static str {
@@ -143,6 +159,10 @@ impl Kind for RoleKind {
 
     fn fields(&self) -> &'static [Field] {
         RoleArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        provider_values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -224,5 +244,82 @@ impl Kind for RoleKind {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use stackctl_contract::provider::check;
+
+    use super::*;
+    use crate::testing::{assert_covers, known_object, planned, resolved};
+
+    const ARN: &str = "arn:aws:iam::123456789012:role/shop-dev-ecs-task-role";
+
+    /// The trust policy as GetRole answers it: URL-encoded.
+    const ENCODED: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ecs-tasks.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+
+    fn trust() -> J {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+                "Action": "sts:AssumeRole",
+            }],
+        })
+    }
+
+    #[test]
+    fn a_read_role_has_its_trust_policy_as_json_text() {
+        let role = Role::builder()
+            .role_name("shop-dev-ecs-task-role")
+            .arn(ARN)
+            .path("/")
+            .role_id("AROAEXAMPLE")
+            .create_date(aws_sdk_iam::primitives::DateTime::from_secs(0))
+            .assume_role_policy_document(ENCODED)
+            .build()
+            .unwrap();
+        let out = provider_values(&known_object(&role_instance(&role)));
+        check("aws_iam_role", &out).unwrap();
+        let text = out["assume_role_policy"].as_str().expect("JSON text");
+        assert_eq!(serde_json::from_str::<J>(text).unwrap(), trust());
+        assert_eq!(out["id"], json!("shop-dev-ecs-task-role"));
+        assert_eq!(out["arn"], json!(ARN));
+        assert_eq!(out["path"], json!("/"));
+    }
+
+    #[test]
+    fn the_planned_roles() {
+        for (address, name) in [
+            (crate::EXECUTION_ROLE, "shop-dev-ecs-task-execution-role"),
+            (crate::TASK_ROLE, "shop-dev-ecs-task-role"),
+        ] {
+            let out = provider_values(&planned(address, &resolved(&[])));
+            check("aws_iam_role", &out).unwrap();
+            assert_eq!(out["name"], json!(name));
+            let text = out["assume_role_policy"].as_str().expect("JSON text");
+            assert_eq!(serde_json::from_str::<J>(text).unwrap(), trust());
+            assert!(!out.contains_key("arn"));
+        }
+    }
+
+    /// The attributes Terraform's plan of this stack gives `aws_iam_role.execution` and
+    /// `.task` that are neither null nor `[]`: `after` in
+    /// `../shared/reference/terraform/plan-from-empty.json`.
+    const TERRAFORM: &[&str] = &[
+        "assume_role_policy",
+        "force_detach_policies",
+        "max_session_duration",
+        "name",
+        "path",
+    ];
+
+    #[test]
+    fn every_attribute_terraform_plans_is_there() {
+        let out = provider_values(&planned(crate::TASK_ROLE, &resolved(&[])));
+        assert_covers(&out, TERRAFORM, &[]);
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::Client;
 use serde_json::Value as J;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Field, Instance, Kind, ResourceError, Values,
+    args, aws_error, provider, Absent, Args, Field, Instance, Kind, ResourceError, Values,
 };
 
 use crate::iam::{document, policy_json, until_visible, NO_SUCH_ENTITY};
@@ -83,6 +83,15 @@ fn role_policy_parts(prior: &Instance) -> Result<(String, String), ResourceError
         })
 }
 
+/// The provider's attributes of an inline policy: the document as JSON text; the id is
+/// `role:name` already, as the provider's.
+fn provider_values(attrs: &provider::Object) -> provider::Object {
+    let mut out = provider::Object::new();
+    provider::copy(attrs, &mut out, &["id", "role", "name"]);
+    out.insert("policy".into(), provider::json_string(attrs.get("policy")));
+    out
+}
+
 #[async_trait]
 impl Kind for RolePolicyKind {
     fn type_name(&self) -> &'static str {
@@ -91,6 +100,10 @@ impl Kind for RolePolicyKind {
 
     fn fields(&self) -> &'static [Field] {
         RolePolicyArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        provider_values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -145,6 +158,57 @@ impl Kind for RolePolicyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
+    use stackctl_contract::provider::{check, UNKNOWN};
+
+    use crate::testing::{assert_covers, known_object, planned, resolved};
+
+    const POLICY: &str = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"secretsmanager:GetSecretValue\",\"secretsmanager:DescribeSecret\"],\"Resource\":\"arn:aws:secretsmanager:eu-west-3:123456789012:secret:shop-dev-*\"}]}";
+
+    #[test]
+    fn a_read_policy_is_json_text_with_terraforms_id() {
+        let attrs = RolePolicyArgs {
+            role: "shop-dev-exec".into(),
+            name: "shop-dev-secrets-access".into(),
+            // As `get` records GetRolePolicy's URL-encoded answer.
+            policy: crate::iam::policy_json(POLICY),
+        }
+        .to_values();
+        let mut inst = Instance::new("shop-dev-exec:shop-dev-secrets-access", attrs);
+        inst.attrs.insert("id".into(), J::from(inst.id.as_str()));
+        let out = provider_values(&known_object(&inst));
+        check("aws_iam_role_policy", &out).unwrap();
+        assert_eq!(out["id"], json!("shop-dev-exec:shop-dev-secrets-access"));
+        assert_eq!(out["role"], json!("shop-dev-exec"));
+        let text = out["policy"].as_str().expect("JSON text");
+        assert_eq!(
+            serde_json::from_str::<J>(text).unwrap(),
+            serde_json::from_str::<J>(POLICY).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_planned_policy_names_its_role_once_known() {
+        let out = provider_values(&planned(crate::EXECUTION_SECRETS_POLICY, &resolved(&[])));
+        check("aws_iam_role_policy", &out).unwrap();
+        assert_eq!(out["role"], json!(UNKNOWN));
+        let doc: J = serde_json::from_str(out["policy"].as_str().expect("JSON text")).unwrap();
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            json!("arn:aws:secretsmanager:eu-west-3:123456789012:secret:shop-dev-*")
+        );
+    }
+
+    /// The attributes Terraform's plan of this stack gives `aws_iam_role_policy.secrets` that
+    /// are neither null nor `[]`: `after` in `../shared/reference/terraform/plan-from-empty.json`.
+    const TERRAFORM: &[&str] = &["name", "policy"];
+
+    #[test]
+    fn every_attribute_terraform_plans_is_there() {
+        let out = provider_values(&planned(crate::EXECUTION_SECRETS_POLICY, &resolved(&[])));
+        assert_covers(&out, TERRAFORM, &[]);
+    }
 
     #[test]
     fn the_id_splits_back_into_role_and_name() {

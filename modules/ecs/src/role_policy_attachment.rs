@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::Client;
 use serde_json::Value as J;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Field, Instance, Kind, ResourceError, Values,
+    args, aws_error, provider, Absent, Args, Field, Instance, Kind, ResourceError, Values,
 };
 
 use crate::iam::{until_visible, NO_SUCH_ENTITY};
@@ -71,6 +71,14 @@ fn attachment_parts(prior: &Instance) -> Result<(String, String), ResourceError>
         })
 }
 
+/// The provider's attributes of an attachment: stackctl's own. Its id is `role/policy_arn`,
+/// the form the provider imports; the provider's own ids are made up at creation.
+fn provider_values(attrs: &provider::Object) -> provider::Object {
+    let mut out = provider::Object::new();
+    provider::copy(attrs, &mut out, &["id", "role", "policy_arn"]);
+    out
+}
+
 #[async_trait]
 impl Kind for RolePolicyAttachmentKind {
     fn type_name(&self) -> &'static str {
@@ -79,6 +87,10 @@ impl Kind for RolePolicyAttachmentKind {
 
     fn fields(&self) -> &'static [Field] {
         RolePolicyAttachmentArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        provider_values(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -147,6 +159,39 @@ fn missing_policy(e: ResourceError, arn: &str) -> ResourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use serde_json::json;
+    use stackctl_contract::provider::{check, UNKNOWN};
+
+    use crate::testing::{assert_covers, known_object, planned, resolved};
+
+    #[test]
+    fn an_attachment_is_its_role_and_policy() {
+        let arn = crate::execution_policy_arn("aws");
+        let out = provider_values(&known_object(&attachment_instance("shop-dev-exec", &arn)));
+        check("aws_iam_role_policy_attachment", &out).unwrap();
+        assert_eq!(out["role"], json!("shop-dev-exec"));
+        assert_eq!(out["policy_arn"], json!(arn));
+        assert_eq!(out["id"], json!(format!("shop-dev-exec/{arn}")));
+
+        let planned = provider_values(&planned(crate::EXECUTION_ROLE_POLICY, &resolved(&[])));
+        check("aws_iam_role_policy_attachment", &planned).unwrap();
+        assert_eq!(planned["role"], json!(UNKNOWN));
+        assert_eq!(planned["policy_arn"], json!(arn));
+    }
+
+    /// The attributes Terraform's plan of this stack gives
+    /// `aws_iam_role_policy_attachment.execution` that are neither null nor `[]`: `after` in
+    /// `../shared/reference/terraform/plan-from-empty.json`.
+    const TERRAFORM: &[&str] = &["policy_arn", "role"];
+
+    #[test]
+    fn every_attribute_terraform_plans_is_there() {
+        let out = provider_values(&planned(crate::EXECUTION_ROLE_POLICY, &resolved(&[])));
+        // `role` is there as unknown (the role does not exist yet): Terraform knows it from
+        // its configuration's literal, stackctl reads it from the role.
+        assert_covers(&out, TERRAFORM, &[]);
+    }
 
     #[test]
     fn the_id_splits_back_into_role_and_policy() {

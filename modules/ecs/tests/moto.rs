@@ -1,7 +1,7 @@
 //! The ecs module against moto: the eight resources created from the module's own specs, read
 //! back, adopted, changed in place, the task definition replaced, then all deleted.
 
-use serde_json::json;
+use serde_json::{json, Value as J};
 use stackctl_contract::{Instance, Kind, Ref, ResourceSpec, Tags, Values};
 use stackctl_ecs::*;
 use stackctl_testkit::{desired, security_group, Known, Moto, REGION};
@@ -93,6 +93,60 @@ async fn assert_no_changes(specs: &[ResourceSpec], state: &Known) {
     }
 }
 
+/// What each created resource reads back as fits the AWS provider's schema once translated,
+/// as `show -json` writes the state, with the values checkov reads where they read them.
+fn assert_provider_shapes(specs: &[ResourceSpec], state: &Known) {
+    use stackctl_contract::provider::{self, Object};
+    let mut by_type = std::collections::BTreeMap::new();
+    for s in specs {
+        let inst = &state.0[&s.address];
+        let mut attrs: Object = inst.attrs.clone().into_iter().collect();
+        attrs.insert("id".into(), json!(inst.id));
+        let type_name = s.kind.type_name();
+        let out = s.kind.provider_values(type_name, &attrs);
+        provider::check(type_name, &out).unwrap_or_else(|e| panic!("{}: {e}", s.address));
+        assert!(
+            !provider::holds(&J::Object(out.clone()), provider::UNKNOWN),
+            "{}",
+            s.address
+        );
+        by_type.insert(type_name, out);
+    }
+    let service = &by_type["aws_ecs_service"];
+    assert_eq!(
+        service["network_configuration"][0]["assign_public_ip"],
+        json!(true)
+    );
+    assert_eq!(
+        service["load_balancer"][0]["container_name"],
+        json!(CONTAINER_NAME)
+    );
+    let td = &by_type["aws_ecs_task_definition"];
+    let containers: J =
+        serde_json::from_str(td["container_definitions"].as_str().expect("JSON text")).unwrap();
+    assert_eq!(containers[0]["image"], json!("prestashop/prestashop:8.1"));
+    assert_eq!(
+        containers[0]["portMappings"][0]["containerPort"],
+        json!(CONTAINER_PORT)
+    );
+    assert_eq!(
+        td["volume"][0]["efs_volume_configuration"][0]["transit_encryption"],
+        json!("ENABLED")
+    );
+    assert_eq!(td["id"], json!("t-dev"));
+    assert_eq!(
+        by_type["aws_ecs_cluster"]["setting"],
+        json!([{ "name": "containerInsights", "value": "enabled" }])
+    );
+    let policy: J = serde_json::from_str(
+        by_type["aws_iam_role_policy"]["policy"]
+            .as_str()
+            .expect("JSON text"),
+    )
+    .unwrap();
+    assert_eq!(policy["Version"], json!("2012-10-17"));
+}
+
 #[tokio::test]
 async fn ecs_module_lifecycle_against_moto() {
     let moto = Moto::start();
@@ -141,6 +195,7 @@ async fn ecs_module_lifecycle_against_moto() {
         state.0.insert(s.address.clone(), created);
     }
     assert_no_changes(&specs, &state).await;
+    assert_provider_shapes(&specs, &state);
 
     let td = &state.0[TASK_DEFINITION];
     assert_eq!(td.attrs["revision"], json!(1));

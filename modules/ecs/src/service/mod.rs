@@ -1,9 +1,10 @@
 //! `aws_ecs_service`: the Fargate service that keeps the PrestaShop tasks running behind the ALB.
 //! What follows an update to a new task definition revision is in `revisions`; how a new
-//! service installs PrestaShop once, in `install`.
+//! service installs PrestaShop once, in `install`; how Terraform's JSON shows it, in `provider`.
 
 mod args;
 mod install;
+mod provider;
 mod revisions;
 
 use std::collections::{BTreeMap, HashMap};
@@ -304,6 +305,14 @@ impl Kind for ServiceKind {
     /// anyone changing the configuration: not drift.
     fn transient(&self) -> &'static [&'static str] {
         &[install::ATTR]
+    }
+
+    fn provider_values(
+        &self,
+        _type_name: &str,
+        attrs: &stackctl_contract::provider::Object,
+    ) -> stackctl_contract::provider::Object {
+        provider::values(attrs, self.wait.enabled)
     }
 
     /// A service still installing keeps its one task and the installer's grace period until
