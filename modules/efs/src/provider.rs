@@ -1,7 +1,7 @@
 //! The file system and its mount targets as the AWS provider has them: the file system's
 //! `name` (its `Name` tag) and owner, and no lifecycle policy, as stackctl creates it.
 
-use serde_json::{json, Value as J};
+use serde_json::json;
 use stackctl_contract::provider::{self, Object};
 
 /// `aws_efs_file_system`, from stackctl's attributes.
@@ -57,6 +57,7 @@ mod tests {
         FileSystemDescription, FileSystemSize, LifeCycleState, MountTargetDescription,
         PerformanceMode, Tag, ThroughputMode,
     };
+    use serde_json::Value as J;
     use stackctl_contract::provider::UNKNOWN;
     use stackctl_contract::{Attrs, Ref, Resolve, Tags, Val};
 
