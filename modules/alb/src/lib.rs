@@ -6,6 +6,7 @@
 
 mod listener;
 mod load_balancer;
+mod provider;
 pub mod status;
 mod target_group;
 

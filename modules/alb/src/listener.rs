@@ -7,7 +7,8 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
+    args, aws_error, provider, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 use crate::{elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, LISTENER_GONE};
@@ -96,6 +97,10 @@ pub(crate) fn to_instance(l: &Listener, tags: Tags) -> Instance {
 #[async_trait]
 impl Kind for ListenerKind {
     elbv2_kind!("aws_lb_listener", ListenerArgs);
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::listener(attrs)
+    }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         let out = self

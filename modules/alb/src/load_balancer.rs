@@ -12,7 +12,8 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
+    args, aws_error, provider, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 use crate::{arn_suffix, elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, LB_GONE};
@@ -140,6 +141,10 @@ pub(crate) fn to_instance(lb: &LoadBalancer, tags: Tags) -> Instance {
 #[async_trait]
 impl Kind for LoadBalancerKind {
     elbv2_kind!("aws_lb", LoadBalancerArgs);
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::load_balancer(attrs)
+    }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         match self.describe_arn(&prior.id).await? {

@@ -13,7 +13,8 @@ use serde_json::Value as J;
 use stackctl_contract::value::to_i32;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags, Values,
+    args, aws_error, provider, Absent, Args, Changed, Instance, Kind, ResourceError, TagApi, Tags,
+    Values,
 };
 
 use crate::{arn_suffix, elb_tags, elbv2_kind, read_back, read_tags, ElbTagging, TG_GONE};
@@ -205,6 +206,10 @@ pub(crate) fn to_instance(
 #[async_trait]
 impl Kind for TargetGroupKind {
     elbv2_kind!("aws_lb_target_group", TargetGroupArgs);
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::target_group(attrs)
+    }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         self.first(

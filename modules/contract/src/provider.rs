@@ -257,3 +257,52 @@ mod tests {
         assert_eq!(schema("aws_security_group").map(|s| s.version), Some(1));
     }
 }
+
+// ---- Helpers added for the alb, security, efs, rds and secrets translations (issue 21). ----
+
+/// Set each of `pairs` that `to` lacks: the values AWS applies where stackctl sets nothing
+/// (a load balancer's idle timeout, a database's Multi-AZ), so that a policy reads what is
+/// really there, as Terraform's plan shows the provider's defaults. A value the kind recorded
+/// wins.
+pub fn defaults(to: &mut Object, pairs: &[(&str, J)]) {
+    for (name, v) in pairs {
+        to.entry((*name).to_owned()).or_insert_with(|| v.clone());
+    }
+}
+
+/// The account of a known ARN (`arn:aws:ec2:eu-west-3:123456789012:security-group/sg-1` ->
+/// `123456789012`), which the provider shows as `owner_id`; `None` for a marker, a missing ARN
+/// or one without an account.
+pub fn arn_account(arn: Option<&J>) -> Option<J> {
+    let arn = arn
+        .and_then(J::as_str)
+        .filter(|s| !is_marker(&J::from(*s)))?;
+    let account = arn.split(':').nth(4).filter(|a| !a.is_empty())?;
+    Some(J::from(account))
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn defaults_fill_only_what_is_missing_and_accounts_come_from_known_arns() {
+        let mut o = Object::new();
+        o.insert("idle_timeout".into(), json!(120));
+        defaults(
+            &mut o,
+            &[("idle_timeout", json!(60)), ("enable_http2", json!(true))],
+        );
+        assert_eq!(
+            J::Object(o),
+            json!({"idle_timeout": 120, "enable_http2": true})
+        );
+        let arn = json!("arn:aws:ec2:eu-west-3:123456789012:security-group/sg-1");
+        assert_eq!(arn_account(Some(&arn)), Some(json!("123456789012")));
+        assert_eq!(arn_account(Some(&json!(UNKNOWN))), None);
+        assert_eq!(arn_account(Some(&json!("arn:aws:s3:::bucket"))), None);
+        assert_eq!(arn_account(None), None);
+    }
+}

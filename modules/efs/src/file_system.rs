@@ -12,8 +12,8 @@ use serde_json::Value as J;
 use stackctl_contract::args::required;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
-    Values,
+    args, aws_error, provider, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi,
+    Tags, Values,
 };
 
 use crate::{is_gone, EFS_TIMEOUT};
@@ -107,6 +107,10 @@ impl Kind for FileSystemKind {
 
     fn fields(&self) -> &'static [Field] {
         FileSystemArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::file_system(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -239,7 +243,7 @@ impl Kind for FileSystemKind {
     }
 }
 
-fn fs_instance(fs: &FileSystemDescription) -> Instance {
+pub(crate) fn fs_instance(fs: &FileSystemDescription) -> Instance {
     let id = fs.file_system_id();
     let mut attrs = FileSystemArgs {
         creation_token: fs.creation_token().to_owned(),

@@ -3,6 +3,7 @@
 
 mod file_system;
 mod mount_target;
+mod provider;
 pub mod status;
 
 use std::sync::Arc;

@@ -10,7 +10,8 @@ use aws_sdk_efs::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, Values,
+    args, aws_error, provider, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError,
+    Values,
 };
 
 use crate::{is_gone, EFS_TIMEOUT};
@@ -242,6 +243,10 @@ impl Kind for MountTargetKind {
         MountTargetArgs::FIELDS
     }
 
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::mount_target(attrs)
+    }
+
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
         let prior = Prior {
             type_name: self.type_name(),
@@ -398,7 +403,7 @@ fn file_system(mt: &Instance) -> Option<&str> {
     mt.attrs.get("file_system_id").and_then(J::as_str)
 }
 
-fn mt_instance(mt: &MountTargetDescription, groups: &[String]) -> Instance {
+pub(crate) fn mt_instance(mt: &MountTargetDescription, groups: &[String]) -> Instance {
     let mut security_groups = groups.to_vec();
     security_groups.sort();
     security_groups.dedup();

@@ -8,8 +8,8 @@ use aws_sdk_rds::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait;
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi, Tags,
-    Values, ValuesExt,
+    args, aws_error, provider, Absent, Args, Changed, Field, Instance, Kind, ResourceError, TagApi,
+    Tags, Values, ValuesExt,
 };
 
 use crate::{rds_tags, rds_tags_of, RdsTagging};
@@ -97,6 +97,25 @@ impl Kind for SubnetGroupKind {
 
     fn fields(&self) -> &'static [Field] {
         SubnetGroupArgs::FIELDS
+    }
+
+    /// The provider's names already: only what is not the provider's is left out.
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        let mut out = provider::Object::new();
+        provider::copy(
+            attrs,
+            &mut out,
+            &[
+                "id",
+                "arn",
+                "name",
+                "description",
+                "subnet_ids",
+                "vpc_id",
+                "tags",
+            ],
+        );
+        out
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -194,4 +213,72 @@ async fn list_tags(rds: &Client, arn: &str) -> Result<Tags, ResourceError> {
         .await
         .map_err(|e| aws_error("ListTagsForResource", e))?;
     Ok(rds_tags_of(out.tag_list()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use stackctl_contract::provider::UNKNOWN;
+    use stackctl_contract::{Ref, Resolve, Tags, Val};
+
+    use super::*;
+
+    const TYPE: &str = "aws_db_subnet_group";
+
+    struct NothingYet;
+    impl Resolve for NothingYet {
+        fn get(&self, _address: &str, _attr: &str) -> Val {
+            Val::Unknown
+        }
+    }
+
+    /// Attributes that are neither null nor `[]` in Terraform's `after` for
+    /// `aws_db_subnet_group.main` in `shared/reference/terraform/plan-from-empty.json`
+    /// (Terraform 1.11.4, AWS provider 5.100.0, the stack from an empty account).
+    const TERRAFORM_AFTER: &[&str] = &["description", "name", "subnet_ids"];
+
+    #[test]
+    fn the_subnet_group_is_the_providers_planned_and_read() {
+        let kind = SubnetGroupKind::new(Client::new(&crate::tests::sdk()));
+        let inputs = crate::Inputs {
+            name_prefix: "shop-dev".into(),
+            environment: "dev".into(),
+            engine_version: "8.4".into(),
+            instance_class: "db.t3.micro".into(),
+            allocated_storage: 20,
+            db_name: "prestashop".into(),
+            username: "prestashop".into(),
+            password: "pw".into(),
+            apply_immediately: false,
+            subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
+            security_group: Ref::new("module.security.aws_security_group.rds", "id"),
+            tags: Tags::stack("shop", "dev"),
+        };
+        let planned: provider::Object = crate::specs(&crate::tests::sdk(), &inputs)[0]
+            .desired(&NothingYet)
+            .into_iter()
+            .map(|(k, v)| (k, v.known().cloned().unwrap_or_else(|| J::from(UNKNOWN))))
+            .collect();
+        let out = kind.provider_values(TYPE, &planned);
+        provider::check(TYPE, &out).unwrap();
+        assert_eq!(out["subnet_ids"], json!(["subnet-a", "subnet-b"]));
+        let missing: Vec<&str> = TERRAFORM_AFTER
+            .iter()
+            .copied()
+            .filter(|k| !out.contains_key(*k))
+            .collect();
+        assert!(missing.is_empty(), "{missing:?}");
+        // As a refresh records it (group_instance): the computed values too.
+        let mut read = planned.clone();
+        read.insert("id".into(), json!("shop-dev-db-subnet-group"));
+        read.insert(
+            "arn".into(),
+            json!("arn:aws:rds:eu-west-3:123456789012:subgrp:shop-dev-db-subnet-group"),
+        );
+        read.insert("vpc_id".into(), json!("vpc-1"));
+        let out = kind.provider_values(TYPE, &read);
+        provider::check(TYPE, &out).unwrap();
+        assert_eq!(out["vpc_id"], json!("vpc-1"));
+        assert_eq!(out["id"], json!("shop-dev-db-subnet-group"));
+    }
 }

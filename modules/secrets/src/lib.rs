@@ -1,9 +1,14 @@
 //! The secrets module: the Secrets Manager secrets the PrestaShop tasks read at start-up.
 //!
-//! One kind manages a secret and its current value together (Terraform's `aws_secretsmanager_secret`
-//! and `aws_secretsmanager_secret_version` merged): the stack only ever needs the current value,
-//! and a separate version resource would have no identity of its own to adopt or delete.
+//! One kind manages a secret and its current value together, in the same calls: the stack only
+//! ever needs the current value, and a separate version resource would have no identity of its
+//! own to adopt or delete. Terraform's JSON (`show -json`, `plan -json`) shows them as the AWS
+//! provider does, as two resources at the secret's address: the secret
+//! (`aws_secretsmanager_secret`) and its value, a part of the kind
+//! (`aws_secretsmanager_secret_version`, which owns `secret_string`: a new value is an update
+//! of the version only). See `provider.rs`.
 
+mod provider;
 mod secret;
 
 use std::sync::Arc;

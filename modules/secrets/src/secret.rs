@@ -10,8 +10,8 @@ use aws_sdk_secretsmanager::Client;
 use serde_json::Value as J;
 use stackctl_contract::wait::{self, Backoff, Poll};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, TagApi,
-    Tags, Values,
+    args, aws_error, provider, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError,
+    TagApi, Tags, Values,
 };
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
@@ -48,6 +48,14 @@ impl Kind for SecretKind {
 
     fn fields(&self) -> &'static [Field] {
         SecretArgs::FIELDS
+    }
+
+    fn parts(&self) -> &'static [provider::Part] {
+        crate::provider::PARTS
+    }
+
+    fn provider_values(&self, type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::provider_values(type_name, attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -278,7 +286,7 @@ impl SecretKind {
     /// is not the one `prior` recorded (set outside stackctl, or never recorded): the value of
     /// a version never changes, so the recorded fingerprint still stands, and a refresh costs
     /// one `DescribeSecret` per secret instead of two requests.
-    async fn instance(
+    pub(crate) async fn instance(
         &self,
         d: &Seen<'_>,
         prior: Option<&Instance>,
@@ -404,7 +412,7 @@ impl SecretKind {
 
 /// What DescribeSecret or a ListSecrets entry says of a secret: the same fields, named
 /// differently.
-struct Seen<'a> {
+pub(crate) struct Seen<'a> {
     arn: &'a str,
     name: &'a str,
     description: &'a str,
@@ -414,7 +422,7 @@ struct Seen<'a> {
 }
 
 impl<'a> Seen<'a> {
-    fn described(d: &'a DescribeSecretOutput) -> Self {
+    pub(crate) fn described(d: &'a DescribeSecretOutput) -> Self {
         Seen {
             arn: d.arn().unwrap_or_default(),
             name: d.name().unwrap_or_default(),

@@ -1,5 +1,6 @@
 //! The security module: the four security groups (ALB, ECS, RDS, EFS) and their rules.
 
+mod provider;
 mod security_group;
 
 use std::sync::Arc;

@@ -15,8 +15,8 @@ use aws_sdk_ec2::Client;
 use serde_json::{json, Value as J};
 use stackctl_contract::wait::{self, Backoff};
 use stackctl_contract::{
-    args, aws_error, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError, TagApi,
-    Tags, Values,
+    args, aws_error, provider, Absent, Args, Changed, Field, Instance, Kind, Prior, ResourceError,
+    TagApi, Tags, Values,
 };
 
 use crate::{allow_all, merge};
@@ -54,6 +54,10 @@ impl Kind for SecurityGroupKind {
 
     fn fields(&self) -> &'static [Field] {
         SecurityGroupArgs::FIELDS
+    }
+
+    fn provider_values(&self, _type_name: &str, attrs: &provider::Object) -> provider::Object {
+        crate::provider::security_group(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
@@ -338,7 +342,7 @@ fn atomic_rules(perms: &[IpPermission]) -> Vec<J> {
         .collect()
 }
 
-fn to_instance(g: &SecurityGroup) -> Instance {
+pub(crate) fn to_instance(g: &SecurityGroup) -> Instance {
     let id = g.group_id().unwrap_or_default();
     let mut attrs = SecurityGroupArgs {
         name: g.group_name().unwrap_or_default().to_owned(),

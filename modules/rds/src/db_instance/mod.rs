@@ -1,9 +1,11 @@
 //! `aws_db_instance`: the MySQL database, its waits through RDS's states, the changes
 //! ModifyDBInstance defers to the maintenance window, and the storage changes AWS refuses.
 //! This file holds the kind; its attributes and read are in `read`, its waits in `wait`, the
-//! ModifyDBInstance request and what AWS defers in `modify`, the storage rules in `storage`.
+//! ModifyDBInstance request and what AWS defers in `modify`, the storage rules in `storage`, its
+//! translation to the AWS provider's attributes in `provider`.
 
 mod modify;
+mod provider;
 mod read;
 mod storage;
 mod wait;
@@ -74,6 +76,14 @@ impl Kind for DbInstanceKind {
 
     fn config_only(&self) -> &'static [&'static str] {
         read::CONFIG_ONLY
+    }
+
+    fn provider_values(
+        &self,
+        _type_name: &str,
+        attrs: &stackctl_contract::provider::Object,
+    ) -> stackctl_contract::provider::Object {
+        provider::db_instance(attrs)
     }
 
     async fn read(&self, prior: &Instance) -> Result<Option<Instance>, ResourceError> {
