@@ -414,12 +414,23 @@ impl SavedPlan {
 
     /// Refuse `plan` (made again now) unless it makes the saved plan's changes.
     pub fn check_same(&self, path: &Path, plan: &Plan) -> Result<(), SavedPlanError> {
+        // What AWS changes by itself (a database's status, its CA certificate) is no part of
+        // the promise: the plan does not turn stale when only that moved.
+        let transient: BTreeMap<&str, &[&str]> = plan
+            .changes
+            .iter()
+            .map(|c| (c.kind.type_name(), c.kind.transient()))
+            .collect();
+        let essence = |c: &J| {
+            let type_name = c["type"].as_str().unwrap_or_default();
+            json_plan::essence(c, transient.get(type_name).copied().unwrap_or_default())
+        };
         let now: BTreeMap<String, J> = json_plan::resource_changes(plan)
             .iter()
             .map(|c| {
                 (
                     c["address"].as_str().unwrap_or_default().to_owned(),
-                    json_plan::essence(c),
+                    essence(c),
                 )
             })
             .collect();
@@ -429,7 +440,7 @@ impl SavedPlan {
             .map(|c| {
                 (
                     c["address"].as_str().unwrap_or_default().to_owned(),
-                    json_plan::essence(c),
+                    essence(c),
                 )
             })
             .collect();

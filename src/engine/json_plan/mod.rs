@@ -79,12 +79,26 @@ pub fn after_of(pc: &ProviderChange) -> Option<J> {
         _ => (None, None, Stage::Creating),
     };
     let attrs = values::planned(&*c.kind, live, &c.desired, id);
-    Some(values::provider_object(
-        &*c.kind,
-        pc.type_name(),
-        &attrs,
-        stage,
-    ))
+    let mut v = values::provider_object(&*c.kind, pc.type_name(), &attrs, stage);
+    // A part updated in place is a new object of its type (a secret's new value is a new
+    // version): what AWS computes for it is known only after apply.
+    if let (Some(_), TfAction::Update, Some(schema), Some(o)) = (
+        pc.part,
+        pc.action,
+        stackctl_contract::provider::schema(pc.type_name()),
+        v.as_object_mut(),
+    ) {
+        for (name, a) in schema.block["attributes"].as_object().into_iter().flatten() {
+            let computed_only = a["computed"] == true && a["optional"] != true;
+            if computed_only && name != "arn" {
+                o.insert(
+                    name.clone(),
+                    J::String(stackctl_contract::provider::UNKNOWN.into()),
+                );
+            }
+        }
+    }
+    Some(v)
 }
 
 /// One entry of `resource_changes`.
@@ -141,16 +155,25 @@ pub fn resource_changes(p: &Plan) -> Vec<J> {
 }
 
 /// What of a resource change a saved plan must still be at apply time: the address, the
-/// actions and what the resource is to become. `before` is left out: AWS may move a computed
-/// attribute (a status, a timestamp) without the plan being any different.
-pub fn essence(change: &J) -> J {
-    json!({
+/// actions and what the resource is to become, without `transient` attributes (which AWS
+/// changes by itself). `before` is left out: AWS may move a computed attribute (a status, a
+/// timestamp) without the plan being any different.
+pub fn essence(change: &J, transient: &[&str]) -> J {
+    let mut e = json!({
         "address": change["address"],
         "actions": change["change"]["actions"],
         "after": change["change"]["after"],
         "after_unknown": change["change"]["after_unknown"],
         "after_sensitive": change["change"]["after_sensitive"],
-    })
+    });
+    for key in ["after", "after_unknown", "after_sensitive"] {
+        if let Some(o) = e[key].as_object_mut() {
+            for attr in transient {
+                o.remove(*attr);
+            }
+        }
+    }
+    e
 }
 
 /// The entries of `resource_drift` for a resource changed (`["update"]`) or deleted

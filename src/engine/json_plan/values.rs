@@ -53,11 +53,6 @@ pub fn planned(
     id: Option<&str>,
 ) -> Object {
     let mut values = live.cloned().unwrap_or_default();
-    // What AWS changes by itself (a database backing up) is no part of the planned object: a
-    // saved plan must not turn stale when only that moved.
-    for attr in kind.transient() {
-        values.remove(*attr);
-    }
     let mut unknown = Vec::new();
     for (k, v) in desired {
         match v {

@@ -34,6 +34,7 @@ pub(crate) fn db_instance(attrs: &Object) -> Object {
             "skip_final_snapshot",
             "final_snapshot_identifier",
             "maintenance_window",
+            "ca_cert_identifier",
             "address",
             "port",
             "endpoint",

@@ -15,9 +15,9 @@ use super::storage::{format_time, STORAGE_MODIFIED_AT};
 use crate::rds_tags_of;
 
 /// What AWS shows of the instance's own work (a backup, a maintenance action, a storage
-/// optimization): read for the kind's decisions (a full disk, a storage change too soon), never
-/// drift.
-pub(super) const TRANSIENT: &[&str] = &["status", "storage_operation_status"];
+/// optimization, the CA certificate AWS rotates): read for the kind's decisions (a full disk, a
+/// storage change too soon) or for policy checks of `show -json`, never drift.
+pub(super) const TRANSIENT: &[&str] = &["status", "storage_operation_status", "ca_cert_identifier"];
 
 /// The stack's settings for how the instance is deleted and changed, which AWS never returns:
 /// an import takes them from the configuration. (Not the password: AWS's may differ from the
@@ -203,6 +203,10 @@ fn db_instance_at(db: &DbInstance, prior: &Values, now: SystemTime) -> Instance 
     }
     if let Some(s) = db.storage_operation_status() {
         attrs.insert("storage_operation_status".to_owned(), J::from(s));
+    }
+    // Which CA signs the server certificate: policy checks (checkov's CKV_AWS_211) read it.
+    if let Some(ca) = db.ca_certificate_identifier() {
+        attrs.insert("ca_cert_identifier".to_owned(), J::from(ca));
     }
     // The endpoint exists only once the instance is available.
     if let Some(address) = db.endpoint().and_then(|e| e.address()) {
