@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::account::{self, Snapshot};
 use common::{Cmd, Run, Stack};
 use stackctl_testkit::proxy::Outcome;
-use stackctl_testkit::{FaultProxy, Faults, Stats, STACK_RESOURCES};
+use stackctl_testkit::{FaultProxy, Faults, Stats, PLANNED_RESOURCES};
 
 /// The share of requests the proxy fails.
 const FAILURE_RATE: f64 = 0.2;
@@ -114,7 +114,7 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
     let (apply, during_apply) =
         run_flaky(&proxy, "apply", stack.cmd("apply").arg("-auto-approve"), 0);
     apply.stdout_has(format!(
-        "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+        "Apply complete! Resources: {PLANNED_RESOURCES} added, 0 changed, 0 destroyed."
     ));
     assert_same_account(&account::snapshot(&sdk).await, &want, "after a flaky apply");
 
@@ -133,7 +133,7 @@ async fn apply_plan_destroy_converge_at_20_percent_faults() {
         0,
     );
     destroy.stdout_has(format!(
-        "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        "Destroy complete! Resources: {PLANNED_RESOURCES} destroyed."
     ));
     assert_same_account(
         &account::snapshot(&sdk).await,

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use common::{Stack, ADMIN_PASSWORD, DB_PASSWORD};
 use serde_json::Value as J;
-use stackctl_testkit::STACK_RESOURCES;
+use stackctl_testkit::{PLANNED_RESOURCES, STACK_RESOURCES};
 use terraform_flags::{Status, COMMANDS, FLAGS};
 
 fn examples(env: &str) -> std::path::PathBuf {
@@ -238,7 +238,7 @@ fn lock_false_works_while_another_run_holds_the_lock_and_warns() {
     let plan = stack.cmd("plan").arg("-lock=false").run();
     plan.success();
     plan.stderr_has("Warning: -lock=false: .stackctl/prestashop-dev.json is not locked");
-    plan.stdout_has(format!("Plan: {STACK_RESOURCES} to add"));
+    plan.stdout_has(format!("Plan: {PLANNED_RESOURCES} to add"));
     let apply = stack
         .cmd("apply")
         .arg("-lock=false")
@@ -275,7 +275,7 @@ async fn parallelism_one_applies_one_operation_at_a_time_and_converges() {
         .arg("-parallelism=1")
         .run();
     apply.success();
-    apply.stdout_has(format!("{STACK_RESOURCES} added"));
+    apply.stdout_has(format!("{PLANNED_RESOURCES} added"));
     // Each operation ends before the next starts.
     let mut running: Option<String> = None;
     let mut started = 0;

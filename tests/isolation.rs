@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::account::{self, Snapshot};
 use common::{Run, Stack};
-use stackctl_testkit::{Fault, FaultProxy, Faults, STACK_RESOURCES};
+use stackctl_testkit::{Fault, FaultProxy, Faults, PLANNED_RESOURCES, STACK_RESOURCES};
 
 /// The account listing split in two: the lines that name `environment`'s resources (every
 /// name carries it), and the rest.
@@ -62,7 +62,7 @@ async fn three_environments_side_by_side_and_destroying_one_leaves_the_others() 
         run.success();
         assert!(
             run.stdout.contains(&format!(
-                "Apply complete! Resources: {STACK_RESOURCES} added, 0 changed, 0 destroyed."
+                "Apply complete! Resources: {PLANNED_RESOURCES} added, 0 changed, 0 destroyed."
             )),
             "{env}: {}",
             run.stdout
@@ -368,7 +368,7 @@ async fn a_state_is_bound_to_its_account_and_region() {
         .run();
     destroy.success();
     destroy.stdout_has(format!(
-        "Destroy complete! Resources: {STACK_RESOURCES} destroyed."
+        "Destroy complete! Resources: {PLANNED_RESOURCES} destroyed."
     ));
     assert_eq!(total(&of_env(&account::snapshot(&sdk).await, "dev")), 0);
 }

@@ -98,7 +98,7 @@ async fn a_saved_plan_is_applied_exactly_and_holds_no_password() {
         .unwrap()
         .starts_with("fingerprint:sha256:"));
     let changes = doc["resource_changes"].as_array().unwrap();
-    assert_eq!(changes.len(), STACK_RESOURCES);
+    assert_eq!(changes.len(), PLANNED_RESOURCES);
     assert!(changes
         .iter()
         .all(|c| c["change"]["actions"] == serde_json::json!(["create"])));
@@ -106,7 +106,7 @@ async fn a_saved_plan_is_applied_exactly_and_holds_no_password() {
     // Applied as saved: no var file, no prompt, the passwords from the environment.
     let apply = apply_file(&stack, "tfplan").run();
     apply.success().stdout_has(format!(
-        "Apply complete! Resources: {STACK_RESOURCES} added"
+        "Apply complete! Resources: {PLANNED_RESOURCES} added"
     ));
     assert_eq!(
         stack.state()["resources"].as_object().unwrap().len(),
@@ -397,7 +397,7 @@ async fn import_takes_a_hand_made_log_group_and_apply_adopts_it_without_recreati
         .success()
         .stdout_has(format!(
             "Apply complete! Resources: {} added, 1 changed, 0 destroyed.",
-            STACK_RESOURCES - 1
+            PLANNED_RESOURCES - 1
         ));
     let group = log_group(&sdk).await;
     assert_eq!(

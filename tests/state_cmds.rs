@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{assert_no_secrets, Stack};
-use stackctl_testkit::STACK_RESOURCES;
+use stackctl_testkit::{PLANNED_RESOURCES, STACK_RESOURCES};
 
 const SERVICE: &str = "module.ecs.aws_ecs_service.main";
 const DB: &str = "module.rds.aws_db_instance.main";
@@ -254,7 +254,7 @@ fn a_stale_lock_is_reported_and_taken_over_and_a_live_one_is_waited_for() {
     releaser.join().unwrap();
     waited.success();
     assert!(start.elapsed() >= Duration::from_millis(900));
-    waited.stdout_has(format!("Plan: {STACK_RESOURCES} to add"));
+    waited.stdout_has(format!("Plan: {PLANNED_RESOURCES} to add"));
     assert!(!lock_file(&stack).exists());
 }
 
