@@ -642,3 +642,68 @@ fn plan_without_a_var_file_says_which_stack_and_which_defaults() {
     given.success();
     assert!(!given.stderr.contains("-var-file"), "{given:?}");
 }
+
+/// A state written before `show -json` spoke the provider's shapes (no CA certificate recorded,
+/// the secret's value inside the secret's entry) still plans no change, refreshes with no
+/// drift, applies nothing, and shows in the provider's shapes: the state's format did not
+/// change, only its translation at the edge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_from_before_the_provider_shapes_round_trips_unchanged() {
+    let stack = Stack::applied();
+    let mut state = stack.state();
+    let db = state["resources"]["module.rds.aws_db_instance.main"]["attrs"]
+        .as_object_mut()
+        .expect("the database's attributes");
+    assert!(db.remove("ca_cert_identifier").is_some(), "{db:?}");
+    std::fs::write(
+        stack.state_path(),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let drift = stack
+        .cmd("plan")
+        .arg("-refresh-only")
+        .arg("-detailed-exitcode")
+        .run();
+    assert_eq!(drift.code, 0, "{drift:?}");
+    stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .run()
+        .success()
+        .stdout_has("Apply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+
+    let show = stack.bare(&["show", "-json"]).run();
+    show.success();
+    let doc: J = serde_json::from_str(&show.stdout).expect("one JSON document");
+    let resources: Vec<&J> = doc["values"]["root_module"]["child_modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["resources"].as_array().unwrap())
+        .collect();
+    assert_eq!(resources.len(), PLANNED_RESOURCES);
+    let version = resources
+        .iter()
+        .find(|r| r["address"] == "module.secrets.aws_secretsmanager_secret_version.db_password")
+        .expect("the secret's value as its own resource");
+    assert_eq!(version["sensitive_values"]["secret_string"], true);
+    assert!(version["values"].get("secret_string").is_none());
+    let service = resources
+        .iter()
+        .find(|r| r["address"] == "module.ecs.aws_ecs_service.main")
+        .unwrap();
+    assert_eq!(
+        service["values"]["network_configuration"][0]["assign_public_ip"],
+        true
+    );
+    assert!(!show.stdout.contains("fingerprint:"));
+    assert_eq!(
+        stack.state()["resources"].as_object().unwrap().len(),
+        STACK_RESOURCES
+    );
+    assert_no_secrets(&stack);
+}
