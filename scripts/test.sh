@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs the pinned moto emulator if needed, then runs every test.
-# Tests start their own moto servers on loopback; nothing leaves this machine.
+# The whole test suite: installs the pinned moto emulator and checkov if needed, then runs every
+# test. Tests start their own moto servers on loopback; nothing leaves this machine.
 # Arguments go to `cargo test` (`scripts/test.sh --test backend -- init`); with none, the suite
 # ends by checking that the binary users build ignores the test hooks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-moto.sh
+scripts/install-checkov.sh
 # A target directory outside the clone, shared by every clone (see scripts/target-dir.sh).
 . scripts/target-dir.sh
 echo "cargo target directory: $CARGO_TARGET_DIR" >&2

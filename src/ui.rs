@@ -2,10 +2,10 @@
 //!
 //! - **Human** (the default): Terraform's text, with colour only on a terminal, without
 //!   `NO_COLOR` and without `-no-color`.
-//! - **JSON** (`-json`): one JSON object per line on stdout, shaped like Terraform's machine
-//!   readable UI (`@level`, `@message`, `@module`, `@timestamp`, `type`), so a CI job or a
-//!   dashboard reads events, not prose. Documents (`output -json`, `state show -json`) print as
-//!   one JSON value.
+//! - **JSON** (`-json`): one JSON object per line on stdout, Terraform's machine-readable UI
+//!   (`@level`, `@message`, `@module` = `terraform.ui`, `@timestamp`, `type`), so a CI job, a
+//!   dashboard or a tool written for Terraform's stream reads events, not prose. Documents
+//!   (`output -json`, `state show -json`) print as one JSON value.
 //! - **Quiet** (`-quiet`): only results and problems: the summary line, warnings, errors and bare
 //!   values; no plan body, no progress.
 //!
@@ -16,6 +16,10 @@ use std::io::{IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value as J};
+
+/// Every event's `@module`: the name of Terraform's UI logger, which tools reading Terraform's
+/// stream filter on.
+pub const MODULE: &str = "terraform.ui";
 
 /// How output is shaped, chosen once from the global flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +179,7 @@ impl Printer {
         let mut line = Map::new();
         line.insert("@level".into(), J::from(level));
         line.insert("@message".into(), J::from(message));
-        line.insert("@module".into(), J::from("stackctl"));
+        line.insert("@module".into(), J::from(MODULE));
         line.insert("@timestamp".into(), J::from(timestamp(SystemTime::now())));
         line.insert("type".into(), J::from(kind));
         line.extend(fields);

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use stackctl_contract::provider::Part;
 use stackctl_contract::{Attrs, Field, Instance, Kind, ResourceError, Values};
 
 use super::plan::{Action, Change};
@@ -18,6 +19,7 @@ pub struct FakeKind {
     create: Option<Answer<Instance>>,
     adopt: Option<Answer<Option<Instance>>>,
     keeps_replaced: Option<&'static str>,
+    parts: &'static [Part],
     pub creates: AtomicUsize,
     pub deletes: AtomicUsize,
 }
@@ -30,6 +32,7 @@ impl FakeKind {
             create: None,
             adopt: None,
             keeps_replaced: None,
+            parts: &[],
             creates: AtomicUsize::new(0),
             deletes: AtomicUsize::new(0),
         }
@@ -59,6 +62,12 @@ impl FakeKind {
         self
     }
 
+    /// Provider resources it manages with its own (a secret's version).
+    pub fn parts(mut self, parts: &'static [Part]) -> Self {
+        self.parts = parts;
+        self
+    }
+
     pub fn created(&self) -> usize {
         self.creates.load(Ordering::SeqCst)
     }
@@ -85,6 +94,9 @@ impl Kind for FakeKind {
     }
     fn keeps_replaced(&self) -> Option<&'static str> {
         self.keeps_replaced
+    }
+    fn parts(&self) -> &'static [Part] {
+        self.parts
     }
     async fn read(&self, _: &Instance) -> Result<Option<Instance>, ResourceError> {
         Ok(None)

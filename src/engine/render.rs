@@ -1,5 +1,8 @@
 //! Rendering: the plan in Terraform's notation, live progress lines and outputs for people, and
-//! the same as JSON events for machines; the [`Printer`] it is handed decides which is printed.
+//! the same as JSON events for machines (built in [`events`]); the [`Printer`] it is handed
+//! decides which is printed.
+
+pub mod events;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,8 +11,10 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as J};
 use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
+pub use self::events::{outputs_json, planned_outputs, resource_json, version};
 use super::plan::{Action, Change, Drift, Mode, Plan, ProviderChange, TfAction};
 use super::state::{Output, State};
+use super::OutputDef;
 use crate::ui::{Mode as UiMode, Printer};
 
 /// `resource "aws_security_group" "alb"` from `module.security.aws_security_group.alb`; an
@@ -233,12 +238,14 @@ pub fn show_drift(d: &[Drift], ui: Printer) {
                     )]),
                 );
             }
+            // Terraform's summary of a refresh-only plan: nothing to do; stackctl says how
+            // many resources drifted beside it.
             ui.event(
                 "change_summary",
                 &format!("Drift: {} resources changed outside stackctl.", d.len()),
                 fields([(
                     "changes",
-                    json!({ "add": 0, "change": 0, "remove": 0, "drift": d.len(), "operation": "plan" }),
+                    json!({ "add": 0, "change": 0, "import": 0, "remove": 0, "drift": d.len(), "operation": "plan" }),
                 )]),
             );
         }
@@ -265,97 +272,42 @@ pub fn summary(p: &Plan) -> String {
 }
 
 /// Print a plan in the current output mode: the whole text, its summary line alone (quiet),
-/// or one `planned_change` event per change and a `change_summary` (JSON).
-pub fn show_plan(p: &Plan, ui: Printer) {
+/// or Terraform's events (JSON): a `planned_change` per provider resource that apply acts on,
+/// the `change_summary` (the counts of the text's `Plan: ...` line) and the `outputs` with what
+/// the plan does to each (`outputs` are the configuration's; none on destroy).
+pub fn show_plan(p: &Plan, outputs: &[OutputDef], ui: Printer) {
     match ui.mode() {
         UiMode::Human => ui.detail(&plan(p, ui)),
         UiMode::Quiet => ui.result(&summary(p)),
         UiMode::Json => {
-            for c in p.changes.iter().filter(|c| c.does_something()) {
-                let mut change = json!({
-                    "resource": resource_json(&c.address),
-                    "action": action_name(c.action),
-                });
-                if c.adopt {
-                    let id = c.live.as_ref().map(|l| l.id.as_str()).unwrap_or("");
-                    change["importing"] = json!({ "id": id });
-                }
-                if matches!(c.action, Action::Update | Action::Replace) {
-                    change["changed"] = json!(c.changed);
-                }
-                let verb = match c.action {
-                    Action::Create => "Plan to create",
-                    Action::Update => "Plan to update",
-                    Action::Replace => "Plan to replace",
-                    Action::Delete => "Plan to delete",
-                    Action::NoOp => "Plan to adopt",
-                };
-                ui.event(
-                    "planned_change",
-                    &format!("{}: {verb}", c.address),
-                    fields([("change", change)]),
-                );
+            for pc in p.provider_changes().iter().filter(|pc| pc.does_something()) {
+                let (message, change) = events::planned_change(pc, p.mode);
+                ui.event("planned_change", &message, fields([("change", change)]));
             }
-            let (add, change, remove) = p.counts();
             ui.event(
                 "change_summary",
                 &summary(p),
-                fields([(
-                    "changes",
-                    json!({
-                        "add": add,
-                        "change": change,
-                        "import": p.adopts(),
-                        "remove": remove,
-                        "operation": "plan",
-                    }),
-                )]),
+                fields([("changes", events::plan_summary(p))]),
             );
+            let planned = planned_outputs(p, outputs);
+            if !planned.is_empty() {
+                ui.event(
+                    "outputs",
+                    &format!("Outputs: {}", planned.len()),
+                    fields([("outputs", events::plan_outputs(&planned))]),
+                );
+            }
         }
     }
 }
 
-/// Terraform's action names in JSON: an adoption is a `noop` that imports.
-pub fn action_name(a: Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update => "update",
-        Action::Replace => "replace",
-        Action::Delete => "delete",
-        Action::NoOp => "noop",
-    }
-}
-
-/// A resource as Terraform's JSON events name it: its address and the address's parts.
-pub fn resource_json(address: &str) -> J {
-    match stackctl_contract::Address::parse(address) {
-        Ok(a) => json!({
-            "addr": address,
-            "module": format!("module.{}", a.module),
-            "resource_type": a.type_name,
-            "resource_name": a.name,
-            "resource_key": a.key,
-            "implied_provider": "aws",
-        }),
-        Err(_) => json!({ "addr": address }),
-    }
-}
-
-/// The outputs as JSON: `{name: {sensitive, value}}`; a sensitive value only when `reveal`
-/// (the user asked for that output by name, as `terraform output -json NAME` prints it).
-pub fn outputs_json(outputs: &BTreeMap<String, Output>, reveal: bool) -> J {
-    J::Object(
-        outputs
-            .iter()
-            .map(|(k, o)| {
-                let mut v = json!({ "sensitive": o.sensitive });
-                if reveal || !o.sensitive {
-                    v["value"] = o.value.clone();
-                }
-                (k.clone(), v)
-            })
-            .collect(),
-    )
+/// Apply's `outputs` event: every output with its type, sensitive ones without their value.
+pub fn show_outputs_event(outputs: &BTreeMap<String, Output>, ui: Printer) {
+    ui.event(
+        "outputs",
+        &format!("Outputs: {}", outputs.len()),
+        fields([("outputs", outputs_json(outputs, false))]),
+    );
 }
 
 /// A JSON event's fields from pairs.
@@ -441,36 +393,33 @@ fn secs(d: Duration) -> String {
     }
 }
 
-fn verbs(a: Action) -> (&'static str, &'static str, &'static str) {
-    match a {
-        Action::Create => ("Creating...", "Creation complete", "creating"),
-        Action::Update => ("Modifying...", "Modifications complete", "modifying"),
-        Action::Replace => ("Replacing...", "Replacement complete", "replacing"),
-        Action::Delete => ("Destroying...", "Destruction complete", "destroying"),
-        Action::NoOp => ("Adopting...", "Adoption complete", "adopting"),
-    }
-}
+/// What a progress line says of an action: (starting, done, going on).
+type Verbs = (&'static str, &'static str, &'static str);
 
 impl Progress {
-    /// One progress line for a person, or the same as a JSON `hook` event (built only then).
-    fn line(&self, kind: &str, text: String, hook: impl FnOnce() -> J) {
+    /// One progress line for a person, naming the change; in JSON, Terraform's hook event for
+    /// each provider resource apply acts on (a secret and its version), its message naming that
+    /// resource. `text` words the line from an address, the verbs and the id to show, if any.
+    fn report(
+        &self,
+        kind: &str,
+        c: &Change,
+        id: Option<&str>,
+        text: impl Fn(&str, Verbs, Option<&str>) -> String,
+        hook: impl Fn(&ProviderChange, Option<&str>) -> J,
+    ) {
         let ui = self.0;
-        if ui.json() {
-            ui.event(kind, &text, fields([("hook", hook())]));
-        } else {
-            ui.detail(&text);
+        if !ui.json() {
+            let verbs = events::verbs(events::tf_action(c.action));
+            ui.detail(&text(&c.address, verbs, id));
+            return;
         }
-    }
-
-    fn hook(c: &Change, elapsed: Option<Duration>) -> J {
-        let mut h = json!({
-            "resource": resource_json(&c.address),
-            "action": action_name(c.action),
-        });
-        if let Some(e) = elapsed {
-            h["elapsed_seconds"] = json!(e.as_secs());
+        for pc in events::acted(c) {
+            // A part (a secret's version) has no id of its own in the state.
+            let id = id.filter(|_| pc.part.is_none());
+            let message = text(&pc.address(), events::verbs(pc.action), id);
+            ui.event(kind, &message, fields([("hook", hook(&pc, id))]));
         }
-        h
     }
 
     pub fn start(&self, c: &Change) {
@@ -478,57 +427,65 @@ impl Progress {
             .live
             .as_ref()
             .filter(|_| c.action != Action::Create)
-            .map(|l| format!(" [id={}]", l.id))
-            .unwrap_or_default();
-        let text = format!("{}: {}{id}", c.address, verbs(c.action).0);
-        self.line("apply_start", text, || Self::hook(c, None));
+            .map(|l| l.id.as_str());
+        self.report(
+            "apply_start",
+            c,
+            id,
+            |address, verbs, id| {
+                let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+                format!("{address}: {}{id}", verbs.0)
+            },
+            |pc, id| events::with_id(events::hook(pc, None), pc, id),
+        );
     }
 
     pub fn done(&self, c: &Change, elapsed: Duration, id: Option<&str>) {
-        let shown = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        let text = format!(
-            "{}: {} after {}{shown}",
-            c.address,
-            verbs(c.action).1,
-            secs(elapsed)
+        self.report(
+            "apply_complete",
+            c,
+            id,
+            |address, verbs, id| {
+                let shown = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+                format!("{address}: {} after {}{shown}", verbs.1, secs(elapsed))
+            },
+            |pc, id| events::with_id(events::hook(pc, Some(elapsed)), pc, id),
         );
-        self.line("apply_complete", text, || {
-            let mut hook = Self::hook(c, Some(elapsed));
-            if let Some(id) = id {
-                hook["id_key"] = json!("id");
-                hook["id_value"] = json!(id);
-            }
-            hook
-        });
     }
 
     /// A resource still in progress, with what AWS last said of it (`note`), when a wait
     /// heard something.
     pub fn still(&self, c: &Change, elapsed: Duration, note: Option<&str>) {
-        let text = format!(
-            "{}: Still {}... [{} elapsed]{}",
-            c.address,
-            verbs(c.action).2,
-            secs(elapsed),
-            note.map(|n| format!(" ({n})")).unwrap_or_default()
+        self.report(
+            "apply_progress",
+            c,
+            None,
+            |address, verbs, _| {
+                format!(
+                    "{address}: Still {}... [{} elapsed]{}",
+                    verbs.2,
+                    secs(elapsed),
+                    note.map(|n| format!(" ({n})")).unwrap_or_default()
+                )
+            },
+            |pc, _| {
+                let mut hook = events::hook(pc, Some(elapsed));
+                if let Some(n) = note {
+                    hook["note"] = json!(n);
+                }
+                hook
+            },
         );
-        self.line("apply_progress", text, || {
-            let mut hook = Self::hook(c, Some(elapsed));
-            if let Some(n) = note {
-                hook["note"] = json!(n);
-            }
-            hook
-        });
     }
 
     pub fn failed(&self, c: &Change, elapsed: Duration, e: &ResourceError) {
-        let text = format!(
-            "{}: Failed after {}: {}",
-            c.address,
-            secs(elapsed),
-            e.operation
+        self.report(
+            "apply_errored",
+            c,
+            None,
+            |address, _, _| format!("{address}: Failed after {}: {}", secs(elapsed), e.operation),
+            |pc, _| events::hook(pc, Some(elapsed)),
         );
-        self.line("apply_errored", text, || Self::hook(c, Some(elapsed)));
     }
 
     pub fn skipped(&self, address: &str) {
@@ -543,13 +500,29 @@ impl Progress {
 
     /// An operation whose wait the interrupt ended: its requests were sent, AWS goes on.
     pub fn stopped(&self, c: &Change, elapsed: Duration, e: &ResourceError) {
-        let text = format!(
-            "{}: Stopped waiting after {} ({}): AWS goes on with it",
-            c.address,
-            secs(elapsed),
-            e.message
+        self.report(
+            "apply_stopped",
+            c,
+            None,
+            |address, _, _| {
+                format!(
+                    "{address}: Stopped waiting after {} ({}): AWS goes on with it",
+                    secs(elapsed),
+                    e.message
+                )
+            },
+            |pc, _| events::hook(pc, Some(elapsed)),
         );
-        self.line("apply_stopped", text, || Self::hook(c, Some(elapsed)));
+    }
+
+    /// A line that names no change: for a person, or as a JSON event (built only then).
+    fn line(&self, kind: &str, text: String, hook: impl FnOnce() -> J) {
+        let ui = self.0;
+        if ui.json() {
+            ui.event(kind, &text, fields([("hook", hook())]));
+        } else {
+            ui.detail(&text);
+        }
     }
 
     pub fn interrupted(&self, running: usize) {

@@ -30,6 +30,7 @@ pub async fn apply(
     auto_approve: bool,
     wait: stackctl_ecs::DeployWait,
 ) -> Result<ExitCode> {
+    render::version(ui);
     json_needs_auto_approve(ui, "apply", auto_approve)?;
     let session = Session::open(opts, "apply", ui).await?;
     session.print_notices();
@@ -42,7 +43,7 @@ pub async fn apply(
     let plan = session
         .plan_targeted(&config, Mode::Apply, &request.targeting)
         .await?;
-    render::show_plan(&plan, ui);
+    render::show_plan(&plan, &config.outputs, ui);
     if plan.has_changes() && !confirm(ui, "Do you want to perform these actions?", auto_approve)? {
         ui.result("\nApply cancelled.");
         return Ok(ExitCode::FAILURE);
@@ -60,6 +61,7 @@ pub async fn apply_saved(
     file: &Path,
     wait: stackctl_ecs::DeployWait,
 ) -> Result<ExitCode> {
+    render::version(ui);
     let saved = SavedPlan::read(file)?;
     // What this run was given must not contradict the plan; the plan's values then win.
     saved.check_given(file, &gather(&opts.var_files, &opts.vars)?)?;
@@ -147,11 +149,7 @@ pub async fn execute(session: Session, plan: &Plan, config: &Config) -> Result<E
             "\nOutputs:\n\n{}",
             render::outputs(&state.outputs)
         ));
-        ui.event(
-            "outputs",
-            "Outputs",
-            render::fields([("outputs", render::outputs_json(&state.outputs, false))]),
-        );
+        render::show_outputs_event(&state.outputs, ui);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ use crate::ui::Printer;
 /// Plan the deletion of what the state holds, confirm it, execute it. `opts` need not carry the
 /// variables: destroy works from the state alone, with no password.
 pub async fn destroy(ui: Printer, opts: &Options, auto_approve: bool) -> Result<ExitCode> {
+    render::version(ui);
     json_needs_auto_approve(ui, "destroy", auto_approve)?;
     let session = Session::open(opts, "destroy", ui).await?;
     let config = Config {
@@ -21,7 +22,7 @@ pub async fn destroy(ui: Printer, opts: &Options, auto_approve: bool) -> Result<
         outputs: Vec::new(),
     };
     let plan = session.plan(&config, Mode::Destroy).await?;
-    render::show_plan(&plan, ui);
+    render::show_plan(&plan, &config.outputs, ui);
     if plan.has_changes()
         && !confirm(
             ui,

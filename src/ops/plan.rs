@@ -107,6 +107,7 @@ pub async fn plan(
     out: Option<&Path>,
     detailed_exitcode: bool,
 ) -> Result<ExitCode> {
+    render::version(ui);
     let session = Session::open(opts, "plan", ui).await?;
     session.print_notices();
     let raw = gather(&opts.var_files, &opts.vars)?;
@@ -147,7 +148,7 @@ pub async fn plan(
         let plan = session
             .plan_targeted(&config, Mode::Apply, &request.targeting)
             .await?;
-        render::show_plan(&plan, ui);
+        render::show_plan(&plan, &config.outputs, ui);
         if let Some(out) = out {
             SavedPlan::new(
                 &session,

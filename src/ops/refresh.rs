@@ -16,6 +16,7 @@ use crate::ui::Printer;
 /// `refresh`: as Terraform's, the same as `apply -refresh-only -auto-approve` (and locked as
 /// an apply).
 pub async fn refresh(ui: Printer, opts: &Options) -> Result<ExitCode> {
+    render::version(ui);
     let session = Session::open(opts, "apply", ui).await?;
     session.print_notices();
     record_drift(session, true).await

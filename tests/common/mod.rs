@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 pub use stackctl_testkit::Moto;
 
 pub mod account;
+pub mod checkov;
 pub mod remote;
 
 /// The passwords every test applies with; tests search everything stackctl wrote and printed
