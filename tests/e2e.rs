@@ -964,6 +964,8 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
 
     // Drift the batched reads must still see.
     let secret = "module.secrets.aws_secretsmanager_secret.db_password";
+    // A value changed by hand is a change of the secret's value, its own provider resource.
+    let secret_value = "module.secrets.aws_secretsmanager_secret_version.db_password";
     let mount_target = "module.efs.aws_efs_mount_target.main[\"eu-west-3b\"]";
     sm.put_secret_value()
         .secret_id(stack.id(secret))
@@ -981,7 +983,7 @@ async fn a_no_change_plan_reads_in_batches_and_still_sees_drift() {
     let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
     assert_eq!(plan.code, 2, "{plan:?}");
     let out = squash(&plan.stdout);
-    for address in [secret, mount_target] {
+    for address in [secret_value, mount_target] {
         assert!(
             out.contains(&format!("# {address} will be updated in place")),
             "{address}: {out}"

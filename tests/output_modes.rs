@@ -10,11 +10,7 @@ use std::collections::BTreeMap;
 
 use common::{Run, Stack, ADMIN_PASSWORD};
 use serde_json::{json, Value as J};
-use stackctl_testkit::STACK_RESOURCES;
-
-/// The stack as the AWS provider's resources: each of the three secrets' values is an
-/// `aws_secretsmanager_secret_version` of its own, as Terraform's plan of the stack has them.
-const PROVIDER_RESOURCES: usize = STACK_RESOURCES + 3;
+use stackctl_testkit::{PLANNED_RESOURCES, STACK_RESOURCES};
 
 /// The outputs the stack declares (`src/stack.rs`).
 const OUTPUTS: usize = 12;
@@ -157,7 +153,7 @@ fn plan_json_is_terraforms_stream_of_the_providers_resources() {
     // Every provider resource is created: the secrets' values as their own versions.
     assert_eq!(
         by_action,
-        BTreeMap::from([("create".to_owned(), PROVIDER_RESOURCES)])
+        BTreeMap::from([("create".to_owned(), PLANNED_RESOURCES)])
     );
     for secret in ["admin_credentials", "db_config", "db_password"] {
         for type_name in [
@@ -179,7 +175,7 @@ fn plan_json_is_terraforms_stream_of_the_providers_resources() {
     let summary = plan_summary(&events);
     assert_eq!(
         summary,
-        &json!({ "add": PROVIDER_RESOURCES, "change": 0, "import": 0, "remove": 0, "operation": "plan" })
+        &json!({ "add": PLANNED_RESOURCES, "change": 0, "import": 0, "remove": 0, "operation": "plan" })
     );
     let quiet = stack.cmd("plan").arg("-quiet").run();
     assert_eq!(
@@ -230,7 +226,7 @@ fn quiet_plan_is_the_summary_line_alone() {
     plan.success();
     assert_eq!(
         plan.stdout,
-        format!("Plan: {PROVIDER_RESOURCES} to add, 0 to change, 0 to destroy.\n")
+        format!("Plan: {PLANNED_RESOURCES} to add, 0 to change, 0 to destroy.\n")
     );
 }
 
@@ -444,12 +440,12 @@ fn replacements_secret_values_and_destroy_in_the_json_stream() {
     let (by_action, by_address) = planned(&destroyed);
     assert_eq!(
         by_action,
-        BTreeMap::from([("delete".to_owned(), PROVIDER_RESOURCES)])
+        BTreeMap::from([("delete".to_owned(), PLANNED_RESOURCES)])
     );
     assert!(by_address.values().all(|c| c.get("reason").is_none()));
     assert_eq!(
         plan_summary(&destroyed),
-        &json!({ "add": 0, "change": 0, "import": 0, "remove": PROVIDER_RESOURCES, "operation": "plan" })
+        &json!({ "add": 0, "change": 0, "import": 0, "remove": PLANNED_RESOURCES, "operation": "plan" })
     );
     let outputs = &of_type(&destroyed, "outputs")[0]["outputs"];
     assert_eq!(outputs.as_object().unwrap().len(), OUTPUTS);
@@ -461,7 +457,7 @@ fn replacements_secret_values_and_destroy_in_the_json_stream() {
     let last = &of_type(&destroyed, "change_summary").last().unwrap()["changes"];
     assert_eq!(
         (&last["remove"], &last["operation"]),
-        (&json!(PROVIDER_RESOURCES), &json!("destroy")),
+        (&json!(PLANNED_RESOURCES), &json!("destroy")),
         "{last}"
     );
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as J};
 use stackctl_contract::{Address, ResourceError, Val, Values, PENDING};
 
-pub use self::events::{outputs_json, planned_outputs, resource_json, version};
+pub use self::events::{outputs_json, resource_json, version};
 use super::plan::{Action, Change, Drift, Mode, Plan, ProviderChange, TfAction};
 use super::state::{Output, State};
 use super::OutputDef;
@@ -289,7 +289,7 @@ pub fn show_plan(p: &Plan, outputs: &[OutputDef], ui: Printer) {
                 &summary(p),
                 fields([("changes", events::plan_summary(p))]),
             );
-            let planned = planned_outputs(p, outputs);
+            let planned = crate::engine::plan::planned_outputs(p, outputs);
             if !planned.is_empty() {
                 ui.event(
                     "outputs",

@@ -203,7 +203,7 @@ impl SavedPlan {
                 region: raw.region(),
             });
         let outputs = config
-            .map(|c| json_plan::planned_outputs(plan, c))
+            .map(|c| crate::engine::plan::planned_outputs(plan, &c.outputs))
             .unwrap_or_default();
         let stamp = crate::ui::timestamp(std::time::SystemTime::now());
         SavedPlan {

@@ -10,7 +10,7 @@ use stackctl_contract::{Address, Kind, Resolve, Val};
 
 use super::values::{self, Stage};
 use super::{address_fields, after_of, FORMAT_VERSION, TERRAFORM_VERSION};
-use crate::engine::plan::{part_address, planned_value, Plan};
+use crate::engine::plan::{part_address, Plan, PlannedOutput, TfAction};
 use crate::engine::state::{Output, State};
 use crate::engine::{Config, Registry};
 
@@ -142,22 +142,8 @@ pub fn prior_state(p: &Plan) -> J {
     })
 }
 
-/// What each output will be once the plan is applied.
-pub fn planned_outputs(p: &Plan, config: &Config) -> BTreeMap<String, (Val, bool)> {
-    config
-        .outputs
-        .iter()
-        .map(|o| {
-            (
-                o.name.to_owned(),
-                (planned_value(&p.changes, &o.value), o.sensitive),
-            )
-        })
-        .collect()
-}
-
 /// `planned_values`: every resource the plan leaves (deleted ones are not), known values only.
-pub fn planned_values(p: &Plan, outputs: &BTreeMap<String, (Val, bool)>) -> J {
+pub fn planned_values(p: &Plan, outputs: &BTreeMap<String, PlannedOutput>) -> J {
     let mut out = Vec::new();
     for pc in p.provider_changes() {
         let Some(v) = after_of(&pc) else { continue };
@@ -166,41 +152,39 @@ pub fn planned_values(p: &Plan, outputs: &BTreeMap<String, (Val, bool)>) -> J {
     }
     let outputs: Map<String, J> = outputs
         .iter()
-        .map(|(name, (v, sensitive))| {
-            let mut o = json!({ "sensitive": sensitive });
-            if let (Val::Known(v), false) = (v, sensitive) {
-                o["value"] = v.clone();
+        .filter(|(_, o)| o.action != TfAction::Delete)
+        .map(|(name, o)| {
+            let mut v = json!({ "sensitive": o.sensitive });
+            if let (Val::Known(known), false) = (&o.after, o.sensitive) {
+                v["value"] = known.clone();
             }
-            (name.clone(), o)
+            (name.clone(), v)
         })
         .collect();
     json!({ "outputs": outputs, "root_module": module_tree(out) })
 }
 
-/// `output_changes`: each output's value before (the state's) and after the plan.
-pub fn output_changes(p: &Plan, outputs: &BTreeMap<String, (Val, bool)>) -> J {
+/// `output_changes`: each output's value before (the state's) and after the plan; a
+/// sensitive one's values are not written.
+pub fn output_changes(p: &Plan, outputs: &BTreeMap<String, PlannedOutput>) -> J {
     let mut m = Map::new();
-    for (name, (after, sensitive)) in outputs {
+    for (name, o) in outputs {
         let before = p.prior.outputs.get(name);
-        let known_after = after.known();
-        let action = match (before, known_after) {
-            (None, _) => "create",
-            (Some(b), Some(a)) if &b.value == a => "no-op",
-            _ => "update",
-        };
         let shown = |v: Option<&J>| match v {
-            Some(v) if !sensitive => v.clone(),
+            Some(v) if !o.sensitive => v.clone(),
             _ => J::Null,
         };
+        let gone = o.action == TfAction::Delete;
+        let after = if gone { None } else { o.after.known() };
         m.insert(
             name.clone(),
             json!({
-                "actions": [action],
+                "actions": o.action.json(),
                 "before": shown(before.map(|b| &b.value)),
-                "after": shown(known_after),
-                "after_unknown": known_after.is_none(),
-                "before_sensitive": sensitive,
-                "after_sensitive": sensitive,
+                "after": shown(after),
+                "after_unknown": !gone && after.is_none(),
+                "before_sensitive": before.is_some_and(|b| b.sensitive),
+                "after_sensitive": !gone && o.sensitive,
             }),
         );
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value as J};
 use stackctl_contract::Address;
 
 pub use self::document::{
-    configuration, output_changes, planned_outputs, planned_values, prior_state, state_values,
+    configuration, output_changes, planned_values, prior_state, state_values,
 };
 use self::values::Stage;
 use super::plan::{part_address, Drift, Plan, ProviderChange, TfAction};

@@ -189,22 +189,6 @@ fn deletion(
     })
 }
 
-/// What `value` (an output) will be once `changes` are applied: known where the resources it
-/// reads keep their values or the configuration sets them, unknown where only apply tells.
-pub fn planned_value(changes: &[Change], value: &stackctl_contract::ValueFn) -> Val {
-    let planned: HashMap<String, Planned> = changes
-        .iter()
-        .filter(|c| c.action != Action::Delete)
-        .map(|c| {
-            (
-                c.address.clone(),
-                planned_of(c.action, c.live.as_ref(), &c.desired),
-            )
-        })
-        .collect();
-    value(&PlanResolver(&planned))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,4 +240,3 @@ mod tests {
         assert!(!format!("{desired:?}{live:?}").contains("hunter2"));
     }
 }
-

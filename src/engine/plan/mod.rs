@@ -7,6 +7,7 @@
 
 mod adopt;
 mod diff;
+mod outputs;
 mod parts;
 mod refresh;
 mod targeting;
@@ -18,7 +19,8 @@ use stackctl_contract::{Attrs, Instance, ResourceSpec};
 
 use self::adopt::{Adoption, Answer, Found};
 use self::diff::{decide, desired_with, planned_of, Planned};
-pub use self::diff::{diff, planned_value, scrub_attrs};
+pub use self::diff::{diff, scrub_attrs};
+pub use self::outputs::{planned_outputs, PlannedOutput};
 pub use self::parts::{part_address, ProviderChange, TfAction};
 pub use self::refresh::{refresh, refresh_only, Drift};
 pub use self::targeting::Targeting;
