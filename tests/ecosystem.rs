@@ -76,10 +76,16 @@ type Expected = (
 /// health-check timings and the circuit breaker differ, and no check reads them).
 const EXPECTED_DEV: &[Expected] = &[];
 
-/// The prod stack against Terraform's dev plan: prod's values (sizes, retention 30 days, the
-/// final snapshot kept) change no check's result: a 30-day retention fails CKV_AWS_338 (one
-/// year) as 3 days does.
-const EXPECTED_PROD: &[Expected] = &[];
+/// The prod stack against Terraform's dev plan: prod's values (retention 30 days, the final
+/// snapshot kept) change no other check's result (a 30-day retention fails CKV_AWS_338, one
+/// year, as 3 days does); its database class brings one more check.
+const EXPECTED_PROD: &[Expected] = &[(
+    "CKV_AWS_353",
+    "aws_db_instance",
+    (0, 0),
+    (0, 1),
+    "prod's db.t3.medium supports Performance Insights, so checkov checks it; it skips the check for dev's db.t3.micro (Terraform's plan is of dev)",
+)];
 
 /// One row of the comparison: check, type, (passed, failed) on each plan.
 type Row = (String, String, (usize, usize), (usize, usize));
@@ -199,6 +205,95 @@ fn checkov_reads_every_resource_of_the_prod_plan_and_no_check_errors() {
         &types,
     );
     assert_only_expected(&differ, EXPECTED_PROD);
+}
+
+/// Terraform's plan of the dev stack after apply, for two replicas and a new image.
+fn terraform_update_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/plan-update.json")
+}
+
+/// The update plan: values stackctl records differently from the provider (not shapes).
+const EXPECTED_UPDATE: &[Expected] = &[
+    (
+        "CKV_AWS_332",
+        "aws_ecs_service",
+        (0, 1),
+        (1, 0),
+        "moto reports the service's platform_version as \"\"; stackctl writes LATEST, what Fargate runs when none is asked for (and what real AWS reports)",
+    ),
+];
+
+#[test]
+fn checkov_finds_in_stackctls_update_plan_what_it_finds_in_terraforms() {
+    let stack = Stack::applied();
+    stack
+        .cmd("plan")
+        .var("desired_count", 2)
+        .var("prestashop_image", "prestashop/prestashop:8.1")
+        .arg("-out")
+        .arg("update")
+        .run()
+        .success()
+        .stdout_has("Plan: 1 to add, 1 to change, 0 to destroy.");
+    let show = stack.bare(&["show", "-json", "update"]).run();
+    show.success();
+    let plan: J = serde_json::from_str(&show.stdout).unwrap();
+    let changing: BTreeMap<String, J> = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"]["actions"] != json!(["no-op"]))
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap().to_owned(),
+                c["change"]["actions"].clone(),
+            )
+        })
+        .collect();
+    // Terraform replaces the task definition; stackctl keeps the old revision for the running
+    // service and for rollback: Terraform's create-then-forget, which deletes nothing.
+    assert_eq!(
+        changing,
+        BTreeMap::from([
+            ("aws_ecs_service".to_owned(), json!(["update"])),
+            (
+                "aws_ecs_task_definition".to_owned(),
+                json!(["create", "forget"])
+            ),
+        ])
+    );
+    let tf_plan: J =
+        serde_json::from_str(&std::fs::read_to_string(terraform_update_path()).unwrap()).unwrap();
+    let tf_task = tf_plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "aws_ecs_task_definition")
+        .unwrap();
+    assert_eq!(tf_task["change"]["actions"], json!(["delete", "create"]));
+    let service_after = |p: &J| {
+        p["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "aws_ecs_service")
+            .unwrap()["change"]["after"]["desired_count"]
+            .clone()
+    };
+    assert_eq!(service_after(&plan), service_after(&tf_plan));
+
+    let (_, types, ours) = checkov_on(&stack, "update", &plan);
+    assert_eq!(types, terraform_types(), "the resources checkov reads");
+    let tf = checkov("-f", &terraform_update_path());
+    tf.assert_clean();
+    let differ = compare(
+        "checkov on the dev stack's update plan (2 replicas, a new image)",
+        &tf,
+        &ours,
+        &types,
+    );
+    assert_only_expected(&differ, EXPECTED_UPDATE);
+    assert_no_secrets(&stack);
 }
 
 /// Apply the same weakening to a plan, at the provider's attribute paths, in `planned_values`

@@ -12,11 +12,12 @@ use crate::engine::FINGERPRINT_PREFIX;
 /// How the object is known: as it exists, or as it is planned to be.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Read from AWS (the state, `before`): an attribute not recorded is null.
+    /// Read from AWS (the state, `before`): an argument not set is null, a computed
+    /// attribute not recorded is left out.
     Existing,
     /// To be created: a computed attribute not set is known only after apply.
     Creating,
-    /// Updated in place or kept: what is not recorded stays as it is, null here.
+    /// Updated in place or kept: as [`Stage::Existing`].
     Keeping,
 }
 
@@ -97,10 +98,13 @@ fn fill(block: &J, mut values: Object, stage: Stage) -> Object {
             continue;
         }
         let computed = a["computed"] == J::Bool(true);
-        let v = if computed && stage == Stage::Creating {
-            J::String(UNKNOWN.to_owned())
-        } else {
-            J::Null
+        let v = match (computed, stage) {
+            (true, Stage::Creating) => J::String(UNKNOWN.to_owned()),
+            // A computed attribute stackctl does not record (a role's attached policies) is
+            // left out, not null: null would say AWS has none, and some checks fail on it
+            // (checkov's CKV_AWS_274 errors on a null `managed_policy_arns`).
+            (true, _) => continue,
+            (false, _) => J::Null,
         };
         values.insert(name.clone(), v);
     }
@@ -235,6 +239,7 @@ mod tests {
         assert_eq!(creating["slow_start"], J::Null);
         assert_eq!(creating["health_check"], json!([]));
         let kept = provider_object(&kind, "aws_lb_target_group", &attrs, Stage::Keeping);
-        assert_eq!(kept["arn"], J::Null);
+        assert!(kept.get("arn").is_none(), "{kept}");
+        assert_eq!(kept["slow_start"], J::Null);
     }
 }
