@@ -153,3 +153,24 @@ pub fn change(
         forced: false,
     }
 }
+
+/// A change of a `kind` resource; one that exists already (all but a create) has the id and
+/// ARN `arn:secret`.
+pub fn change_of(kind: FakeKind, address: &str, action: Action, changed: &[&str]) -> Change {
+    let live = (action != Action::Create).then(|| {
+        Instance::new(
+            "arn:secret",
+            Values::from([("arn".to_owned(), serde_json::json!("arn:secret"))]),
+        )
+    });
+    change(address, Arc::new(kind), action, live, Attrs::new(), changed)
+}
+
+/// A plan of `changes` from an empty state.
+pub fn plan(mode: super::plan::Mode, changes: Vec<Change>) -> super::plan::Plan {
+    super::plan::Plan {
+        mode,
+        prior: super::state::State::new(),
+        changes,
+    }
+}

@@ -180,7 +180,7 @@ mod tests {
         TargetTypeEnum,
     };
     use stackctl_contract::provider::UNKNOWN;
-    use stackctl_contract::{Attrs, Ref, Resolve, Tags, Val};
+    use stackctl_contract::{Ref, Tags};
 
     use super::*;
 
@@ -210,23 +210,6 @@ mod tests {
         attrs.into_iter().collect()
     }
 
-    /// What the engine hands a kind for a planned create: the desired values, markers for the
-    /// unknown ones.
-    fn planned(desired: Attrs) -> Object {
-        desired
-            .into_iter()
-            .map(|(k, v)| (k, v.known().cloned().unwrap_or_else(|| J::from(UNKNOWN))))
-            .collect()
-    }
-
-    /// A fake resolver for a plan from an empty account: nothing exists yet.
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
-
     /// The module's three resources as a plan from an empty account has them.
     fn planned_all() -> Vec<Object> {
         let inputs = crate::Inputs {
@@ -238,7 +221,9 @@ mod tests {
         };
         crate::specs(&sdk(), &inputs)
             .iter()
-            .map(|s| planned(s.desired(&NothingYet)))
+            .map(|s| {
+                stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))
+            })
             .collect()
     }
 

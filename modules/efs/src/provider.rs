@@ -57,9 +57,9 @@ mod tests {
         FileSystemDescription, FileSystemSize, LifeCycleState, MountTargetDescription,
         PerformanceMode, Tag, ThroughputMode,
     };
-    use serde_json::Value as J;
+
     use stackctl_contract::provider::UNKNOWN;
-    use stackctl_contract::{Attrs, Ref, Resolve, Tags, Val};
+    use stackctl_contract::{Ref, Tags};
 
     use super::*;
 
@@ -78,23 +78,6 @@ mod tests {
         out
     }
 
-    /// What the engine hands a kind for a planned create: the desired values, markers for the
-    /// unknown ones.
-    fn planned(desired: Attrs) -> Object {
-        desired
-            .into_iter()
-            .map(|(k, v)| (k, v.known().cloned().unwrap_or_else(|| J::from(UNKNOWN))))
-            .collect()
-    }
-
-    /// A fake resolver for a plan from an empty account: nothing exists yet.
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
-
     fn planned_all() -> Vec<Object> {
         let inputs = crate::Inputs {
             name_prefix: "shop-dev".into(),
@@ -104,7 +87,9 @@ mod tests {
         };
         crate::specs(&sdk(), &inputs)
             .iter()
-            .map(|s| planned(s.desired(&NothingYet)))
+            .map(|s| {
+                stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))
+            })
             .collect()
     }
 

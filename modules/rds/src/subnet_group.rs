@@ -219,18 +219,11 @@ async fn list_tags(rds: &Client, arn: &str) -> Result<Tags, ResourceError> {
 mod tests {
     use serde_json::json;
     use stackctl_contract::provider::UNKNOWN;
-    use stackctl_contract::{Ref, Resolve, Tags, Val};
+    use stackctl_contract::{Ref, Tags};
 
     use super::*;
 
     const TYPE: &str = "aws_db_subnet_group";
-
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
 
     /// Attributes that are neither null nor `[]` in Terraform's `after` for
     /// `aws_db_subnet_group.main` in `shared/reference/terraform/plan-from-empty.json`
@@ -255,7 +248,7 @@ mod tests {
             tags: Tags::stack("shop", "dev"),
         };
         let planned: provider::Object = crate::specs(&crate::tests::sdk(), &inputs)[0]
-            .desired(&NothingYet)
+            .desired(&stackctl_testkit::Known::default())
             .into_iter()
             .map(|(k, v)| (k, v.known().cloned().unwrap_or_else(|| J::from(UNKNOWN))))
             .collect();

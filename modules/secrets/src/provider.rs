@@ -95,7 +95,7 @@ mod tests {
     use aws_sdk_secretsmanager::types::Tag;
     use aws_sdk_secretsmanager::Client;
     use stackctl_contract::provider::SENSITIVE;
-    use stackctl_contract::{Instance, Kind, Ref, Resolve, Tags, Val, Values};
+    use stackctl_contract::{Instance, Kind, Ref, Tags, Val, Values};
 
     use super::*;
     use crate::secret::Seen;
@@ -202,14 +202,6 @@ mod tests {
         assert!(!version.contains_key("version_id") && !version.contains_key("version_stages"));
     }
 
-    /// A fake resolver for a plan from an empty account: nothing exists yet.
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
-
     /// The module's three secrets as a plan from an empty account has them.
     fn planned_all() -> Vec<Object> {
         let inputs = crate::Inputs {
@@ -230,7 +222,7 @@ mod tests {
             .build();
         crate::specs(&sdk, &inputs)
             .iter()
-            .map(|s| engine_view(s.desired(&NothingYet)))
+            .map(|s| engine_view(s.desired(&stackctl_testkit::Known::default())))
             .collect()
     }
 

@@ -102,21 +102,12 @@ fn provider_rules(rules: &J, own_id: Option<&str>) -> J {
 #[cfg(test)]
 mod tests {
     use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup, Tag, UserIdGroupPair};
-    use stackctl_contract::{Resolve, Tags, Val};
+    use stackctl_contract::Tags;
 
     use super::*;
     use crate::security_group::to_instance;
 
     const TYPE: &str = "aws_security_group";
-
-    /// What the engine hands a kind for a planned create: the desired values, markers for the
-    /// unknown ones.
-    fn planned(desired: stackctl_contract::Attrs) -> Object {
-        desired
-            .into_iter()
-            .map(|(k, v)| (k, v.known().cloned().unwrap_or_else(|| J::from(UNKNOWN))))
-            .collect()
-    }
 
     fn sdk() -> aws_types::SdkConfig {
         aws_types::SdkConfig::builder()
@@ -226,14 +217,6 @@ mod tests {
         assert!(!out.contains_key("owner_id"));
     }
 
-    /// A fake resolver: every group is still to be created.
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
-
     fn planned_groups() -> Vec<Object> {
         let inputs = crate::Inputs {
             name_prefix: "shop-dev".into(),
@@ -242,7 +225,9 @@ mod tests {
         };
         crate::specs(&sdk(), &inputs)
             .iter()
-            .map(|s| planned(s.desired(&NothingYet)))
+            .map(|s| {
+                stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))
+            })
             .collect()
     }
 

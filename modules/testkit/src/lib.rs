@@ -73,6 +73,18 @@ impl Resolve for Known {
     }
 }
 
+/// Desired attributes as the engine hands a plan's to `Kind::provider_values`: a value not
+/// known yet as [`provider::UNKNOWN`](stackctl_contract::provider::UNKNOWN).
+pub fn provider_object(desired: stackctl_contract::Attrs) -> stackctl_contract::provider::Object {
+    desired
+        .into_iter()
+        .map(|(k, v)| match v {
+            Val::Known(v) => (k, v),
+            Val::Unknown => (k, J::from(stackctl_contract::provider::UNKNOWN)),
+        })
+        .collect()
+}
+
 /// A security group in the default VPC `vpc_id`, for a module test's resources to point at.
 pub async fn security_group(sdk: &aws_types::SdkConfig, vpc_id: &str, name: &str) -> String {
     aws_sdk_ec2::Client::new(sdk)

@@ -110,33 +110,16 @@ fn planned_values(p: &Plan) -> HashMap<String, Values> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use serde_json::json;
-    use stackctl_contract::{Attrs, Instance};
+    use stackctl_contract::Attrs;
 
     use super::*;
-    use crate::engine::fake::{self, FakeKind};
-    use crate::engine::plan::Change;
+    use crate::engine::fake::FakeKind;
+
     use crate::engine::state::{ResourceState, State};
 
-    fn change(kind: FakeKind, address: &str, action: Action, changed: &[&str]) -> Change {
-        let live = (action != Action::Create).then(|| {
-            Instance::new(
-                "arn:secret",
-                Values::from([("arn".to_owned(), json!("arn:secret"))]),
-            )
-        });
-        fake::change(address, Arc::new(kind), action, live, Attrs::new(), changed)
-    }
-
-    fn plan(mode: Mode, changes: Vec<Change>) -> Plan {
-        Plan {
-            mode,
-            prior: State::new(),
-            changes,
-        }
-    }
+    use crate::engine::fake::{change_of as change, plan};
 
     fn output(name: &'static str, attr: &'static str) -> OutputDef {
         OutputDef {

@@ -249,38 +249,19 @@ pub fn with_id(mut hook: J, pc: &ProviderChange, id: Option<&str>) -> J {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use serde_json::json;
     use stackctl_contract::provider::Part;
-    use stackctl_contract::{Attrs, Instance, Values};
 
     use super::*;
-    use crate::engine::fake::{self, FakeKind};
-    use crate::engine::state::State;
+    use crate::engine::fake::FakeKind;
 
     const VERSION_PART: &[Part] = &[Part {
         type_name: "aws_secretsmanager_secret_version",
         owns: &["secret_string"],
     }];
 
-    fn change(kind: FakeKind, address: &str, action: Action, changed: &[&str]) -> Change {
-        let live = (action != Action::Create).then(|| {
-            Instance::new(
-                "arn:secret",
-                Values::from([("arn".to_owned(), json!("arn:secret"))]),
-            )
-        });
-        fake::change(address, Arc::new(kind), action, live, Attrs::new(), changed)
-    }
-
-    fn plan(mode: Mode, changes: Vec<Change>) -> Plan {
-        Plan {
-            mode,
-            prior: State::new(),
-            changes,
-        }
-    }
+    use crate::engine::fake::{change_of as change, plan};
 
     #[test]
     fn a_resource_is_named_as_terraform_names_it() {

@@ -75,7 +75,7 @@ mod tests {
     use aws_sdk_rds::types::{DbInstance, DbSubnetGroup, Endpoint, VpcSecurityGroupMembership};
     use aws_sdk_rds::Client;
     use stackctl_contract::provider::{SENSITIVE, UNKNOWN};
-    use stackctl_contract::{Attrs, Kind, Ref, Resolve, Tags, Val, Values};
+    use stackctl_contract::{Attrs, Kind, Ref, Tags, Val, Values};
 
     use super::super::read::db_instance as read_back;
     use super::super::DbInstanceKind;
@@ -211,14 +211,6 @@ mod tests {
         assert_eq!(out["instance_class"], json!("db.t3.micro"));
     }
 
-    /// A fake resolver for a plan from an empty account: nothing exists yet.
-    struct NothingYet;
-    impl Resolve for NothingYet {
-        fn get(&self, _address: &str, _attr: &str) -> Val {
-            Val::Unknown
-        }
-    }
-
     fn planned_db() -> Object {
         let inputs = crate::Inputs {
             name_prefix: "shop-dev".into(),
@@ -234,7 +226,8 @@ mod tests {
             security_group: Ref::new("module.security.aws_security_group.rds", "id"),
             tags: Tags::stack("shop", "dev"),
         };
-        let desired: Attrs = crate::specs(&crate::tests::sdk(), &inputs)[1].desired(&NothingYet);
+        let desired: Attrs = crate::specs(&crate::tests::sdk(), &inputs)[1]
+            .desired(&stackctl_testkit::Known::default());
         engine_view(desired)
     }
 
