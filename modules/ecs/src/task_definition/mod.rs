@@ -386,10 +386,15 @@ impl Kind for TaskDefinitionKind {
                 deregister(&self.ecs, &twin.id).await?;
             }
         }
+        // A revision registered a moment ago may not be visible yet (seen under load):
+        // read it back as AWS catches up, as every kind reads back what it created.
         let prior = Instance::new(arn, desired.clone());
-        self.read(&prior).await?.ok_or_else(|| {
-            ResourceError::vanished("DescribeTaskDefinition", &format!("task definition {arn}"))
+        wait::eventually(arn, || async {
+            self.read(&prior).await?.ok_or_else(|| {
+                ResourceError::vanished("DescribeTaskDefinition", &format!("task definition {arn}"))
+            })
         })
+        .await
     }
 
     async fn update(
