@@ -190,20 +190,11 @@ mod tests {
         "arn:aws:elasticloadbalancing:eu-west-3:123456789012:targetgroup/shop-dev-tg/73e2d6bc24d8a067";
     const LISTENER_ARN: &str = "arn:aws:elasticloadbalancing:eu-west-3:123456789012:listener/app/shop-dev-alb/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
-    fn sdk() -> aws_types::SdkConfig {
-        aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("eu-west-3"))
-            .build()
-    }
-
     /// The kind of `type_name`'s translation of `attrs`, checked against the provider's schema.
     fn translate(type_name: &str, attrs: &Object) -> Object {
-        let kinds = crate::kinds(&sdk());
+        let kinds = crate::kinds(&stackctl_testkit::offline_sdk());
         let kind = kinds.iter().find(|k| k.type_name() == type_name).unwrap();
-        let out = kind.provider_values(type_name, attrs);
-        provider::check(type_name, &out).unwrap();
-        out
+        stackctl_testkit::translated(&**kind, type_name, attrs)
     }
 
     fn read(attrs: stackctl_contract::Values) -> Object {
@@ -219,7 +210,7 @@ mod tests {
             security_group: Ref::new("module.security.aws_security_group.alb", "id"),
             tags: Tags::stack("shop", "dev"),
         };
-        crate::specs(&sdk(), &inputs)
+        crate::specs(&stackctl_testkit::offline_sdk(), &inputs)
             .iter()
             .map(|s| {
                 stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))

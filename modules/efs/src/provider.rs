@@ -63,19 +63,11 @@ mod tests {
 
     use super::*;
 
-    fn sdk() -> aws_types::SdkConfig {
-        aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_efs::config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("eu-west-3"))
-            .build()
-    }
-
+    /// The kind of `type_name`'s translation of `attrs`, checked against the provider's schema.
     fn translate(type_name: &str, attrs: &Object) -> Object {
-        let kinds = crate::kinds(&sdk());
+        let kinds = crate::kinds(&stackctl_testkit::offline_sdk());
         let kind = kinds.iter().find(|k| k.type_name() == type_name).unwrap();
-        let out = kind.provider_values(type_name, attrs);
-        provider::check(type_name, &out).unwrap();
-        out
+        stackctl_testkit::translated(&**kind, type_name, attrs)
     }
 
     fn planned_all() -> Vec<Object> {
@@ -85,7 +77,7 @@ mod tests {
             security_group: Ref::new("module.security.aws_security_group.efs", "id"),
             tags: Tags::stack("shop", "dev"),
         };
-        crate::specs(&sdk(), &inputs)
+        crate::specs(&stackctl_testkit::offline_sdk(), &inputs)
             .iter()
             .map(|s| {
                 stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))

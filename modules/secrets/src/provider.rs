@@ -118,28 +118,14 @@ mod tests {
     fn translate(attrs: &Object) -> (Object, Object) {
         let kind = kind();
         assert_eq!(kind.parts(), PARTS);
-        let [secret, version] = [SECRET, VERSION].map(|t| {
-            let out = kind.provider_values(t, attrs);
-            provider::check(t, &out).unwrap();
-            out
-        });
+        let [secret, version] =
+            [SECRET, VERSION].map(|t| stackctl_testkit::translated(&kind, t, attrs));
         (secret, version)
     }
 
     /// What the engine hands a kind: secrets as [`SENSITIVE`], unknown values as [`UNKNOWN`].
     fn engine_view(attrs: impl IntoIterator<Item = (String, Val)>) -> Object {
-        let secret = kind().sensitive();
-        attrs
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v.known() {
-                    None => J::from(UNKNOWN),
-                    Some(_) if secret.contains(&k.as_str()) => J::from(SENSITIVE),
-                    Some(v) => v.clone(),
-                };
-                (k, v)
-            })
-            .collect()
+        stackctl_testkit::engine_view(&kind().sensitive(), attrs)
     }
 
     /// The secret as a refresh reads it when its current version is the recorded one (no

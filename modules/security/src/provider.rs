@@ -109,18 +109,9 @@ mod tests {
 
     const TYPE: &str = "aws_security_group";
 
-    fn sdk() -> aws_types::SdkConfig {
-        aws_types::SdkConfig::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_types::region::Region::new("eu-west-3"))
-            .build()
-    }
-
     fn translate(attrs: &Object) -> Object {
-        let kind = crate::kinds(&sdk()).remove(0);
-        let out = kind.provider_values(TYPE, attrs);
-        provider::check(TYPE, &out).unwrap();
-        out
+        let kind = crate::kinds(&stackctl_testkit::offline_sdk()).remove(0);
+        stackctl_testkit::translated(&*kind, TYPE, attrs)
     }
 
     fn tcp(port: i32) -> aws_sdk_ec2::types::builders::IpPermissionBuilder {
@@ -223,7 +214,7 @@ mod tests {
             vpc_id: "vpc-1".into(),
             tags: Tags::stack("shop", "dev"),
         };
-        crate::specs(&sdk(), &inputs)
+        crate::specs(&stackctl_testkit::offline_sdk(), &inputs)
             .iter()
             .map(|s| {
                 stackctl_testkit::provider_object(s.desired(&stackctl_testkit::Known::default()))

@@ -76,13 +76,49 @@ impl Resolve for Known {
 /// Desired attributes as the engine hands a plan's to `Kind::provider_values`: a value not
 /// known yet as [`provider::UNKNOWN`](stackctl_contract::provider::UNKNOWN).
 pub fn provider_object(desired: stackctl_contract::Attrs) -> stackctl_contract::provider::Object {
-    desired
+    engine_view(&[], desired)
+}
+
+/// Attributes as the engine hands them to `Kind::provider_values`: a value not known yet as
+/// [`provider::UNKNOWN`](stackctl_contract::provider::UNKNOWN), a known one of a `sensitive`
+/// attribute as [`provider::SENSITIVE`](stackctl_contract::provider::SENSITIVE).
+pub fn engine_view(
+    sensitive: &[&str],
+    attrs: impl IntoIterator<Item = (String, Val)>,
+) -> stackctl_contract::provider::Object {
+    use stackctl_contract::provider::{SENSITIVE, UNKNOWN};
+    attrs
         .into_iter()
-        .map(|(k, v)| match v {
-            Val::Known(v) => (k, v),
-            Val::Unknown => (k, J::from(stackctl_contract::provider::UNKNOWN)),
+        .map(|(k, v)| {
+            let v = match v.known() {
+                None => J::from(UNKNOWN),
+                Some(_) if sensitive.contains(&k.as_str()) => J::from(SENSITIVE),
+                Some(v) => v.clone(),
+            };
+            (k, v)
         })
         .collect()
+}
+
+/// An SDK configuration for kinds built in unit tests: nothing is ever sent with it.
+pub fn offline_sdk() -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new(REGION))
+        .build()
+}
+
+/// `kind`'s translation of `attrs` to `type_name`, checked against the provider's schema.
+pub fn translated(
+    kind: &dyn stackctl_contract::Kind,
+    type_name: &str,
+    attrs: &stackctl_contract::provider::Object,
+) -> stackctl_contract::provider::Object {
+    let out = kind.provider_values(type_name, attrs);
+    if let Err(e) = stackctl_contract::provider::check(type_name, &out) {
+        panic!("{type_name}: {e}");
+    }
+    out
 }
 
 /// A security group in the default VPC `vpc_id`, for a module test's resources to point at.

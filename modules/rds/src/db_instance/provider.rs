@@ -88,25 +88,12 @@ mod tests {
     }
 
     fn translate(attrs: &Object) -> Object {
-        let out = kind().provider_values(TYPE, attrs);
-        provider::check(TYPE, &out).unwrap();
-        out
+        stackctl_testkit::translated(&kind(), TYPE, attrs)
     }
 
     /// What the engine hands a kind: secrets as [`SENSITIVE`], unknown values as [`UNKNOWN`].
     fn engine_view(attrs: impl IntoIterator<Item = (String, Val)>) -> Object {
-        let secret = kind().sensitive();
-        attrs
-            .into_iter()
-            .map(|(k, v)| {
-                let v = match v.known() {
-                    _ if secret.contains(&k.as_str()) => J::from(SENSITIVE),
-                    Some(v) => v.clone(),
-                    None => J::from(UNKNOWN),
-                };
-                (k, v)
-            })
-            .collect()
+        stackctl_testkit::engine_view(&kind().sensitive(), attrs)
     }
 
     /// The database as a refresh reads it, with the prior state's carried-over settings.
