@@ -212,6 +212,25 @@ fn rows() -> Vec<Row> {
         row("storage 10", "db_allocated_storage", STORAGE).file("db_allocated_storage = 10\n"),
         row("storage 70000", "db_allocated_storage", STORAGE).var("db_allocated_storage=70000"),
         row("retention 8", "log_retention_days", "CloudWatch").file("log_retention_days = 8\n"),
+        row(
+            "backups 0 days",
+            "db_backup_retention_days",
+            "between 1 and 35 days",
+        )
+        .file("db_backup_retention_days = 0\n"),
+        row(
+            "backups 36 days",
+            "db_backup_retention_days",
+            "between 1 and 35 days",
+        )
+        .var("db_backup_retention_days=36"),
+        row("multi-AZ as a word", "db_multi_az", "must be a boolean").var("db_multi_az=yes"),
+        row(
+            "Performance Insights on db.t3.micro",
+            "db_performance_insights",
+            "RDS MySQL has no Performance Insights on db.t3.micro",
+        )
+        .file("db_instance_class = \"db.t3.micro\"\ndb_performance_insights = true\n"),
         // Fargate cpu/memory pairs AWS rejects.
         row("cpu 256 with 4096 MiB", "ecs_memory", FARGATE)
             .file("ecs_cpu = \"256\"\necs_memory = \"4096\"\n")

@@ -335,6 +335,10 @@ async fn apply_creates_the_database_in_its_subnet_group() {
     assert_eq!(db.allocated_storage(), Some(20));
     assert_eq!(db.storage_encrypted(), Some(true));
     assert_eq!(db.backup_retention_period(), Some(7));
+    // dev's: one zone, deletable, no Performance Insights (db.t3.micro has none).
+    assert_eq!(db.multi_az(), Some(false));
+    assert_eq!(db.deletion_protection(), Some(false));
+    assert_eq!(db.performance_insights_enabled(), Some(false));
     assert_eq!(db.publicly_accessible(), Some(false));
     assert_eq!(db.db_name(), Some("prestashop"));
     assert_eq!(db.master_username(), Some("prestashop_user"));
@@ -349,6 +353,45 @@ async fn apply_creates_the_database_in_its_subnet_group() {
         db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
         Some("prestashop-dev-db-subnet-group")
     );
+}
+
+/// The prod example's database: multi-AZ, protected against deletion, 14 days of backups and
+/// Performance Insights, read back through the SDK; a plan right after is empty, and destroy
+/// refuses before it deletes anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prod_example_creates_a_protected_multi_az_database() {
+    let stack = Stack::new();
+    stack
+        .cmd_for("apply", "prod")
+        .arg("-auto-approve")
+        .run()
+        .success();
+    let sdk = stack.sdk().await;
+    let rds = aws_sdk_rds::Client::new(&sdk);
+    let db = rds
+        .describe_db_instances()
+        .db_instance_identifier("prestashop-prod-db")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    assert_eq!(db.db_instance_class(), Some("db.t3.medium"));
+    assert_eq!(db.multi_az(), Some(true));
+    assert_eq!(db.deletion_protection(), Some(true));
+    assert_eq!(db.backup_retention_period(), Some(14));
+    assert_eq!(db.performance_insights_enabled(), Some(true));
+    let plan = stack
+        .cmd_for("plan", "prod")
+        .arg("-detailed-exitcode")
+        .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let before = common::account::snapshot(&sdk).await;
+    let destroy = stack.cmd_for("destroy", "prod").arg("-auto-approve").run();
+    assert_eq!(destroy.code, 1, "{destroy:?}");
+    destroy.stderr_has("Set db_deletion_protection = false");
+    assert_eq!(common::account::snapshot(&sdk).await, before);
+    assert_no_secrets(&stack);
 }
 
 /// The secrets hold the values as specified (the only place the passwords may be), the

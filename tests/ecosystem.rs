@@ -79,13 +79,36 @@ const EXPECTED_DEV: &[Expected] = &[];
 /// The prod stack against Terraform's dev plan: prod's values (retention 30 days, the final
 /// snapshot kept) change no other check's result (a 30-day retention fails CKV_AWS_338, one
 /// year, as 3 days does); its database class brings one more check.
-const EXPECTED_PROD: &[Expected] = &[(
-    "CKV_AWS_353",
-    "aws_db_instance",
-    (0, 0),
-    (0, 1),
-    "prod's db.t3.medium supports Performance Insights, so checkov checks it; it skips the check for dev's db.t3.micro (Terraform's plan is of dev)",
-)];
+const EXPECTED_PROD: &[Expected] = &[
+    (
+        "CKV_AWS_157",
+        "aws_db_instance",
+        (0, 1),
+        (1, 0),
+        "prod's database is multi-AZ (db_multi_az = true); dev's is not (Terraform's plan is of dev)",
+    ),
+    (
+        "CKV_AWS_293",
+        "aws_db_instance",
+        (0, 1),
+        (1, 0),
+        "prod's database has deletion protection (db_deletion_protection = true); dev's has not",
+    ),
+    (
+        "CKV_AWS_353",
+        "aws_db_instance",
+        (0, 0),
+        (1, 0),
+        "prod's db.t3.medium has Performance Insights on (db_performance_insights = true); checkov skips the check for dev's db.t3.micro, which has none",
+    ),
+    (
+        "CKV_AWS_354",
+        "aws_db_instance",
+        (1, 0),
+        (0, 1),
+        "prod's Performance Insights are encrypted with RDS's AWS-managed key, not a customer key (stackctl asks for none); dev has no Performance Insights to encrypt",
+    ),
+];
 
 /// One row of the comparison: check, type, (passed, failed) on each plan.
 type Row = (String, String, (usize, usize), (usize, usize));

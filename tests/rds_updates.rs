@@ -590,3 +590,91 @@ async fn a_backup_or_maintenance_status_is_not_drift() {
         .unwrap();
     assert_eq!(logs.log_groups()[0].retention_in_days(), Some(3));
 }
+
+/// The protected production database: multi-AZ, deletion protection, 14 days of backups and
+/// Performance Insights are created as asked; `destroy` refuses before it deletes anything,
+/// naming the variable, and leaves the account and the state as they were; turning it all off
+/// is an ordinary apply (one ModifyDBInstance), after which destroy goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_database_refuses_destroy_until_an_apply_turns_protection_off() {
+    let stack = Stack::new();
+    fn protected(c: common::Cmd<'_>) -> common::Cmd<'_> {
+        c.var("db_multi_az", true)
+            .var("db_deletion_protection", true)
+            .var("db_backup_retention_days", 14)
+            .var("db_instance_class", "db.t3.medium")
+            .var("db_performance_insights", true)
+    }
+    protected(stack.cmd("apply").arg("-auto-approve"))
+        .run()
+        .success();
+    let sdk = stack.sdk().await;
+    let db = describe(&sdk).await;
+    assert_eq!(db.multi_az(), Some(true));
+    assert_eq!(db.deletion_protection(), Some(true));
+    assert_eq!(db.backup_retention_period(), Some(14));
+    assert_eq!(db.performance_insights_enabled(), Some(true));
+    let plan = protected(stack.cmd("plan").arg("-detailed-exitcode")).run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    let before = common::account::snapshot(&sdk).await;
+    let state = std::fs::read_to_string(stack.state_path()).unwrap();
+    let destroy = stack.cmd("destroy").arg("-auto-approve").run();
+    assert_eq!(destroy.code, 1, "{destroy:?}");
+    destroy.stderr_has(
+        "module.rds.aws_db_instance.main has deletion protection on, and RDS refuses to delete it: nothing was deleted. Set db_deletion_protection = false",
+    );
+    assert_eq!(common::account::snapshot(&sdk).await, before);
+    assert_eq!(std::fs::read_to_string(stack.state_path()).unwrap(), state);
+    assert_eq!(describe(&sdk).await.deletion_protection(), Some(true));
+
+    // Back to dev's values: an update in place, sent in one request.
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 2, "{plan:?}");
+    let out = squash(&plan.stdout);
+    for line in [
+        "~ deletion_protection = true -> false",
+        "~ backup_retention_period = 14 -> 7",
+        "~ performance_insights_enabled = true -> false",
+        "~ multi_az = true -> false # deferred to the next maintenance window",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert!(
+        out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{out}"
+    );
+    let recorder = recording(&stack.moto);
+    stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .env("AWS_ENDPOINT_URL", &recorder.endpoint)
+        .run()
+        .success();
+    let modify = recorder.bodies("ModifyDBInstance");
+    assert_eq!(modify.len(), 1, "{modify:?}");
+    for field in [
+        "DeletionProtection=false",
+        "MultiAZ=false",
+        "BackupRetentionPeriod=7",
+        "EnablePerformanceInsights=false",
+    ] {
+        assert!(modify[0].contains(field), "{field}: {}", modify[0]);
+    }
+    let db = describe(&sdk).await;
+    assert_eq!(db.multi_az(), Some(false));
+    assert_eq!(db.deletion_protection(), Some(false));
+    assert_eq!(db.backup_retention_period(), Some(7));
+    assert_eq!(db.performance_insights_enabled(), Some(false));
+    let plan = stack.cmd("plan").arg("-detailed-exitcode").run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    stack.cmd("destroy").arg("-auto-approve").run().success();
+    let left = aws_sdk_rds::Client::new(&sdk)
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap();
+    assert!(left.db_instances().is_empty(), "{left:?}");
+    assert_no_secrets(&stack);
+}

@@ -308,8 +308,10 @@ fn a_truncated_or_newer_state_is_refused_and_left_as_it_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_prod_database_keeps_its_final_snapshot_on_destroy() {
     let stack = Stack::new();
+    // Without deletion protection (prod's is on), so that destroy deletes it.
     stack
         .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
         .arg("-auto-approve")
         .arg("-wait=false")
         .run()
@@ -336,6 +338,7 @@ async fn an_imported_prod_database_keeps_its_final_snapshot_on_destroy() {
         .success();
     stack
         .cmd_for("import", "prod")
+        .var("db_deletion_protection", false)
         .arg(DB)
         .arg(&id)
         .run()
@@ -349,6 +352,7 @@ async fn an_imported_prod_database_keeps_its_final_snapshot_on_destroy() {
 
     stack
         .cmd_for("destroy", "prod")
+        .var("db_deletion_protection", false)
         .arg("-auto-approve")
         .run()
         .success();

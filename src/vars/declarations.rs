@@ -45,6 +45,17 @@ variables! {
         /// and a class or engine change restarts the database. Turning it on also applies what
         /// is pending.
         apply_immediately: bool = false,
+        /// A standby database in a second zone that RDS fails over to. Without
+        /// `apply_immediately`, turning it on or off waits for the maintenance window.
+        db_multi_az: bool = false,
+        /// RDS refuses to delete the database while it is on, and `destroy` refuses before it
+        /// deletes anything: apply with it `false` first, then destroy.
+        db_deletion_protection: bool = false,
+        /// Days RDS keeps automated backups, 1 to 35.
+        db_backup_retention_days: i64 = 7 => |d, _| rules::backup_retention(d),
+        /// Performance Insights on the database. RDS MySQL has none on db.t3.micro, db.t3.small,
+        /// db.t4g.micro and db.t4g.small: `true` with those classes is refused.
+        db_performance_insights: bool = false => |on, v| rules::performance_insights(*on, &v.db_instance_class),
         /// With `ecs_memory`, must be a valid Fargate pair.
         ecs_cpu: String = "512" => |c, _| rules::cpu(c),
         /// With `ecs_cpu`, must be a valid Fargate pair.

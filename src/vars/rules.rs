@@ -102,6 +102,26 @@ pub fn storage(gb: &i64) -> Vec<String> {
     )
 }
 
+/// RDS keeps automated backups 0 to 35 days; 0 turns them off, which the stack never wants.
+pub fn backup_retention(days: &i64) -> Vec<String> {
+    unless(
+        (1..=35).contains(days),
+        format!("must be between 1 and 35 days (RDS automated backups), got {days}"),
+    )
+}
+
+/// The classes RDS MySQL offers no Performance Insights on: CreateDBInstance would refuse
+/// `EnablePerformanceInsights` with them.
+const NO_PERFORMANCE_INSIGHTS: &[&str] =
+    &["db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"];
+
+pub fn performance_insights(on: bool, class: &str) -> Vec<String> {
+    unless(
+        !on || !NO_PERFORMANCE_INSIGHTS.contains(&class),
+        format!("cannot be true with db_instance_class {class:?}: RDS MySQL has no Performance Insights on db.t3.micro, db.t3.small, db.t4g.micro or db.t4g.small; pick db.t3.medium or larger, or set it false"),
+    )
+}
+
 pub fn engine_version(s: &str) -> Vec<String> {
     unless(
         !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.'),

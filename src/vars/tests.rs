@@ -59,6 +59,11 @@ fn bad_values_name_the_key_and_rule() {
         ("db_username=abcdefghijklmnopq", "db_username"),
         ("aws_region=mars", "aws_region"),
         ("log_retention_days=8", "log_retention_days"),
+        ("db_backup_retention_days=0", "db_backup_retention_days"),
+        ("db_backup_retention_days=36", "db_backup_retention_days"),
+        ("db_multi_az=yes", "db_multi_az"),
+        ("db_deletion_protection=1", "db_deletion_protection"),
+        ("db_performance_insights=on", "db_performance_insights"),
     ] {
         let err = check(&[flag]).unwrap_err().to_string();
         assert!(err.contains(&format!("`{key}`")), "{flag}: {err}");
@@ -456,4 +461,72 @@ fn mysql_8_0_is_valid_with_a_warning() {
         .unwrap()
         .warnings()
         .is_empty());
+}
+
+#[test]
+fn the_database_protections_default_to_dev_and_take_prods_values() {
+    let v = check(&[]).unwrap();
+    assert!(!v.db_multi_az && !v.db_deletion_protection && !v.db_performance_insights);
+    assert_eq!(v.db_backup_retention_days, 7);
+    let v = check(&[
+        "db_multi_az=true",
+        "db_deletion_protection=true",
+        "db_backup_retention_days=35",
+        "db_instance_class=db.t3.medium",
+        "db_performance_insights=true",
+    ])
+    .unwrap();
+    assert!(v.db_multi_az && v.db_deletion_protection && v.db_performance_insights);
+    assert_eq!(v.db_backup_retention_days, 35);
+    let err = check(&["db_backup_retention_days=0"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`db_backup_retention_days` must be between 1 and 35 days (RDS automated backups), got 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn performance_insights_is_refused_on_the_classes_that_have_none() {
+    for class in ["db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"] {
+        let flag = format!("db_instance_class={class}");
+        assert!(check(&[&flag]).is_ok(), "{class} without it");
+        let err = check(&[&flag, "db_performance_insights=true"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`db_performance_insights`"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "cannot be true with db_instance_class \"{class}\""
+            )),
+            "{err}"
+        );
+        assert!(err.contains("pick db.t3.medium or larger"), "{err}");
+    }
+    for class in ["db.t3.medium", "db.t4g.medium", "db.m6g.large"] {
+        let flag = format!("db_instance_class={class}");
+        assert!(
+            check(&[&flag, "db_performance_insights=true"]).is_ok(),
+            "{class}"
+        );
+    }
+}
+
+#[test]
+fn the_examples_set_each_environments_database_protections() {
+    for (env, on, days) in [("dev", false, 7), ("staging", false, 7), ("prod", true, 14)] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{env}.toml"));
+        let flags = [
+            "db_password=Secret123!".into(),
+            "admin_password=Admin456!".into(),
+        ];
+        let v = Raw::gather(&[path], &flags, std::iter::empty())
+            .and_then(|r| r.check())
+            .unwrap();
+        assert_eq!(v.db_multi_az, on, "{env}");
+        assert_eq!(v.db_deletion_protection, on, "{env}");
+        assert_eq!(v.db_performance_insights, on, "{env}");
+        assert_eq!(v.db_backup_retention_days, days, "{env}");
+    }
 }

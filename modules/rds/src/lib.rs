@@ -47,6 +47,14 @@ pub struct Inputs {
     /// Terraform's `apply_immediately`: change the class, storage, engine or subnet group at
     /// once (with an outage for most) instead of in the next maintenance window.
     pub apply_immediately: bool,
+    /// A standby in a second zone.
+    pub multi_az: bool,
+    /// RDS refuses to delete the database while it is set.
+    pub deletion_protection: bool,
+    /// Days RDS keeps automated backups.
+    pub backup_retention_days: i64,
+    /// Performance Insights (not on the smallest classes: the root's variables refuse those).
+    pub performance_insights: bool,
     pub subnet_ids: Vec<String>,
     /// The RDS security group's `id`.
     pub security_group: Ref,
@@ -110,6 +118,10 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let username = inputs.username.clone();
     let password = inputs.password.clone();
     let apply_immediately = inputs.apply_immediately;
+    let multi_az = inputs.multi_az;
+    let deletion_protection = inputs.deletion_protection;
+    let backup_retention = inputs.backup_retention_days;
+    let performance_insights = inputs.performance_insights;
     let instance = ResourceSpec::new(INSTANCE, k.db_instance, move |r| {
         DbInstanceArgs::<Planned> {
             identifier: identifier.clone().into(),
@@ -118,8 +130,11 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
             instance_class: instance_class.clone().into(),
             allocated_storage: allocated_storage.into(),
             storage_encrypted: true.into(),
-            backup_retention_period: 7.into(),
+            backup_retention_period: backup_retention.into(),
+            multi_az: multi_az.into(),
             publicly_accessible: false.into(),
+            deletion_protection: deletion_protection.into(),
+            performance_insights_enabled: performance_insights.into(),
             vpc_security_group_ids: Val::all([&sg.get(r)], |[id]| J::Array(vec![id.clone()])),
             db_subnet_group_name: group.get(r),
             db_name: db_name.clone().into(),
@@ -205,6 +220,10 @@ mod tests {
             username: "admin".into(),
             password: "pw".into(),
             apply_immediately: false,
+            multi_az: false,
+            deletion_protection: false,
+            backup_retention_days: 7,
+            performance_insights: false,
             subnet_ids: vec!["subnet-b".into(), "subnet-a".into()],
             security_group: Ref::new("module.security.aws_security_group.rds", "id"),
             tags: Tags::stack("Shop", environment),
@@ -252,5 +271,34 @@ mod tests {
             db["final_snapshot_identifier"],
             Val::from("shop-dev-db-final")
         );
+    }
+
+    #[test]
+    fn the_database_settings_come_from_the_inputs() {
+        let db = specs(&sdk(), &inputs("dev"))[1].desired(&Fake);
+        for key in [
+            "multi_az",
+            "deletion_protection",
+            "performance_insights_enabled",
+        ] {
+            assert_eq!(db[key], Val::from(false), "{key}");
+        }
+        assert_eq!(db["backup_retention_period"], Val::from(7));
+        let prod = Inputs {
+            multi_az: true,
+            deletion_protection: true,
+            backup_retention_days: 14,
+            performance_insights: true,
+            ..inputs("prod")
+        };
+        let db = specs(&sdk(), &prod)[1].desired(&Fake);
+        for key in [
+            "multi_az",
+            "deletion_protection",
+            "performance_insights_enabled",
+        ] {
+            assert_eq!(db[key], Val::from(true), "{key}");
+        }
+        assert_eq!(db["backup_retention_period"], Val::from(14));
     }
 }

@@ -127,7 +127,10 @@ impl Kind for DbInstanceKind {
                 "backup_retention_period",
                 d.backup_retention_period,
             )?)
+            .multi_az(d.multi_az)
             .publicly_accessible(d.publicly_accessible)
+            .deletion_protection(d.deletion_protection)
+            .enable_performance_insights(d.performance_insights_enabled)
             .set_vpc_security_group_ids(Some(d.vpc_security_group_ids.clone()))
             .db_subnet_group_name(required(
                 "db_subnet_group_name",

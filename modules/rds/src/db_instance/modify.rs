@@ -21,6 +21,7 @@ const DEFERRED: &[&str] = &[
     "allocated_storage",
     "engine_version",
     "db_subnet_group_name",
+    "multi_az",
 ];
 
 /// The deferred changes that take the database down while they are applied (a new host, an
@@ -116,7 +117,10 @@ pub(super) fn modify_request(
     let any = send.instance_class
         || send.allocated_storage
         || send.backup_retention_period
+        || send.multi_az
         || send.publicly_accessible
+        || send.deletion_protection
+        || send.performance_insights_enabled
         || send.vpc_security_group_ids
         || send.db_subnet_group_name
         || send.password
@@ -140,8 +144,19 @@ pub(super) fn modify_request(
             d.backup_retention_period,
         )?);
     }
+    if send.multi_az {
+        modify = modify.multi_az(d.multi_az);
+    }
     if send.publicly_accessible {
         modify = modify.publicly_accessible(d.publicly_accessible);
+    }
+    // Applied at once whatever ApplyImmediately says, so turning it off before a destroy
+    // works in one apply.
+    if send.deletion_protection {
+        modify = modify.deletion_protection(d.deletion_protection);
+    }
+    if send.performance_insights_enabled {
+        modify = modify.enable_performance_insights(d.performance_insights_enabled);
     }
     if send.vpc_security_group_ids {
         modify = modify.set_vpc_security_group_ids(Some(d.vpc_security_group_ids.clone()));
@@ -310,6 +325,50 @@ mod tests {
     }
 
     #[test]
+    fn the_protections_go_through_modify_and_only_multi_az_waits_for_the_window() {
+        let rds = Client::new(&sdk());
+        let prior = Instance::new("p-db", Values::new());
+        let desired = DbInstanceArgs {
+            multi_az: true,
+            deletion_protection: true,
+            performance_insights_enabled: true,
+            backup_retention_period: 14,
+            ..known()
+        };
+        let names: Vec<String> = [
+            "multi_az",
+            "deletion_protection",
+            "performance_insights_enabled",
+            "backup_retention_period",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let send = DbInstanceArgs::<Changed>::from_names(&names);
+        let m = modify_request(&rds, &prior, &desired, &send, false)
+            .unwrap()
+            .unwrap();
+        let input = m.as_input();
+        assert_eq!(input.get_multi_az(), &Some(true));
+        assert_eq!(input.get_deletion_protection(), &Some(true));
+        assert_eq!(input.get_enable_performance_insights(), &Some(true));
+        assert_eq!(input.get_backup_retention_period(), &Some(14));
+        assert_eq!(input.get_db_instance_class(), &None);
+
+        let live = Values::from([
+            ("multi_az".to_owned(), json!(false)),
+            ("backup_retention_period".to_owned(), json!(7)),
+        ]);
+        let want = attrs(&[
+            ("multi_az", json!(true)),
+            ("backup_retention_period", json!(14)),
+        ]);
+        let notes = change_notes(&live, &want, &names, false);
+        assert_eq!(notes.keys().collect::<Vec<_>>(), ["multi_az"], "{notes:?}");
+        assert!(notes["multi_az"].starts_with("deferred to the next maintenance window"));
+        assert!(change_notes(&live, &want, &names, true).is_empty());
+    }
+
+    #[test]
     fn a_major_engine_upgrade_is_allowed_only_when_it_is_one() {
         let rds = Client::new(&sdk());
         let prior = Instance::new(
@@ -341,7 +400,10 @@ mod tests {
             allocated_storage: 20,
             storage_encrypted: true,
             backup_retention_period: 7,
+            multi_az: false,
             publicly_accessible: false,
+            deletion_protection: false,
+            performance_insights_enabled: false,
             vpc_security_group_ids: vec!["sg-1".into()],
             db_subnet_group_name: Some("p-db-subnet-group".into()),
             db_name: Some("prestashop".into()),

@@ -1,6 +1,6 @@
 //! `aws_db_instance` as the AWS provider has it: stackctl's attributes (the provider's names
 //! already) without its bookkeeping (`status`, `pending`, the storage clock), and the settings
-//! AWS applies to a database created without them (single-AZ, no deletion protection, no IAM
+//! AWS applies to a database created without them (no IAM
 //! authentication, no log exports, no enhanced monitoring), so that a policy checker reads
 //! what is really there.
 
@@ -24,7 +24,10 @@ pub(crate) fn db_instance(attrs: &Object) -> Object {
             "allocated_storage",
             "storage_encrypted",
             "backup_retention_period",
+            "multi_az",
             "publicly_accessible",
+            "deletion_protection",
+            "performance_insights_enabled",
             "vpc_security_group_ids",
             "db_subnet_group_name",
             "db_name",
@@ -59,12 +62,9 @@ pub(crate) fn db_instance(attrs: &Object) -> Object {
             ("copy_tags_to_snapshot", json!(false)),
             ("dedicated_log_volume", json!(false)),
             ("delete_automated_backups", json!(true)),
-            ("deletion_protection", json!(false)),
             ("enabled_cloudwatch_logs_exports", json!([])),
             ("iam_database_authentication_enabled", json!(false)),
             ("monitoring_interval", json!(0)),
-            ("multi_az", json!(false)),
-            ("performance_insights_enabled", json!(false)),
         ],
     );
     out
@@ -209,6 +209,10 @@ mod tests {
             username: "prestashop".into(),
             password: "DevPassw0rd-123".into(),
             apply_immediately: false,
+            multi_az: false,
+            deletion_protection: false,
+            backup_retention_days: 7,
+            performance_insights: false,
             subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
             security_group: Ref::new("module.security.aws_security_group.rds", "id"),
             tags: Tags::stack("shop", "dev"),

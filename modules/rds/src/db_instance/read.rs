@@ -49,7 +49,12 @@ args! {
         allocated_storage: i64,
         [ForceNew] storage_encrypted: bool,
         backup_retention_period: i64,
+        /// A standby in a second zone.
+        multi_az: bool,
         publicly_accessible: bool,
+        /// RDS refuses DeleteDBInstance while it is on; destroy checks it first.
+        deletion_protection: bool,
+        performance_insights_enabled: bool,
         /// Sorted: the order AWS answers in is not a change.
         vpc_security_group_ids: Vec<String>,
         /// Null in a read-back of a database AWS reports no subnet group for.
@@ -114,6 +119,9 @@ fn pending_values(db: &DbInstance, prior: &Values) -> serde_json::Map<String, J>
     if let Some(v) = p.backup_retention_period() {
         out.insert("backup_retention_period".into(), J::from(v));
     }
+    if let Some(v) = p.multi_az() {
+        out.insert("multi_az".into(), J::from(v));
+    }
     if let Some(v) = p.db_subnet_group_name() {
         out.insert("db_subnet_group_name".into(), J::from(v));
     }
@@ -144,7 +152,10 @@ fn db_instance_at(db: &DbInstance, prior: &Values, now: SystemTime) -> Instance 
         allocated_storage: i64::from(db.allocated_storage().unwrap_or_default()),
         storage_encrypted: db.storage_encrypted().unwrap_or(false),
         backup_retention_period: i64::from(db.backup_retention_period().unwrap_or_default()),
+        multi_az: db.multi_az().unwrap_or(false),
         publicly_accessible: db.publicly_accessible().unwrap_or(false),
+        deletion_protection: db.deletion_protection().unwrap_or(false),
+        performance_insights_enabled: db.performance_insights_enabled().unwrap_or(false),
         vpc_security_group_ids: groups,
         db_subnet_group_name: db
             .db_subnet_group()

@@ -1,6 +1,7 @@
 //! RDS under the lifecycle layer: a database `creating` (without an endpoint), `backing-up`,
 //! `modifying` or `deleting` for as long as AWS shows it, a deleted one still listed, and the
-//! calls AWS refuses meanwhile (a modify while not available, its subnet group's delete).
+//! calls AWS refuses meanwhile (a modify while not available, its subnet group's delete), and
+//! the Performance Insights setting moto drops.
 
 use std::collections::HashSet;
 
@@ -67,6 +68,7 @@ pub(super) fn rewrite(
                     .map(str::to_owned)
                     .collect(),
                 block,
+                performance_insights: call.param("EnablePerformanceInsights") == Some("true"),
                 ..Db::default()
             };
             w.dbs.insert(id, db);
@@ -74,6 +76,11 @@ pub(super) fn rewrite(
         }
         "ModifyDBInstance" if ok => {
             let id = call.param("DBInstanceIdentifier")?;
+            if let (Some(pi), Some(db)) =
+                (call.param("EnablePerformanceInsights"), w.dbs.get_mut(id))
+            {
+                db.performance_insights = pi == "true";
+            }
             let reboots =
                 call.param("DBInstanceClass").is_some() || call.param("AllocatedStorage").is_some();
             if call.param("ApplyImmediately") == Some("true") && reboots {
@@ -170,6 +177,11 @@ fn db_answer(
             continue;
         };
         let mut new = set_tag_text(block, "DBInstanceStatus", status);
+        new = remove_element(&new, "PerformanceInsightsEnabled");
+        new.push_str(&format!(
+            "<PerformanceInsightsEnabled>{}</PerformanceInsightsEnabled>",
+            db.performance_insights
+        ));
         if status == "creating" {
             new = remove_element(&new, "Endpoint");
         }

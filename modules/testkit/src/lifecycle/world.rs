@@ -17,6 +17,9 @@ pub(super) struct Db {
     pub(super) block: String,
     pub(super) subnet_group: String,
     pub(super) security_groups: Vec<String>,
+    /// EnablePerformanceInsights as last asked: moto drops it, AWS reports it as
+    /// PerformanceInsightsEnabled.
+    pub(super) performance_insights: bool,
 }
 
 /// An EFS file system.
