@@ -92,6 +92,7 @@ pub fn config(
             engine_version: vars.db_engine_version.clone(),
             instance_class: vars.db_instance_class.clone(),
             allocated_storage: vars.db_allocated_storage,
+            max_allocated_storage: vars.db_max_allocated_storage,
             db_name: vars.db_name.clone(),
             username: vars.db_username.clone(),
             password: vars.db_password.expose().to_owned(),

@@ -226,6 +226,12 @@ fn rows() -> Vec<Row> {
         .var("db_backup_retention_days=36"),
         row("multi-AZ as a word", "db_multi_az", "must be a boolean").var("db_multi_az=yes"),
         row(
+            "autoscaling ceiling at the size",
+            "db_max_allocated_storage",
+            "above db_allocated_storage (20)",
+        )
+        .file("db_max_allocated_storage = 20\n"),
+        row(
             "Performance Insights on db.t3.micro",
             "db_performance_insights",
             "RDS MySQL has no Performance Insights on db.t3.micro",

@@ -339,6 +339,7 @@ async fn apply_creates_the_database_in_its_subnet_group() {
     assert_eq!(db.multi_az(), Some(false));
     assert_eq!(db.deletion_protection(), Some(false));
     assert_eq!(db.performance_insights_enabled(), Some(false));
+    assert_eq!(db.max_allocated_storage(), None);
     assert_eq!(db.publicly_accessible(), Some(false));
     assert_eq!(db.db_name(), Some("prestashop"));
     assert_eq!(db.master_username(), Some("prestashop_user"));
@@ -355,8 +356,8 @@ async fn apply_creates_the_database_in_its_subnet_group() {
     );
 }
 
-/// The prod example's database: multi-AZ, protected against deletion, 14 days of backups and
-/// Performance Insights, read back through the SDK; a plan right after is empty, and destroy
+/// The prod example's database: multi-AZ, protected against deletion, 14 days of backups,
+/// Performance Insights and storage autoscaling, read back through the SDK; a plan right after is empty, and destroy
 /// refuses before it deletes anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prod_example_creates_a_protected_multi_az_database() {
@@ -381,6 +382,9 @@ async fn the_prod_example_creates_a_protected_multi_az_database() {
     assert_eq!(db.deletion_protection(), Some(true));
     assert_eq!(db.backup_retention_period(), Some(14));
     assert_eq!(db.performance_insights_enabled(), Some(true));
+    // Storage autoscaling up to twice the allocated 100 GiB.
+    assert_eq!(db.allocated_storage(), Some(100));
+    assert_eq!(db.max_allocated_storage(), Some(200));
     let plan = stack
         .cmd_for("plan", "prod")
         .arg("-detailed-exitcode")

@@ -678,3 +678,75 @@ async fn a_protected_database_refuses_destroy_until_an_apply_turns_protection_of
     assert!(left.db_instances().is_empty(), "{left:?}");
     assert_no_secrets(&stack);
 }
+
+/// Storage autoscaling: the ceiling is set on create; a size RDS grew the database to within
+/// it is no change to plan (not a shrink to refuse); turning it off sends the grown size as the
+/// ceiling (RDS refuses one below it), and the plan then names the size the database has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_grown_by_autoscaling_is_no_change_and_autoscaling_turns_off() {
+    let stack = Stack::new();
+    stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .var("db_max_allocated_storage", 40)
+        .run()
+        .success();
+    let sdk = stack.sdk().await;
+    let db = describe(&sdk).await;
+    assert_eq!(db.max_allocated_storage(), Some(40));
+    assert_eq!(db.allocated_storage(), Some(20));
+
+    // RDS grows it (moto does not: the test does, as autoscaling would).
+    aws_sdk_rds::Client::new(&sdk)
+        .modify_db_instance()
+        .db_instance_identifier(DB)
+        .allocated_storage(30)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .var("db_max_allocated_storage", 40)
+        .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+
+    // A size between the one asked for and the grown one would shrink it: refused before AWS.
+    let plan = stack
+        .cmd("plan")
+        .var("db_max_allocated_storage", 40)
+        .var("db_allocated_storage", 25)
+        .run();
+    assert_eq!(plan.code, 1, "{plan:?}");
+    plan.stderr_has("set db_allocated_storage to 30 or more");
+
+    // Off: one ModifyDBInstance with the grown size as the ceiling.
+    let recorder = recording(&stack.moto);
+    stack
+        .cmd("apply")
+        .arg("-auto-approve")
+        .env("AWS_ENDPOINT_URL", &recorder.endpoint)
+        .run()
+        .success();
+    let modify = recorder.bodies("ModifyDBInstance");
+    assert_eq!(modify.len(), 1, "{modify:?}");
+    assert!(
+        modify[0].contains("MaxAllocatedStorage=30"),
+        "{}",
+        modify[0]
+    );
+    assert!(!modify[0].contains("&AllocatedStorage"), "{}", modify[0]);
+    assert_eq!(describe(&sdk).await.allocated_storage(), Some(30));
+    // The database keeps 30 GiB: a plan for 20 is refused naming it, one for 30 is empty.
+    let plan = stack.cmd("plan").run();
+    assert_eq!(plan.code, 1, "{plan:?}");
+    plan.stderr_has("set db_allocated_storage to 30 or more");
+    let plan = stack
+        .cmd("plan")
+        .arg("-detailed-exitcode")
+        .var("db_allocated_storage", 30)
+        .run();
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert_no_secrets(&stack);
+}

@@ -32,6 +32,9 @@ variables! {
         /// hours of the last change nor while it is being optimized: `plan` refuses any other
         /// change before it calls AWS, naming the current size.
         db_allocated_storage: i64 = 20 => |gb, _| rules::storage(gb),
+        /// GiB: RDS grows the storage by itself up to this ceiling, and plans take the grown
+        /// size as no change. `0` is off; otherwise above `db_allocated_storage`, at most 65536.
+        db_max_allocated_storage: i64 = 0 => |m, v| rules::max_storage(m, v.db_allocated_storage),
         /// `8.0` gets a warning: MySQL 8.0 left RDS standard support on 2026-07-31 and now
         /// costs extended-support fees.
         db_engine_version: String = "8.4" => |e, _| rules::engine_version(e),

@@ -122,6 +122,15 @@ pub fn performance_insights(on: bool, class: &str) -> Vec<String> {
     )
 }
 
+/// Storage autoscaling's ceiling: off (0), or above the allocated size (RDS refuses one at or
+/// below it) and within MySQL's 65536 GiB.
+pub fn max_storage(max: &i64, allocated: i64) -> Vec<String> {
+    unless(
+        *max == 0 || (*max > allocated && *max <= 65536),
+        format!("must be 0 (off) or above db_allocated_storage ({allocated}) and at most 65536 GiB, got {max}"),
+    )
+}
+
 pub fn engine_version(s: &str) -> Vec<String> {
     unless(
         !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.'),

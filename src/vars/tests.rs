@@ -60,6 +60,8 @@ fn bad_values_name_the_key_and_rule() {
         ("aws_region=mars", "aws_region"),
         ("log_retention_days=8", "log_retention_days"),
         ("db_backup_retention_days=0", "db_backup_retention_days"),
+        ("db_max_allocated_storage=20", "db_max_allocated_storage"),
+        ("db_max_allocated_storage=70000", "db_max_allocated_storage"),
         ("db_backup_retention_days=36", "db_backup_retention_days"),
         ("db_multi_az=yes", "db_multi_az"),
         ("db_deletion_protection=1", "db_deletion_protection"),
@@ -528,5 +530,24 @@ fn the_examples_set_each_environments_database_protections() {
         assert_eq!(v.db_deletion_protection, on, "{env}");
         assert_eq!(v.db_performance_insights, on, "{env}");
         assert_eq!(v.db_backup_retention_days, days, "{env}");
+        let ceiling = if on { 2 * v.db_allocated_storage } else { 0 };
+        assert_eq!(v.db_max_allocated_storage, ceiling, "{env}");
+    }
+}
+
+#[test]
+fn storage_autoscaling_is_off_or_above_the_allocated_size() {
+    assert_eq!(check(&[]).unwrap().db_max_allocated_storage, 0);
+    let v = check(&["db_allocated_storage=100", "db_max_allocated_storage=200"]).unwrap();
+    assert_eq!(v.db_max_allocated_storage, 200);
+    for bad in ["100", "50", "-1", "65537"] {
+        let flag = format!("db_max_allocated_storage={bad}");
+        let err = check(&["db_allocated_storage=100", &flag])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("`db_max_allocated_storage` must be 0 (off) or above db_allocated_storage (100) and at most 65536 GiB, got {bad}")),
+            "{err}"
+        );
     }
 }

@@ -41,6 +41,8 @@ pub struct Inputs {
     pub engine_version: String,
     pub instance_class: String,
     pub allocated_storage: i64,
+    /// Storage autoscaling's ceiling, GiB; 0 is off.
+    pub max_allocated_storage: i64,
     pub db_name: String,
     pub username: String,
     pub password: String,
@@ -114,6 +116,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let engine_version = inputs.engine_version.clone();
     let instance_class = inputs.instance_class.clone();
     let allocated_storage = inputs.allocated_storage;
+    let max_allocated_storage = inputs.max_allocated_storage;
     let db_name = inputs.db_name.clone();
     let username = inputs.username.clone();
     let password = inputs.password.clone();
@@ -129,6 +132,7 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
             engine_version: engine_version.clone().into(),
             instance_class: instance_class.clone().into(),
             allocated_storage: allocated_storage.into(),
+            max_allocated_storage: max_allocated_storage.into(),
             storage_encrypted: true.into(),
             backup_retention_period: backup_retention.into(),
             multi_az: multi_az.into(),
@@ -216,6 +220,7 @@ mod tests {
             engine_version: "8.0".into(),
             instance_class: "db.t3.micro".into(),
             allocated_storage: 20,
+            max_allocated_storage: 0,
             db_name: "prestashop".into(),
             username: "admin".into(),
             password: "pw".into(),

@@ -239,6 +239,7 @@ mod tests {
             engine_version: "8.4".into(),
             instance_class: "db.t3.micro".into(),
             allocated_storage: 20,
+            max_allocated_storage: 0,
             db_name: "prestashop".into(),
             username: "prestashop".into(),
             password: "pw".into(),

@@ -122,6 +122,11 @@ impl Kind for DbInstanceKind {
             .engine_version(&d.engine_version)
             .db_instance_class(&d.instance_class)
             .allocated_storage(to_i32("allocated_storage", d.allocated_storage)?)
+            .set_max_allocated_storage(
+                (d.max_allocated_storage > 0)
+                    .then(|| to_i32("max_allocated_storage", d.max_allocated_storage))
+                    .transpose()?,
+            )
             .storage_encrypted(d.storage_encrypted)
             .backup_retention_period(to_i32(
                 "backup_retention_period",
@@ -174,7 +179,12 @@ impl Kind for DbInstanceKind {
                 && pending_storage.is_some()
                 && pending_storage == want("allocated_storage"));
         if sends_storage {
-            let current = live.attrs.get("allocated_storage").and_then(J::as_i64);
+            // What AWS has: autoscaling may have grown it past the size asked for.
+            let current = live
+                .attrs
+                .get(read::STORAGE_AUTOSCALED)
+                .or_else(|| live.attrs.get("allocated_storage"))
+                .and_then(J::as_i64);
             if let (Some(current), Some(wanted)) =
                 (current, want("allocated_storage").and_then(J::as_i64))
             {

@@ -116,6 +116,7 @@ pub(super) fn modify_request(
 ) -> Result<Option<ModifyDBInstanceFluentBuilder>, ResourceError> {
     let any = send.instance_class
         || send.allocated_storage
+        || send.max_allocated_storage
         || send.backup_retention_period
         || send.multi_az
         || send.publicly_accessible
@@ -137,6 +138,22 @@ pub(super) fn modify_request(
     }
     if send.allocated_storage {
         modify = modify.allocated_storage(to_i32("allocated_storage", d.allocated_storage)?);
+    }
+    if send.max_allocated_storage {
+        // RDS turns storage autoscaling off when the ceiling is the size itself (as the AWS
+        // provider sends it), which is the size autoscaling grew it to if it did (RDS refuses
+        // a ceiling below it); read reports that as 0 again.
+        let grown = prior
+            .attrs
+            .get(super::read::STORAGE_AUTOSCALED)
+            .and_then(J::as_i64)
+            .unwrap_or(0);
+        let max = if d.max_allocated_storage > 0 {
+            d.max_allocated_storage
+        } else {
+            d.allocated_storage.max(grown)
+        };
+        modify = modify.max_allocated_storage(to_i32("max_allocated_storage", max)?);
     }
     if send.backup_retention_period {
         modify = modify.backup_retention_period(to_i32(
@@ -398,6 +415,7 @@ mod tests {
             engine_version: "8.0".into(),
             instance_class: "db.t3.micro".into(),
             allocated_storage: 20,
+            max_allocated_storage: 0,
             storage_encrypted: true,
             backup_retention_period: 7,
             multi_az: false,

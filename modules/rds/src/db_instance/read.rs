@@ -17,7 +17,16 @@ use crate::rds_tags_of;
 /// What AWS shows of the instance's own work (a backup, a maintenance action, a storage
 /// optimization, the CA certificate AWS rotates): read for the kind's decisions (a full disk, a
 /// storage change too soon) or for policy checks of `show -json`, never drift.
-pub(super) const TRANSIENT: &[&str] = &["status", "storage_operation_status", "ca_cert_identifier"];
+pub(super) const TRANSIENT: &[&str] = &[
+    "status",
+    "storage_operation_status",
+    "ca_cert_identifier",
+    STORAGE_AUTOSCALED,
+];
+
+/// The size storage autoscaling grew the database to, above the one asked for: the storage
+/// checks count from it, since RDS never shrinks it.
+pub(super) const STORAGE_AUTOSCALED: &str = "storage_autoscaled_to";
 
 /// The stack's settings for how the instance is deleted and changed, which AWS never returns:
 /// an import takes them from the configuration. (Not the password: AWS's may differ from the
@@ -46,7 +55,11 @@ args! {
         /// `version_as_asked`.
         engine_version: String,
         instance_class: String,
+        /// As asked: a size storage autoscaling grew it to, within `max_allocated_storage`, is
+        /// no change (the real one is under `STORAGE_AUTOSCALED`).
         allocated_storage: i64,
+        /// Storage autoscaling's ceiling; 0 is off (AWS reports none, or one at the size).
+        max_allocated_storage: i64,
         [ForceNew] storage_encrypted: bool,
         backup_retention_period: i64,
         /// A standby in a second zone.
@@ -128,6 +141,16 @@ fn pending_values(db: &DbInstance, prior: &Values) -> serde_json::Map<String, J>
     out
 }
 
+/// The size as asked for (`prior`'s) when storage autoscaling is on and grew it from there
+/// within its ceiling: RDS did what was asked, and a plan must not try to shrink it.
+fn as_asked(real: i64, max: i64, prior: &Values) -> i64 {
+    let asked = prior.get("allocated_storage").and_then(J::as_i64);
+    match asked {
+        Some(asked) if max > 0 && asked < real && real <= max => asked,
+        _ => real,
+    }
+}
+
 pub(super) fn db_instance(db: &DbInstance, prior: &Values) -> Instance {
     db_instance_at(db, prior, SystemTime::now())
 }
@@ -144,12 +167,19 @@ fn db_instance_at(db: &DbInstance, prior: &Values, now: SystemTime) -> Instance 
         .collect();
     groups.sort();
     groups.dedup();
+    let real_storage = i64::from(db.allocated_storage().unwrap_or_default());
+    let max_storage = db
+        .max_allocated_storage()
+        .map(i64::from)
+        .filter(|m| *m > real_storage)
+        .unwrap_or(0);
     let mut attrs = DbInstanceArgs {
         identifier: id.to_owned(),
         engine: db.engine().unwrap_or_default().to_owned(),
         engine_version: version_as_asked(db.engine_version().unwrap_or_default(), prior),
         instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
-        allocated_storage: i64::from(db.allocated_storage().unwrap_or_default()),
+        allocated_storage: as_asked(real_storage, max_storage, prior),
+        max_allocated_storage: max_storage,
         storage_encrypted: db.storage_encrypted().unwrap_or(false),
         backup_retention_period: i64::from(db.backup_retention_period().unwrap_or_default()),
         multi_az: db.multi_az().unwrap_or(false),
@@ -193,6 +223,9 @@ fn db_instance_at(db: &DbInstance, prior: &Values, now: SystemTime) -> Instance 
         "status".to_owned(),
         J::from(db.db_instance_status().unwrap_or_default()),
     );
+    if attrs.get("allocated_storage").and_then(J::as_i64) != Some(real_storage) {
+        attrs.insert(STORAGE_AUTOSCALED.to_owned(), J::from(real_storage));
+    }
     let pending = pending_values(db, prior);
     // A storage change that was pending when the state last looked has landed since, in a
     // maintenance window: AWS's 6-hour clock started then, which `now` bounds from above.
@@ -253,6 +286,35 @@ pub(super) mod tests {
             .preferred_maintenance_window("wed:06:38-wed:07:08")
             .set_pending_modified_values(pending)
             .build()
+    }
+
+    #[test]
+    fn storage_autoscaling_grew_is_read_as_asked_within_the_ceiling() {
+        let read = |real: i32, max: Option<i32>, asked: i64| {
+            let db = DbInstance::builder()
+                .db_instance_identifier("p-db")
+                .engine("mysql")
+                .allocated_storage(real)
+                .set_max_allocated_storage(max)
+                .db_instance_status("available")
+                .build();
+            let prior = Values::from([("allocated_storage".to_owned(), json!(asked))]);
+            db_instance(&db, &prior).attrs
+        };
+        // Grown from 20 to 30 under a ceiling of 40: as asked, the real size kept aside.
+        let a = read(30, Some(40), 20);
+        assert_eq!(a["allocated_storage"], json!(20));
+        assert_eq!(a["max_allocated_storage"], json!(40));
+        assert_eq!(a[STORAGE_AUTOSCALED], json!(30));
+        // Without autoscaling, or past its ceiling (a change made by hand): AWS's size.
+        for (max, want_max) in [(None, 0), (Some(30), 0), (Some(25), 0)] {
+            let a = read(30, max, 20);
+            assert_eq!(a["allocated_storage"], json!(30), "{max:?}");
+            assert_eq!(a["max_allocated_storage"], json!(want_max), "{max:?}");
+            assert!(!a.contains_key(STORAGE_AUTOSCALED), "{max:?}");
+        }
+        // Asked for more than it has (a pending growth): AWS's size, not the wish.
+        assert_eq!(read(30, Some(40), 35)["allocated_storage"], json!(30));
     }
 
     #[test]
