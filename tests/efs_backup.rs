@@ -102,3 +102,41 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     assert_eq!(live(&stack).await, (None, None));
     assert_no_secrets(&stack);
 }
+
+/// A policy the state lost (a run killed after PutBackupPolicy, or `state rm`) is found again
+/// on the stack's file system and adopted, not set a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_policy_the_state_lost_is_adopted() {
+    let stack = Stack::new();
+    stack
+        .cmd_for("apply", "prod")
+        .arg("-auto-approve")
+        .run()
+        .success();
+    stack
+        .bare(&[
+            "state",
+            "rm",
+            POLICY,
+            "-state",
+            ".stackctl/prestashop-prod.json",
+        ])
+        .run()
+        .success();
+    let plan = stack.cmd_for("plan", "prod").run();
+    plan.success();
+    plan.stdout_has("Plan: 1 to adopt, 0 to add, 0 to change, 0 to destroy.");
+    stack
+        .cmd_for("apply", "prod")
+        .arg("-auto-approve")
+        .run()
+        .success()
+        .stdout_has("Apply complete! Resources: 1 adopted, 0 added, 0 changed, 0 destroyed.");
+    assert_eq!(live(&stack).await.1.as_deref(), Some("ENABLED"));
+    let again = stack
+        .cmd_for("plan", "prod")
+        .arg("-detailed-exitcode")
+        .run();
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_no_secrets(&stack);
+}
