@@ -81,6 +81,7 @@ pub fn config(
             subnets: efs_subnets.clone(),
             security_group: Ref::new(stackctl_security::EFS, "id"),
             tags: tags.clone(),
+            backup: vars.efs_backup,
         },
     );
     specs.extend(efs);

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use common::checkov::{checkov, resource_types, Findings};
 use common::{assert_no_secrets, Stack};
 use serde_json::{json, Value as J};
+use stackctl_testkit::PROD_EXTRA_RESOURCES;
 
 /// Terraform 1.11.4's plan of the stack from an empty account with the dev variables.
 fn terraform_plan_path() -> PathBuf {
@@ -207,9 +208,12 @@ fn checkov_reads_every_resource_of_the_prod_plan_and_no_check_errors() {
     let plan = stackctl_plan(&stack, "prod");
     assert_no_secrets(&stack);
     let (_, types, ours) = checkov_on(&stack, "prod", &plan);
-    // prod has the same resources as dev, so the same types as Terraform's plan.
-    assert_eq!(types, terraform_types(), "the resources checkov reads");
-    assert_eq!(ours.resource_count, 27);
+    // prod has dev's resources, so Terraform's plan's types, and its EFS backup policy.
+    let mut expected = terraform_types().to_vec();
+    expected.push("aws_efs_backup_policy".to_owned());
+    expected.sort();
+    assert_eq!(types, expected, "the resources checkov reads");
+    assert_eq!(ours.resource_count, 27 + PROD_EXTRA_RESOURCES as u64);
     // Every type has its checks run (a type whose values checkov could not read has none).
     let tf = terraform_findings();
     for t in terraform_types() {

@@ -68,6 +68,10 @@ variables! {
         /// Must be one of CloudWatch's allowed values, or `0` for never expire (as in
         /// Terraform).
         log_retention_days: i64 = 7 => |d, _| rules::retention(d),
+        /// AWS Backup's automatic daily backups of the EFS file system (the shop's uploaded
+        /// files), kept 35 days (`aws_efs_backup_policy`). Turning it off disables them; backups
+        /// already taken stay in the `aws/efs/automatic-backup-vault` vault until they expire.
+        efs_backup: bool = false,
     }
 }
 

@@ -551,3 +551,27 @@ fn storage_autoscaling_is_off_or_above_the_allocated_size() {
         );
     }
 }
+
+#[test]
+fn efs_backup_is_off_by_default_and_on_in_the_prod_example() {
+    assert!(!check(&[]).unwrap().efs_backup);
+    assert!(check(&["efs_backup=true"]).unwrap().efs_backup);
+    let err = check(&["efs_backup=daily"]).unwrap_err().to_string();
+    assert!(
+        err.contains("`efs_backup` must be a boolean (true or false), got \"daily\""),
+        "{err}"
+    );
+    let flags = [
+        "db_password=Secret123!".into(),
+        "admin_password=Admin456!".into(),
+    ];
+    for (env, on) in [("dev", false), ("staging", false), ("prod", true)] {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(format!("{env}.toml"));
+        let vars = Raw::gather(&[file], &flags, std::iter::empty())
+            .and_then(|r| r.check())
+            .unwrap();
+        assert_eq!(vars.efs_backup, on, "{env}");
+    }
+}

@@ -137,6 +137,21 @@ pub async fn snapshot(sdk: &aws_types::SdkConfig) -> Snapshot {
         }));
     }
     put("mount_targets", mts);
+    // A file system's backup policy (`efs_backup`): listed while it is on.
+    let mut backups = Vec::new();
+    for fs in fss.file_systems() {
+        let status = efs
+            .describe_backup_policy()
+            .file_system_id(fs.file_system_id())
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.backup_policy().map(|p| p.status().as_str().to_owned()));
+        if status.as_deref() == Some("ENABLED") {
+            backups.push(fs.creation_token().to_owned());
+        }
+    }
+    put("efs_backup_policies", backups);
 
     let rds = aws_sdk_rds::Client::new(sdk);
     let dbs = rds.describe_db_instances().send().await.unwrap();

@@ -1,6 +1,8 @@
 //! The efs module: the encrypted EFS file system PrestaShop keeps its files on, and one mount
-//! target per availability zone so every task can reach it over NFS.
+//! target per availability zone so every task can reach it over NFS, and, when `efs_backup` is
+//! on, its automatic backup policy.
 
+mod backup_policy;
 mod file_system;
 mod mount_target;
 mod provider;
@@ -13,10 +15,14 @@ use aws_sdk_efs::Client;
 use serde_json::Value as J;
 use stackctl_contract::{Kind, Planned, Ref, ResourceSpec, Tags, Val};
 
+pub use backup_policy::{BackupPolicyArgs, BackupPolicyKind};
 pub use file_system::{FileSystemArgs, FileSystemKind};
 pub use mount_target::{MountTargetArgs, MountTargetKind};
 
 pub const FILE_SYSTEM: &str = "module.efs.aws_efs_file_system.main";
+/// Present only while `efs_backup` is true: turning it off deletes it, which disables the
+/// backups in AWS.
+pub const BACKUP_POLICY: &str = "module.efs.aws_efs_backup_policy.main";
 
 /// How long EFS may take to create, change or delete a file system or a mount target: usually
 /// seconds to a couple of minutes.
@@ -38,12 +44,15 @@ pub struct Inputs {
     /// The EFS security group's `id`.
     pub security_group: Ref,
     pub tags: Tags,
+    /// `efs_backup`: AWS Backup's automatic daily backups of the file system.
+    pub backup: bool,
 }
 
 /// The module's kinds, built here only so that `kinds` and `specs` hand out the same.
 struct Kinds {
     file_system: Arc<dyn Kind>,
     mount_target: Arc<dyn Kind>,
+    backup_policy: Arc<dyn Kind>,
 }
 
 impl Kinds {
@@ -51,6 +60,7 @@ impl Kinds {
         Kinds {
             file_system: Arc::new(FileSystemKind::new(Client::new(sdk))),
             mount_target: Arc::new(MountTargetKind::new(sdk)),
+            backup_policy: Arc::new(BackupPolicyKind::new(Client::new(sdk))),
         }
     }
 }
@@ -58,13 +68,15 @@ impl Kinds {
 /// The kinds this module implements, for the engine's registry.
 pub fn kinds(sdk: &aws_types::SdkConfig) -> Vec<Arc<dyn Kind>> {
     let k = Kinds::new(sdk);
-    vec![k.file_system, k.mount_target]
+    vec![k.file_system, k.mount_target, k.backup_policy]
 }
 
-/// The file system, then one mount target per subnet, guarded by the EFS security group.
+/// The file system, then one mount target per subnet, guarded by the EFS security group, then
+/// the backup policy when `backup` is on.
 pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
     let k = Kinds::new(sdk);
     let name = format!("{}-efs", inputs.name_prefix);
+    let stack_tags = inputs.tags.clone();
     let tags = inputs.tags.clone().with("Name", name.clone());
     let mut specs = vec![ResourceSpec::new(FILE_SYSTEM, k.file_system, move |_r| {
         FileSystemArgs::<Planned> {
@@ -88,6 +100,21 @@ pub fn specs(sdk: &aws_types::SdkConfig, inputs: &Inputs) -> Vec<ResourceSpec> {
                     file_system_id: fs.get(r),
                     subnet_id: subnet_id.clone().into(),
                     security_groups: Val::all([&sg.get(r)], |[id]| J::Array(vec![id.clone()])),
+                }
+                .into()
+            },
+        ));
+    }
+    if inputs.backup {
+        let fs = Ref::new(FILE_SYSTEM, "id");
+        specs.push(ResourceSpec::new(
+            BACKUP_POLICY,
+            k.backup_policy.clone(),
+            move |r| {
+                BackupPolicyArgs::<Planned> {
+                    file_system_id: fs.get(r),
+                    status: "ENABLED".into(),
+                    stack_tags: stack_tags.to_json().into(),
                 }
                 .into()
             },
@@ -128,6 +155,7 @@ mod tests {
             ],
             security_group: Ref::new("module.security.aws_security_group.efs", "id"),
             tags: Tags::stack("shop", "dev"),
+            backup: false,
         };
         let specs = specs(&sdk, &inputs);
         assert_eq!(specs.len(), 3);
@@ -152,6 +180,34 @@ mod tests {
             deps.contains("module.security.aws_security_group.efs"),
             "{deps:?}"
         );
+    }
+
+    #[test]
+    fn the_backup_policy_is_planned_only_when_backup_is_on() {
+        let sdk = stackctl_testkit::offline_sdk();
+        let mut inputs = Inputs {
+            name_prefix: "shop-prod".into(),
+            subnets: vec![("eu-west-3a".into(), "subnet-a".into())],
+            security_group: Ref::new("module.security.aws_security_group.efs", "id"),
+            tags: Tags::stack("shop", "prod"),
+            backup: false,
+        };
+        assert!(specs(&sdk, &inputs)
+            .iter()
+            .all(|s| s.address != BACKUP_POLICY));
+        inputs.backup = true;
+        let all = specs(&sdk, &inputs);
+        let policy = all.last().unwrap();
+        assert_eq!(policy.address, BACKUP_POLICY);
+        let d = policy.desired(&Fake);
+        assert_eq!(d["status"], Val::from("ENABLED"));
+        assert_eq!(d["file_system_id"], Val::from(format!("{FILE_SYSTEM}.id")));
+        // The stack's tags, without the file system's `Name`: what the file system must carry.
+        assert_eq!(
+            d["stack_tags"],
+            Val::from(Tags::stack("shop", "prod").to_json())
+        );
+        assert!(policy.dependencies().contains(FILE_SYSTEM));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The file system and its mount targets as the AWS provider has them: the file system's
-//! `name` (its `Name` tag) and owner, and no lifecycle policy, as stackctl creates it.
+//! `name` (its `Name` tag) and owner, and no lifecycle policy, as stackctl creates it; the
+//! backup policy as the provider's one `backup_policy` block.
 
 use serde_json::json;
 use stackctl_contract::provider::{self, Object};
@@ -51,6 +52,21 @@ pub(crate) fn mount_target(attrs: &Object) -> Object {
     out
 }
 
+/// `aws_efs_backup_policy`, from stackctl's attributes: the status in the provider's
+/// `backup_policy` block; the stack's tags stackctl checks on the file system are not the
+/// provider's.
+pub(crate) fn backup_policy(attrs: &Object) -> Object {
+    let mut out = Object::new();
+    provider::copy(attrs, &mut out, &["id", "file_system_id"]);
+    if let Some(status) = attrs.get("status") {
+        out.insert(
+            "backup_policy".to_owned(),
+            json!([{ "status": status.clone() }]),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use aws_sdk_efs::types::{
@@ -76,6 +92,7 @@ mod tests {
             subnets: vec![("eu-west-3a".into(), "subnet-a".into())],
             security_group: Ref::new("module.security.aws_security_group.efs", "id"),
             tags: Tags::stack("shop", "dev"),
+            backup: true,
         };
         crate::specs(&stackctl_testkit::offline_sdk(), &inputs)
             .iter()
@@ -145,6 +162,34 @@ mod tests {
         assert_eq!(out["ip_address"], json!("172.31.0.4"));
         assert_eq!(out["availability_zone_name"], json!("eu-west-3a"));
         assert_eq!(out["id"], json!("fsmt-1"));
+    }
+
+    #[test]
+    fn a_read_backup_policy_is_the_providers_block() {
+        let attrs: Object = [
+            ("id", json!("fs-1")),
+            ("file_system_id", json!("fs-1")),
+            ("status", json!("ENABLED")),
+            ("stack_tags", json!({ "ManagedBy": "stackctl" })),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let out = translate("aws_efs_backup_policy", &attrs);
+        assert_eq!(out["backup_policy"], json!([{ "status": "ENABLED" }]));
+        assert_eq!(out["file_system_id"], json!("fs-1"));
+        assert_eq!(out["id"], json!("fs-1"));
+        assert!(!out.contains_key("stack_tags") && !out.contains_key("status"));
+    }
+
+    #[test]
+    fn a_planned_backup_policy_waits_for_its_file_system() {
+        let all = planned_all();
+        let policy = all.last().unwrap();
+        let out = translate("aws_efs_backup_policy", policy);
+        assert_eq!(out["file_system_id"], json!(UNKNOWN));
+        assert_eq!(out["backup_policy"], json!([{ "status": "ENABLED" }]));
+        assert!(!out.contains_key("id"));
     }
 
     #[test]

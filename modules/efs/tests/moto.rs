@@ -175,3 +175,116 @@ async fn file_system_delete_waits_for_mount_targets() {
     assert!(kinds[0].read(&fs).await.unwrap().is_none());
     assert!(kinds[1].read(&mt).await.unwrap().is_none());
 }
+
+/// The backup policy through the lifecycle layer (moto sets one only at creation): enabled,
+/// read back, adopted, turned off by hand and set back, deleted (disabled), and refused on a
+/// file system without the stack's tags.
+#[tokio::test]
+async fn backup_policy_against_moto() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let kinds = stackctl_efs::kinds(&sdk);
+    let policy_kind = kinds[2].as_ref();
+    assert_eq!(policy_kind.type_name(), "aws_efs_backup_policy");
+    let stack = json!({
+        "ManagedBy": "stackctl",
+        "stackctl:project": "t",
+        "stackctl:environment": "prod",
+    });
+    let mut fs_tags = stack.clone();
+    fs_tags["Name"] = json!("t-prod-efs");
+    let fs = kinds[0]
+        .create(&Values::from([
+            ("creation_token".to_owned(), json!("t-prod-efs")),
+            ("encrypted".to_owned(), json!(true)),
+            ("performance_mode".to_owned(), json!("generalPurpose")),
+            ("throughput_mode".to_owned(), json!("bursting")),
+            ("tags".to_owned(), fs_tags),
+        ]))
+        .await
+        .unwrap();
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    let live = |id: String| {
+        let efs = efs.clone();
+        async move {
+            efs.describe_backup_policy()
+                .file_system_id(id)
+                .send()
+                .await
+                .ok()
+                .and_then(|o| o.backup_policy().map(|p| p.status().as_str().to_owned()))
+        }
+    };
+    let mut desired = Values::from([
+        ("file_system_id".to_owned(), json!(fs.id)),
+        ("status".to_owned(), json!("ENABLED")),
+        ("stack_tags".to_owned(), stack.clone()),
+    ]);
+    // A new file system has no policy: nothing to adopt, nothing to read.
+    assert!(policy_kind.adopt(&desired).await.unwrap().is_none());
+
+    let policy = policy_kind.create(&desired).await.unwrap();
+    assert_eq!(policy.id, fs.id);
+    assert_converged("backup policy", &desired, &policy);
+    assert_eq!(live(fs.id.clone()).await.as_deref(), Some("ENABLED"));
+    assert_converged(
+        "backup policy",
+        &desired,
+        &policy_kind.read(&policy).await.unwrap().unwrap(),
+    );
+    assert_eq!(
+        policy_kind.adopt(&desired).await.unwrap().unwrap().id,
+        fs.id
+    );
+
+    // Turned off by hand: read shows it, as drift, and update sets it back.
+    efs.put_backup_policy()
+        .file_system_id(&fs.id)
+        .backup_policy(
+            aws_sdk_efs::types::BackupPolicy::builder()
+                .status(aws_sdk_efs::types::Status::Disabled)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut drifted = policy_kind.read(&policy).await.unwrap().unwrap();
+    for _ in 0..5 {
+        if drifted.attrs["status"] != json!("DISABLING") {
+            break;
+        }
+        drifted = policy_kind.read(&policy).await.unwrap().unwrap();
+    }
+    assert_eq!(drifted.attrs["status"], json!("DISABLED"));
+    assert!(policy_kind.adopt(&desired).await.unwrap().is_none());
+    let policy = policy_kind
+        .update(&drifted, &desired, &["status".into()])
+        .await
+        .unwrap();
+    assert_converged("backup policy", &desired, &policy);
+    assert_eq!(live(fs.id.clone()).await.as_deref(), Some("ENABLED"));
+
+    // Another stack's tags: stackctl refuses to touch the policy, naming the file system.
+    desired.insert(
+        "stack_tags".into(),
+        json!({ "ManagedBy": "stackctl", "stackctl:project": "other", "stackctl:environment": "prod" }),
+    );
+    let err = policy_kind.create(&desired).await.unwrap_err().to_string();
+    assert!(
+        err.contains(&fs.id) && err.contains("stack's tags"),
+        "{err}"
+    );
+    assert_eq!(live(fs.id.clone()).await.as_deref(), Some("ENABLED"));
+
+    // Delete disables it: AWS keeps a DISABLED policy, which is gone for stackctl's adopt.
+    policy_kind.delete(&policy).await.unwrap();
+    assert_eq!(live(fs.id.clone()).await.as_deref(), Some("DISABLED"));
+    desired.insert("stack_tags".into(), stack.clone());
+    assert!(policy_kind.adopt(&desired).await.unwrap().is_none());
+    // Deleting again, and once the file system is gone, is not an error (a re-run destroy).
+    policy_kind.delete(&policy).await.unwrap();
+    kinds[0].delete(&fs).await.unwrap();
+    policy_kind.delete(&policy).await.unwrap();
+    assert!(policy_kind.read(&policy).await.unwrap().is_none());
+}

@@ -35,6 +35,10 @@ pub const STACK_RESOURCES: usize = 24;
 /// stackctl sets in the secret's own calls.
 pub const PLANNED_RESOURCES: usize = 27;
 
+/// What `examples/prod.toml` has on top of the dev stack (both counts): the EFS backup policy
+/// (`efs_backup = true`).
+pub const PROD_EXTRA_RESOURCES: usize = 1;
+
 /// What the engine would resolve a module's references against in a module test: the
 /// instances by address, real ones (`record`) or stand-ins for other modules' (`fake`, `set`).
 #[derive(Default)]

@@ -1,12 +1,13 @@
 //! EFS under the lifecycle layer: file systems and mount targets `creating` and `deleting`
-//! for as long as AWS shows them, the calls AWS refuses meanwhile, and UpdateFileSystem, which
-//! moto does not implement.
+//! for as long as AWS shows them, the calls AWS refuses meanwhile, UpdateFileSystem, which
+//! moto does not implement, and PutBackupPolicy/DescribeBackupPolicy (moto sets a backup policy
+//! only at creation).
 
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::call::{strings, Call, Refusal};
+use super::call::{refuse, strings, Call, Refusal};
 use super::profile::Profile;
 use super::world::{Efs, MountTarget, World};
 
@@ -58,7 +59,76 @@ pub(super) fn decide(profile: &Profile, w: &mut World, call: &Call, now: f64) ->
                 body: Some(v.to_string()),
             })
         }
+        "PUT /2015-02-01/file-systems/{id}/backup-policy" => {
+            let fs = file_system_of(call)?;
+            let Some(known) = w.file_systems.get_mut(&fs).filter(|f| f.deleted.is_none()) else {
+                return refuse(
+                    404,
+                    "FileSystemNotFound",
+                    format!("File system '{fs}' does not exist."),
+                );
+            };
+            let status = call
+                .json
+                .pointer("/BackupPolicy/Status")
+                .and_then(Value::as_str)?
+                .to_owned();
+            if !matches!(status.as_str(), "ENABLED" | "DISABLED") {
+                return refuse(
+                    400,
+                    "ValidationException",
+                    format!("1 validation error detected: Value '{status}' at 'backupPolicy.status' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]"),
+                );
+            }
+            // AWS answers with the step it takes first, and shows it on the next read.
+            let answer = json!({ "BackupPolicy": { "Status": step(&status) } });
+            known.backup = Some((status, false));
+            Some(Refusal {
+                status: 200,
+                code: String::new(),
+                message: String::new(),
+                body: Some(answer.to_string()),
+            })
+        }
+        "GET /2015-02-01/file-systems/{id}/backup-policy" => {
+            let fs = file_system_of(call)?;
+            let known = w.file_systems.get_mut(&fs)?;
+            if known.deleted.is_some() {
+                // Moto fails with a 500 on a file system it no longer has.
+                return refuse(
+                    404,
+                    "FileSystemNotFound",
+                    format!("File system '{fs}' does not exist."),
+                );
+            }
+            let (status, shown) = known.backup.as_mut()?;
+            let now = if *shown {
+                status.clone()
+            } else {
+                *shown = true;
+                step(status).to_owned()
+            };
+            Some(Refusal {
+                status: 200,
+                code: String::new(),
+                message: String::new(),
+                body: Some(json!({ "BackupPolicy": { "Status": now } }).to_string()),
+            })
+        }
         _ => None,
+    }
+}
+
+/// The file system id of `/2015-02-01/file-systems/{id}/backup-policy`.
+fn file_system_of(call: &Call) -> Option<String> {
+    call.path.rsplit('/').nth(1).map(str::to_owned)
+}
+
+/// The status AWS shows while it moves a backup policy to `status`.
+fn step(status: &str) -> &'static str {
+    match status {
+        "ENABLED" => "ENABLING",
+        _ => "DISABLING",
     }
 }
 
@@ -84,6 +154,7 @@ pub(super) fn rewrite(
                     deleted: None,
                     last: v.clone(),
                     throughput: Default::default(),
+                    backup: None,
                 },
             );
             creating(status, v)

@@ -29,6 +29,9 @@ pub(super) struct Efs {
     pub(super) last: Value,
     /// Throughput settings set through UpdateFileSystem (answered by the layer).
     pub(super) throughput: serde_json::Map<String, Value>,
+    /// The backup policy PutBackupPolicy set (answered by the layer: moto sets it only at
+    /// creation), and whether a read has shown its `ENABLING`/`DISABLING` step yet.
+    pub(super) backup: Option<(String, bool)>,
 }
 
 /// An EFS mount target.
