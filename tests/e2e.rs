@@ -393,7 +393,7 @@ async fn the_prod_example_creates_a_protected_multi_az_database() {
     let before = common::account::snapshot(&sdk).await;
     let destroy = stack.cmd_for("destroy", "prod").arg("-auto-approve").run();
     assert_eq!(destroy.code, 1, "{destroy:?}");
-    destroy.stderr_has("Set db_deletion_protection = false");
+    destroy.stderr_has("hint: set db_deletion_protection = false");
     assert_eq!(common::account::snapshot(&sdk).await, before);
     assert_no_secrets(&stack);
 }

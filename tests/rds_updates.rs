@@ -621,8 +621,21 @@ async fn a_protected_database_refuses_destroy_until_an_apply_turns_protection_of
     let state = std::fs::read_to_string(stack.state_path()).unwrap();
     let destroy = stack.cmd("destroy").arg("-auto-approve").run();
     assert_eq!(destroy.code, 1, "{destroy:?}");
-    destroy.stderr_has(
-        "module.rds.aws_db_instance.main has deletion protection on, and RDS refuses to delete it: nothing was deleted. Set db_deletion_protection = false",
+    destroy
+        .stderr_has(
+            "module.rds.aws_db_instance.main cannot be deleted, so nothing was changed: it has deletion protection on, and RDS refuses to delete it",
+        )
+        .stderr_has("hint: set db_deletion_protection = false");
+    assert_eq!(common::account::snapshot(&sdk).await, before);
+    assert_eq!(std::fs::read_to_string(stack.state_path()).unwrap(), state);
+    // A change that replaces the database is refused as a whole at plan time too, not halfway
+    // through an apply whose other changes went out first.
+    let replace = protected(stack.cmd("apply").arg("-auto-approve"))
+        .var("db_name", "othershop")
+        .run();
+    assert_eq!(replace.code, 1, "{replace:?}");
+    replace.stderr_has(
+        "module.rds.aws_db_instance.main cannot be deleted, so nothing was changed: it has deletion protection on",
     );
     assert_eq!(common::account::snapshot(&sdk).await, before);
     assert_eq!(std::fs::read_to_string(stack.state_path()).unwrap(), state);

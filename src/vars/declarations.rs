@@ -51,8 +51,9 @@ variables! {
         /// A standby database in a second zone that RDS fails over to. Without
         /// `apply_immediately`, turning it on or off waits for the maintenance window.
         db_multi_az: bool = false,
-        /// RDS refuses to delete the database while it is on, and `destroy` refuses before it
-        /// deletes anything: apply with it `false` first, then destroy.
+        /// RDS refuses to delete the database while it is on, and `destroy` (or a plan that
+        /// would replace the database) refuses before it deletes anything: apply with it
+        /// `false` first.
         db_deletion_protection: bool = false,
         /// Days RDS keeps automated backups, 1 to 35.
         db_backup_retention_days: i64 = 7 => |d, _| rules::backup_retention(d),

@@ -177,6 +177,14 @@ pub trait Kind: Send + Sync {
         Ok(BTreeMap::new())
     }
 
+    /// Why AWS would refuse to delete `live` as it is now (a database with deletion protection
+    /// on), with what to do. A plan that deletes or replaces it is refused whole, before any
+    /// change, as Terraform's `prevent_destroy` refuses a plan: an apply or a destroy must not
+    /// stop halfway with the rest of the stack already gone. `None`: nothing stands in the way.
+    fn delete_refused(&self, _live: &Instance) -> Option<String> {
+        None
+    }
+
     /// Change `changed` attributes in place; only called with attributes that are not
     /// [`force_new`](Kind::force_new).
     async fn update(

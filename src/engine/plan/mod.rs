@@ -76,11 +76,35 @@ pub async fn plan(request: PlanRequest<'_>) -> Result<Plan, PlanError> {
             .targeting
             .narrow(changes, &config_graph(request.config));
     }
+    if let Some(refused) = refused_delete(&changes) {
+        return Err(refused);
+    }
     Ok(Plan {
         mode: request.mode,
         prior,
         changes,
     })
+}
+
+/// A plan that would delete something AWS refuses to delete (a replacement that keeps the old
+/// object deletes nothing) is refused whole, before apply or destroy changes anything.
+fn refused_delete(changes: &[Change]) -> Option<PlanError> {
+    for c in changes {
+        let deletes = match c.action {
+            Action::Delete => true,
+            Action::Replace => c.kind.keeps_replaced().is_none(),
+            _ => false,
+        };
+        if let (true, Some(live)) = (deletes, &c.live) {
+            if let Some(why) = c.kind.delete_refused(live) {
+                return Some(PlanError::DeleteRefused {
+                    address: c.address.clone(),
+                    why,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// `order` cut into levels: a resource's level is one more than the deepest of what it needs,

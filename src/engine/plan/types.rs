@@ -112,6 +112,9 @@ pub enum PlanError {
         /// Not named `source`, which `{:#}` would print a second time.
         error: ResourceError,
     },
+    /// A delete AWS would refuse (deletion protection), refused before any change.
+    #[error("{address} cannot be deleted, so nothing was changed: {why}")]
+    DeleteRefused { address: String, why: String },
     #[error("-{flag} {address}: no resource of this stack has that address\n  hint: `stackctl graph` prints the configuration's addresses, `stackctl state list` the state's; a module such as module.rds takes in all its resources{}", if *flag == "replace" { " (-replace takes one resource)" } else { "" })]
     NoSuchAddress { flag: &'static str, address: String },
     #[error("internal error: {0}")]

@@ -159,6 +159,12 @@ impl Kind for DbInstanceKind {
         Ok(db_instance(&db, desired))
     }
 
+    fn delete_refused(&self, live: &Instance) -> Option<String> {
+        (live.attrs.get("deletion_protection") == Some(&J::Bool(true))).then(|| {
+            "it has deletion protection on, and RDS refuses to delete it\n  hint: set db_deletion_protection = false (in the var file or with -var db_deletion_protection=false), run apply to turn the protection off, then run this again".to_owned()
+        })
+    }
+
     fn review_update(
         &self,
         live: &Instance,
