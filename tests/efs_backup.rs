@@ -35,11 +35,18 @@ async fn live(stack: &Stack) -> (Option<String>, Option<String>) {
     (Some(id), status)
 }
 
+// prod's example protects its database from deletion; these tests destroy their stack, so they
+// run prod without that protection (tests/rds_updates.rs tests it).
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     let stack = Stack::new();
     let prod = PLANNED_RESOURCES + PROD_EXTRA_RESOURCES;
-    let apply = stack.cmd_for("apply", "prod").arg("-auto-approve").run();
+    let apply = stack
+        .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
+        .arg("-auto-approve")
+        .run();
     apply.success();
     apply.stdout_has(format!("{POLICY}: Creation complete after "));
     apply.stdout_has(format!(
@@ -49,6 +56,7 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     assert_eq!(status.as_deref(), Some("ENABLED"), "{fs:?}");
     let no_change = stack
         .cmd_for("plan", "prod")
+        .var("db_deletion_protection", false)
         .arg("-detailed-exitcode")
         .run();
     assert_eq!(no_change.code, 0, "{no_change:?}");
@@ -56,6 +64,7 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     // Turned off: the policy is planned for deletion, which disables the backups in AWS.
     let plan = stack
         .cmd_for("plan", "prod")
+        .var("db_deletion_protection", false)
         .arg("-var")
         .arg("efs_backup=false")
         .run();
@@ -64,6 +73,7 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
         .stdout_has("Plan: 0 to add, 0 to change, 1 to destroy.");
     stack
         .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
         .arg("-var")
         .arg("efs_backup=false")
         .arg("-auto-approve")
@@ -75,6 +85,7 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     assert_eq!(status.as_deref(), Some("DISABLED"));
     let off = stack
         .cmd_for("plan", "prod")
+        .var("db_deletion_protection", false)
         .arg("-var")
         .arg("efs_backup=false")
         .arg("-detailed-exitcode")
@@ -84,12 +95,17 @@ async fn prod_backs_up_its_files_until_efs_backup_is_turned_off() {
     // On again, then destroy: the policy goes first, with the file system after it.
     stack
         .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
         .arg("-auto-approve")
         .run()
         .success()
         .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
     assert_eq!(live(&stack).await.1.as_deref(), Some("ENABLED"));
-    let destroy = stack.cmd_for("destroy", "prod").arg("-auto-approve").run();
+    let destroy = stack
+        .cmd_for("destroy", "prod")
+        .var("db_deletion_protection", false)
+        .arg("-auto-approve")
+        .run();
     destroy.success();
     destroy.stdout_has(format!("Destroy complete! Resources: {prod} destroyed."));
     let pos = |s: &str| {
@@ -110,6 +126,7 @@ async fn a_backup_policy_the_state_lost_is_adopted() {
     let stack = Stack::new();
     stack
         .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
         .arg("-auto-approve")
         .run()
         .success();
@@ -123,11 +140,15 @@ async fn a_backup_policy_the_state_lost_is_adopted() {
         ])
         .run()
         .success();
-    let plan = stack.cmd_for("plan", "prod").run();
+    let plan = stack
+        .cmd_for("plan", "prod")
+        .var("db_deletion_protection", false)
+        .run();
     plan.success();
     plan.stdout_has("Plan: 1 to adopt, 0 to add, 0 to change, 0 to destroy.");
     stack
         .cmd_for("apply", "prod")
+        .var("db_deletion_protection", false)
         .arg("-auto-approve")
         .run()
         .success()
@@ -135,6 +156,7 @@ async fn a_backup_policy_the_state_lost_is_adopted() {
     assert_eq!(live(&stack).await.1.as_deref(), Some("ENABLED"));
     let again = stack
         .cmd_for("plan", "prod")
+        .var("db_deletion_protection", false)
         .arg("-detailed-exitcode")
         .run();
     assert_eq!(again.code, 0, "{again:?}");
